@@ -1,0 +1,144 @@
+#pragma once
+// The configuration as plain structs. A Config is built once by the loader and
+// then only read: the proxy shares it as shared_ptr<const Config> and swaps the
+// whole snapshot on reload, so no reader ever sees a half-applied change.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sy::config {
+
+enum class Protocol { Postgres, Mysql };
+enum class ClientTlsMode { Disable, Prefer, Require };
+enum class BackendTlsMode { Disable, Prefer, Require, VerifyFull };
+enum class Phase { Off, Observe, DualWrite, ReadSwitch, Cleanup };
+enum class StickyBy { Session, User, ClientAddress, ApplicationName };
+enum class OnUnsupported { Forward, Reject };
+enum class OnCritical { Rollback, Freeze };
+enum class Unmapped { Keep, Copy, Null, Reject };
+
+const char* to_string(Phase p);
+std::optional<Phase> parse_phase(const std::string& s);
+
+struct Endpoint {
+  std::string host;   //!< literal address or name, resolved when connecting
+  uint16_t port = 0;
+  std::string str() const { return host + ":" + std::to_string(port); }
+};
+
+struct ClientTls {
+  ClientTlsMode mode = ClientTlsMode::Disable;  //!< what a client may or must negotiate
+  std::string cert;                             //!< PEM certificate chain served to clients
+  std::string key;                              //!< PEM private key
+};
+
+struct BackendTls {
+  BackendTlsMode mode = BackendTlsMode::Disable;
+  std::string ca;           //!< PEM CA bundle; required for verify-full
+  std::string server_name;  //!< SNI and name checked by verify-full; defaults to the address host
+};
+
+struct Target {
+  std::string name;
+  Endpoint address;
+  BackendTls tls;
+  std::string user;          //!< for proxy-initiated connections (shadow, verify, backfill)
+  std::string password_env;  //!< environment variable holding that user's password
+  std::string database;
+};
+
+struct Listener {
+  std::string name;
+  Protocol protocol = Protocol::Postgres;
+  Endpoint listen;
+  ClientTls tls;
+  std::vector<Target> targets;  //!< in file order
+  std::string primary;          //!< target that receives writes and, by default, reads
+  uint32_t max_message_bytes = 16u << 20;  //!< cap on a Query/Parse the proxy must read whole
+  uint32_t connect_timeout_ms = 5000;      //!< backend connect + TLS handshake
+  uint32_t max_client_connections = 10000; //!< further clients get SQLSTATE 53300
+
+  const Target* target(const std::string& n) const;
+  const Target& primary_target() const { return *target(primary); }
+};
+
+struct Admin {
+  std::optional<Endpoint> listen;  //!< admin HTTP API; absent = disabled
+  std::string token_env;           //!< env var with the bearer token for mutations
+};
+
+struct TenantMatch {
+  std::string listener, database, user, application_name;  //!< empty = any
+};
+
+struct Canary {
+  std::optional<Phase> phase;
+  std::string read_target;
+  double percent = 0;  //!< 0..100 in steps of 0.01
+  StickyBy sticky_by = StickyBy::Session;
+};
+
+struct Shadow {
+  std::string target;
+  double sample_percent = 0;
+  std::string compare = "auto";
+  std::vector<std::string> ignore_columns;
+  uint32_t timeout_ms = 2000;
+  uint32_t max_inflight = 64;
+};
+
+struct Guard {
+  double warn_mismatch_rate = 0.01;
+  double critical_mismatch_rate = 0.03;
+  uint32_t min_samples = 200;
+  OnCritical on_critical = OnCritical::Rollback;
+};
+
+struct Tenant {
+  std::string name;
+  TenantMatch match;
+  Phase phase = Phase::Off;
+  Canary canary;
+  std::string read_target;  //!< empty = the listener's primary
+  std::optional<Shadow> shadow;
+  Guard guard;
+  OnUnsupported on_unsupported = OnUnsupported::Forward;
+  std::vector<std::string> migrations;
+};
+
+struct Migration {
+  std::string name;
+  std::string schema;  //!< empty = unqualified
+  std::string table;
+  std::string legacy_column;
+  std::string unified_column;
+  std::vector<std::pair<std::string, std::string>> map;      //!< legacy -> unified, file order
+  std::vector<std::pair<std::string, std::string>> reverse;  //!< unified -> legacy overrides
+  Unmapped unmapped = Unmapped::Keep;
+  std::vector<std::vector<std::string>> transitions;
+  std::vector<std::string> terminal;
+};
+
+struct Runtime {
+  uint32_t workers = 0;              //!< I/O threads; 0 = one per core
+  uint32_t drain_timeout_ms = 30000; //!< on SIGTERM, how long sessions may finish
+  std::string log_level = "info";
+};
+
+struct Config {
+  std::string source;  //!< file it was loaded from
+  std::vector<Listener> listeners;
+  Admin admin;
+  std::string state_file;
+  std::vector<Tenant> tenants;
+  std::vector<Migration> migrations;
+  Runtime runtime;
+
+  const Listener* listener(const std::string& name) const;
+  const Migration* migration(const std::string& name) const;
+};
+
+}  // namespace sy::config

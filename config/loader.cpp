@@ -1,0 +1,443 @@
+#include "config/loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace sy::config {
+
+std::string ConfigError::str() const {
+  std::string s = line > 0 ? "line " + std::to_string(line) + ": " : "";
+  if (!path.empty()) s += path + ": ";
+  return s + message;
+}
+
+namespace {
+
+// Walks the YAML tree collecting errors with their line and dotted path, so
+// check-config can report every problem in one pass.
+class Reader {
+ public:
+  std::vector<ConfigError> errors;
+
+  void error(const YAML::Node& n, const std::string& path, const std::string& msg) {
+    int line = n.IsDefined() ? n.Mark().line + 1 : 0;
+    errors.push_back({line, path, msg});
+  }
+
+  // Rejects keys we do not know: a typo in a safety setting must not be ignored.
+  void only_keys(const YAML::Node& n, const std::string& path, std::initializer_list<const char*> allowed) {
+    if (!n.IsMap()) return;
+    for (const auto& kv : n) {
+      auto key = kv.first.as<std::string>();
+      bool ok = false;
+      for (const char* a : allowed) ok = ok || key == a;
+      if (!ok) error(kv.first, path, "unknown key \"" + key + "\"");
+    }
+  }
+
+  bool is_map(const YAML::Node& n, const std::string& path) {
+    if (n.IsMap()) return true;
+    error(n, path, "expected a mapping");
+    return false;
+  }
+
+  void str(const YAML::Node& parent, const char* key, const std::string& path, std::string& out,
+           bool required = false) {
+    auto n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) {
+      if (required) error(parent, join(path, key), "is required");
+      return;
+    }
+    if (!n.IsScalar()) return error(n, join(path, key), "expected a string");
+    out = n.Scalar();
+  }
+
+  template <class Int>
+  void integer(const YAML::Node& parent, const char* key, const std::string& path, Int& out, Int lo, Int hi) {
+    auto n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    long long v = 0;
+    const auto& s = n.IsScalar() ? n.Scalar() : std::string();
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (!n.IsScalar() || ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi)
+      return error(n, join(path, key),
+                   "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    out = static_cast<Int>(v);
+  }
+
+  void number(const YAML::Node& parent, const char* key, const std::string& path, double& out, double lo,
+              double hi) {
+    auto n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    try {
+      double v = n.as<double>();
+      if (!std::isfinite(v) || v < lo || v > hi) throw YAML::Exception(n.Mark(), "range");
+      out = v;
+    } catch (const YAML::Exception&) {
+      error(n, join(path, key), "expected a number from " + fmt(lo) + " to " + fmt(hi));
+    }
+  }
+
+  void percent(const YAML::Node& parent, const char* key, const std::string& path, double& out) {
+    number(parent, key, path, out, 0, 100);
+    double hundredths = out * 100;
+    if (std::fabs(hundredths - std::round(hundredths)) > 1e-6)
+      error(parent[key], join(path, key), "percentages take steps of 0.01");
+  }
+
+  template <class E>
+  void enumeration(const YAML::Node& parent, const char* key, const std::string& path, E& out,
+                   std::initializer_list<std::pair<const char*, E>> values) {
+    auto n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    std::string names;
+    for (const auto& [name, v] : values) {
+      if (n.IsScalar() && n.Scalar() == name) {
+        out = v;
+        return;
+      }
+      names += names.empty() ? "" : " | ";
+      names += name;
+    }
+    error(n, join(path, key), "expected one of: " + names);
+  }
+
+  void endpoint(const YAML::Node& parent, const char* key, const std::string& path, Endpoint& out,
+                bool required) {
+    std::string s;
+    str(parent, key, path, s, required);
+    if (s.empty()) return;
+    auto colon = s.rfind(':');
+    uint32_t port = 0;
+    auto port_s = colon == std::string::npos ? std::string() : s.substr(colon + 1);
+    auto [p, ec] = std::from_chars(port_s.data(), port_s.data() + port_s.size(), port);
+    if (colon == std::string::npos || colon == 0 || ec != std::errc() || p != port_s.data() + port_s.size() ||
+        port == 0 || port > 65535)
+      return error(parent[key], join(path, key), "expected host:port, got \"" + s + "\"");
+    out.host = s.substr(0, colon);
+    if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']')
+      out.host = out.host.substr(1, out.host.size() - 2);
+    out.port = static_cast<uint16_t>(port);
+  }
+
+  void string_list(const YAML::Node& parent, const char* key, const std::string& path,
+                   std::vector<std::string>& out) {
+    auto n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    if (!n.IsSequence()) return error(n, join(path, key), "expected a list");
+    for (const auto& item : n) {
+      if (!item.IsScalar()) error(item, join(path, key), "expected a string");
+      else out.push_back(item.Scalar());
+    }
+  }
+
+  void string_map(const YAML::Node& parent, const char* key, const std::string& path,
+                  std::vector<std::pair<std::string, std::string>>& out) {
+    auto n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    if (!is_map(n, join(path, key))) return;
+    for (const auto& kv : n) {
+      if (!kv.second.IsScalar()) error(kv.second, join(path, key), "expected a string value");
+      else out.emplace_back(kv.first.Scalar(), kv.second.Scalar());
+    }
+  }
+
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+  static std::string index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+ private:
+  static std::string fmt(double d) {
+    std::ostringstream o;
+    o << d;
+    return o.str();
+  }
+};
+
+void read_backend_tls(Reader& r, const YAML::Node& n, const std::string& path, BackendTls& out) {
+  if (!n.IsDefined() || n.IsNull() || !r.is_map(n, path)) return;
+  r.only_keys(n, path, {"mode", "ca", "server_name"});
+  r.enumeration(n, "mode", path, out.mode,
+                {{"disable", BackendTlsMode::Disable},
+                 {"prefer", BackendTlsMode::Prefer},
+                 {"require", BackendTlsMode::Require},
+                 {"verify-full", BackendTlsMode::VerifyFull}});
+  r.str(n, "ca", path, out.ca);
+  r.str(n, "server_name", path, out.server_name);
+  if (out.mode == BackendTlsMode::VerifyFull && out.ca.empty())
+    r.error(n, path, "mode verify-full needs \"ca\"");
+}
+
+void read_listener(Reader& r, const YAML::Node& n, const std::string& path, Listener& l) {
+  if (!r.is_map(n, path)) return;
+  r.only_keys(n, path, {"name", "protocol", "listen", "tls", "targets", "primary", "max_message_bytes",
+                        "connect_timeout_ms", "max_client_connections"});
+  r.str(n, "name", path, l.name, true);
+  r.enumeration(n, "protocol", path, l.protocol, {{"postgres", Protocol::Postgres}, {"mysql", Protocol::Mysql}});
+  r.endpoint(n, "listen", path, l.listen, true);
+  r.integer(n, "max_message_bytes", path, l.max_message_bytes, 1024u, 1024u << 20);
+  r.integer(n, "connect_timeout_ms", path, l.connect_timeout_ms, 1u, 600000u);
+  r.integer(n, "max_client_connections", path, l.max_client_connections, 1u, 1000000u);
+
+  if (auto tls = n["tls"]; tls.IsDefined() && r.is_map(tls, path + ".tls")) {
+    auto tp = path + ".tls";
+    r.only_keys(tls, tp, {"mode", "cert", "key"});
+    r.enumeration(tls, "mode", tp, l.tls.mode,
+                  {{"disable", ClientTlsMode::Disable},
+                   {"prefer", ClientTlsMode::Prefer},
+                   {"require", ClientTlsMode::Require}});
+    r.str(tls, "cert", tp, l.tls.cert);
+    r.str(tls, "key", tp, l.tls.key);
+    if (l.tls.mode != ClientTlsMode::Disable && (l.tls.cert.empty() || l.tls.key.empty()))
+      r.error(tls, tp, "modes prefer and require need \"cert\" and \"key\"");
+  }
+
+  auto targets = n["targets"];
+  auto tp = path + ".targets";
+  if (!targets.IsDefined()) {
+    r.error(n, tp, "is required");
+  } else if (r.is_map(targets, tp)) {
+    for (const auto& kv : targets) {
+      Target t;
+      t.name = kv.first.Scalar();
+      auto p = tp + "." + t.name;
+      const auto& tn = kv.second;
+      if (!r.is_map(tn, p)) continue;
+      r.only_keys(tn, p, {"address", "tls", "user", "password_env", "database"});
+      r.endpoint(tn, "address", p, t.address, true);
+      read_backend_tls(r, tn["tls"], p + ".tls", t.tls);
+      r.str(tn, "user", p, t.user);
+      r.str(tn, "password_env", p, t.password_env);
+      r.str(tn, "database", p, t.database);
+      l.targets.push_back(std::move(t));
+    }
+  }
+  r.str(n, "primary", path, l.primary);
+  if (l.primary.empty() && !l.targets.empty()) l.primary = l.targets.front().name;
+  if (!l.primary.empty() && !l.targets.empty() && !l.target(l.primary))
+    r.error(n["primary"], path + ".primary", "no target named \"" + l.primary + "\"");
+}
+
+void read_tenant(Reader& r, const YAML::Node& n, const std::string& path, Tenant& t) {
+  if (!r.is_map(n, path)) return;
+  r.only_keys(n, path, {"name", "match", "phase", "canary", "read_target", "shadow", "guard", "on_unsupported",
+                        "migrations"});
+  r.str(n, "name", path, t.name, true);
+  const std::initializer_list<std::pair<const char*, Phase>> phases = {{"off", Phase::Off},
+                                                                       {"observe", Phase::Observe},
+                                                                       {"dual_write", Phase::DualWrite},
+                                                                       {"read_switch", Phase::ReadSwitch},
+                                                                       {"cleanup", Phase::Cleanup}};
+  r.enumeration(n, "phase", path, t.phase, phases);
+  if (auto m = n["match"]; m.IsDefined() && r.is_map(m, path + ".match")) {
+    r.only_keys(m, path + ".match", {"listener", "database", "user", "application_name"});
+    r.str(m, "listener", path + ".match", t.match.listener);
+    r.str(m, "database", path + ".match", t.match.database);
+    r.str(m, "user", path + ".match", t.match.user);
+    r.str(m, "application_name", path + ".match", t.match.application_name);
+  }
+  if (auto c = n["canary"]; c.IsDefined() && r.is_map(c, path + ".canary")) {
+    auto cp = path + ".canary";
+    r.only_keys(c, cp, {"phase", "read_target", "percent", "sticky_by"});
+    Phase p = t.phase;
+    if (c["phase"].IsDefined()) {
+      r.enumeration(c, "phase", cp, p, phases);
+      t.canary.phase = p;
+    }
+    r.str(c, "read_target", cp, t.canary.read_target);
+    r.percent(c, "percent", cp, t.canary.percent);
+    r.enumeration(c, "sticky_by", cp, t.canary.sticky_by,
+                  {{"session", StickyBy::Session},
+                   {"user", StickyBy::User},
+                   {"client_address", StickyBy::ClientAddress},
+                   {"application_name", StickyBy::ApplicationName}});
+  }
+  r.str(n, "read_target", path, t.read_target);
+  if (auto s = n["shadow"]; s.IsDefined() && r.is_map(s, path + ".shadow")) {
+    auto sp = path + ".shadow";
+    Shadow sh;
+    r.only_keys(s, sp, {"target", "sample_percent", "compare", "ignore_columns", "timeout_ms", "max_inflight"});
+    r.str(s, "target", sp, sh.target, true);
+    r.percent(s, "sample_percent", sp, sh.sample_percent);
+    r.str(s, "compare", sp, sh.compare);
+    r.string_list(s, "ignore_columns", sp, sh.ignore_columns);
+    r.integer(s, "timeout_ms", sp, sh.timeout_ms, 1u, 600000u);
+    r.integer(s, "max_inflight", sp, sh.max_inflight, 1u, 100000u);
+    t.shadow = sh;
+  }
+  if (auto g = n["guard"]; g.IsDefined() && r.is_map(g, path + ".guard")) {
+    auto gp = path + ".guard";
+    r.only_keys(g, gp, {"warn_mismatch_rate", "critical_mismatch_rate", "min_samples", "on_critical"});
+    r.number(g, "warn_mismatch_rate", gp, t.guard.warn_mismatch_rate, 0, 1);
+    r.number(g, "critical_mismatch_rate", gp, t.guard.critical_mismatch_rate, 0, 1);
+    r.integer(g, "min_samples", gp, t.guard.min_samples, 1u, 100000000u);
+    r.enumeration(g, "on_critical", gp, t.guard.on_critical,
+                  {{"rollback", OnCritical::Rollback}, {"freeze", OnCritical::Freeze}});
+  }
+  r.enumeration(n, "on_unsupported", path, t.on_unsupported,
+                {{"forward", OnUnsupported::Forward}, {"reject", OnUnsupported::Reject}});
+  r.string_list(n, "migrations", path, t.migrations);
+}
+
+void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Migration& m) {
+  if (!r.is_map(n, path)) return;
+  r.only_keys(n, path, {"table", "legacy_column", "unified_column", "map", "reverse", "unmapped", "transitions",
+                        "terminal"});
+  std::string table;
+  r.str(n, "table", path, table, true);
+  if (auto dot = table.find('.'); dot != std::string::npos) {
+    m.schema = table.substr(0, dot);
+    m.table = table.substr(dot + 1);
+  } else {
+    m.table = table;
+  }
+  r.str(n, "legacy_column", path, m.legacy_column, true);
+  r.str(n, "unified_column", path, m.unified_column, true);
+  r.string_map(n, "map", path, m.map);
+  r.string_map(n, "reverse", path, m.reverse);
+  r.enumeration(n, "unmapped", path, m.unmapped,
+                {{"keep", Unmapped::Keep}, {"copy", Unmapped::Copy}, {"null", Unmapped::Null},
+                 {"reject", Unmapped::Reject}});
+  if (auto tr = n["transitions"]; tr.IsDefined()) {
+    if (!tr.IsSequence()) r.error(tr, path + ".transitions", "expected a list of lists");
+    for (const auto& chain : tr) {
+      std::vector<std::string> steps;
+      if (!chain.IsSequence()) {
+        r.error(chain, path + ".transitions", "expected a list of states");
+        continue;
+      }
+      for (const auto& s : chain) steps.push_back(s.as<std::string>());
+      m.transitions.push_back(std::move(steps));
+    }
+  }
+  r.string_list(n, "terminal", path, m.terminal);
+  if (m.map.empty()) r.error(n, path + ".map", "a migration needs at least one mapped value");
+}
+
+// Checks that need the whole file: names that refer to other sections.
+void cross_check(Reader& r, const YAML::Node& root, Config& c) {
+  std::set<std::string> names;
+  std::set<std::string> addrs;
+  for (size_t i = 0; i < c.listeners.size(); ++i) {
+    const auto& l = c.listeners[i];
+    auto node = root["listeners"][i];
+    if (!names.insert(l.name).second) r.error(node, Reader::index("listeners", i), "duplicate listener name");
+    if (!addrs.insert(l.listen.str()).second)
+      r.error(node, Reader::index("listeners", i), "listen address " + l.listen.str() + " used twice");
+    if (l.protocol == Protocol::Mysql)
+      r.error(node, Reader::index("listeners", i) + ".protocol", "mysql listeners are not supported yet");
+  }
+  for (size_t i = 0; i < c.tenants.size(); ++i) {
+    auto& t = c.tenants[i];
+    auto node = root["tenants"][i];
+    auto path = Reader::index("tenants", i);
+    const Listener* l = t.match.listener.empty() ? nullptr : c.listener(t.match.listener);
+    if (!t.match.listener.empty() && !l)
+      r.error(node["match"], path + ".match.listener", "no listener named \"" + t.match.listener + "\"");
+    auto check_target = [&](const std::string& name, const char* key) {
+      if (name.empty() || !l) return;
+      if (!l->target(name)) r.error(node, path + "." + key, "no target named \"" + name + "\" on listener " + l->name);
+    };
+    check_target(t.read_target, "read_target");
+    check_target(t.canary.read_target, "canary.read_target");
+    if (t.shadow) check_target(t.shadow->target, "shadow.target");
+    if (t.guard.warn_mismatch_rate > t.guard.critical_mismatch_rate)
+      r.error(node["guard"], path + ".guard", "warn_mismatch_rate is above critical_mismatch_rate");
+    for (const auto& m : t.migrations)
+      if (!c.migration(m)) r.error(node["migrations"], path + ".migrations", "no migration named \"" + m + "\"");
+  }
+}
+
+}  // namespace
+
+LoadResult load_string(const std::string& yaml, const std::string& source) {
+  LoadResult result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back({e.mark.line + 1, "", e.msg});
+    return result;
+  }
+  Reader r;
+  auto c = std::make_shared<Config>();
+  c->source = source;
+  if (!root.IsMap()) {
+    r.error(root, "", "the config must be a YAML mapping");
+    result.errors = std::move(r.errors);
+    return result;
+  }
+  try {
+    r.only_keys(root, "", {"listeners", "admin", "state_file", "tenants", "migrations", "runtime"});
+    auto listeners = root["listeners"];
+    if (!listeners.IsDefined() || !listeners.IsSequence() || listeners.size() == 0) {
+      r.error(listeners.IsDefined() ? listeners : root, "listeners", "at least one listener is required");
+    } else {
+      for (size_t i = 0; i < listeners.size(); ++i) {
+        Listener l;
+        read_listener(r, listeners[i], Reader::index("listeners", i), l);
+        c->listeners.push_back(std::move(l));
+      }
+    }
+    if (auto a = root["admin"]; a.IsDefined() && r.is_map(a, "admin")) {
+      r.only_keys(a, "admin", {"listen", "token_env"});
+      Endpoint e;
+      r.endpoint(a, "listen", "admin", e, false);
+      if (e.port) c->admin.listen = e;
+      r.str(a, "token_env", "admin", c->admin.token_env);
+    }
+    r.str(root, "state_file", "", c->state_file);
+    if (auto ms = root["migrations"]; ms.IsDefined() && r.is_map(ms, "migrations")) {
+      for (const auto& kv : ms) {
+        Migration m;
+        m.name = kv.first.Scalar();
+        read_migration(r, kv.second, "migrations." + m.name, m);
+        c->migrations.push_back(std::move(m));
+      }
+    }
+    if (auto ts = root["tenants"]; ts.IsDefined()) {
+      if (!ts.IsSequence()) r.error(ts, "tenants", "expected a list");
+      for (size_t i = 0; ts.IsSequence() && i < ts.size(); ++i) {
+        Tenant t;
+        read_tenant(r, ts[i], Reader::index("tenants", i), t);
+        c->tenants.push_back(std::move(t));
+      }
+    }
+    if (auto rt = root["runtime"]; rt.IsDefined() && r.is_map(rt, "runtime")) {
+      r.only_keys(rt, "runtime", {"workers", "drain_timeout_ms", "log_level"});
+      r.integer(rt, "workers", "runtime", c->runtime.workers, 0u, 256u);
+      r.integer(rt, "drain_timeout_ms", "runtime", c->runtime.drain_timeout_ms, 0u, 3600000u);
+      r.enumeration(rt, "log_level", "runtime", c->runtime.log_level,
+                    {{"trace", std::string("trace")}, {"debug", std::string("debug")},
+                     {"info", std::string("info")}, {"warn", std::string("warn")},
+                     {"error", std::string("error")}});
+    }
+    cross_check(r, root, *c);
+  } catch (const YAML::Exception& e) {
+    r.errors.push_back({e.mark.line + 1, "", e.msg});
+  }
+  result.errors = std::move(r.errors);
+  if (result.errors.empty()) result.config = std::move(c);
+  return result;
+}
+
+LoadResult load_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    LoadResult r;
+    r.errors.push_back({0, "", "cannot read " + path});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_string(ss.str(), path);
+}
+
+}  // namespace sy::config

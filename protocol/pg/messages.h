@@ -1,0 +1,61 @@
+#pragma once
+// Typed encoders/decoders for the few PostgreSQL messages the proxy reads or
+// writes itself. Everything else is relayed as opaque bytes.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/pg/startup.h"
+
+namespace sy::pg {
+
+// Backend message types the proxy looks at.
+inline constexpr char kAuthentication = 'R';
+inline constexpr char kBackendKeyData = 'K';
+inline constexpr char kReadyForQuery = 'Z';
+inline constexpr char kErrorResponse = 'E';
+// Frontend message types the proxy looks at.
+inline constexpr char kQuery = 'Q';
+inline constexpr char kParse = 'P';
+inline constexpr char kTerminate = 'X';
+
+inline constexpr uint32_t kAuthSasl = 10;
+
+// SQLSTATEs the proxy itself raises.
+namespace sqlstate {
+inline constexpr std::string_view kProtocolViolation = "08P01";
+inline constexpr std::string_view kConnectionFailure = "08006";
+inline constexpr std::string_view kCannotConnect = "08001";
+inline constexpr std::string_view kTooManyConnections = "53300";
+inline constexpr std::string_view kAdminShutdown = "57P01";
+inline constexpr std::string_view kProgramLimitExceeded = "54000";
+}  // namespace sqlstate
+
+struct ErrorFields {
+  std::string_view severity = "FATAL";
+  std::string_view sqlstate;
+  std::string_view message;
+  std::string_view detail;
+  std::string_view hint;
+};
+
+//! A complete ErrorResponse ('E') message.
+std::string encode_error(const ErrorFields& f);
+
+//! Reads BackendKeyData from a whole 'K' message (header included).
+std::optional<CancelKey> decode_backend_key(std::string_view message);
+
+//! Encodes a CancelRequest packet for `key`.
+std::string encode_cancel_request(CancelKey key);
+
+//! Authentication subtype of a whole 'R' message, if well formed.
+std::optional<uint32_t> auth_code(std::string_view message);
+
+//! Given a whole AuthenticationSASL message, returns it re-encoded without any
+//! "-PLUS" (channel-binding) mechanism, or nullopt if there was none to remove.
+//! The proxy terminates TLS, so the client's channel is never the server's and
+//! tls-server-end-point binding would always fail.
+std::optional<std::string> strip_channel_binding(std::string_view message);
+
+}  // namespace sy::pg

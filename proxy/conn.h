@@ -1,0 +1,43 @@
+#pragma once
+// One end of a proxied connection: a TCP socket that may be upgraded to TLS
+// mid-stream (PostgreSQL negotiates TLS after a plaintext SSLRequest).
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sy::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+class Conn {
+ public:
+  explicit Conn(tcp::socket sock) : sock_(std::move(sock)) {}
+
+  //! Reads what is available (at least one byte); ec set on EOF or error.
+  asio::awaitable<size_t> read_some(asio::mutable_buffer buf, error_code& ec);
+  //! Writes every byte of every buffer; ec set on error.
+  asio::awaitable<void> write(const std::vector<asio::const_buffer>& bufs, error_code& ec);
+  asio::awaitable<void> write(asio::const_buffer buf, error_code& ec);
+
+  asio::awaitable<void> tls_accept(asio::ssl::context& ctx, error_code& ec);
+  //! `verify_name` empty = no hostname check (prefer/require).
+  asio::awaitable<void> tls_connect(asio::ssl::context& ctx, const std::string& sni, const std::string& verify_name,
+                                    error_code& ec);
+
+  bool is_tls() const { return tls_ != nullptr; }
+  tcp::socket& socket() { return sock_; }
+  //! Idempotent; wakes any pending read or write with an error.
+  void close();
+
+ private:
+  tcp::socket sock_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+};
+
+}  // namespace sy::proxy

@@ -1,0 +1,88 @@
+// switchyard command line: `run` serves, `check-config` validates.
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/loader.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage:
+  switchyard run -c FILE            serve the listeners in FILE
+  switchyard check-config -c FILE   validate FILE; exit 0, or 1 with each error and its line
+  switchyard --version
+)";
+
+struct Args {
+  std::string command;
+  std::string config;
+};
+
+bool parse_args(int argc, char** argv, Args& a) {
+  if (argc < 2) return false;
+  a.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if ((arg == "-c" || arg == "--config") && i + 1 < argc)
+      a.config = argv[++i];
+    else
+      return false;
+  }
+  return !a.config.empty();
+}
+
+void print_errors(const std::string& file, const std::vector<sy::config::ConfigError>& errors) {
+  for (const auto& e : errors) std::cerr << file << ":" << e.str() << "\n";
+  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors") << " in " << file << "\n";
+}
+
+// A proxy holds two descriptors per session; the default soft limit of 1024
+// would cap it near 500 clients, so take what the hard limit allows.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 2 && (std::strcmp(argv[1], "--version") == 0)) {
+    std::cout << "switchyard " SWITCHYARD_VERSION "\n";
+    return 0;
+  }
+  Args args;
+  if (!parse_args(argc, argv, args) || (args.command != "run" && args.command != "check-config")) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  auto loaded = sy::config::load_file(args.config);
+  if (args.command == "check-config") {
+    if (!loaded.ok()) {
+      print_errors(args.config, loaded.errors);
+      return 1;
+    }
+    std::cout << args.config << ": ok (" << loaded.config->listeners.size() << " listeners, "
+              << loaded.config->tenants.size() << " tenants, " << loaded.config->migrations.size()
+              << " migrations)\n";
+    return 0;
+  }
+  if (!loaded.ok()) {
+    print_errors(args.config, loaded.errors);
+    return 1;
+  }
+  sy::log::init(loaded.config->runtime.log_level);
+  raise_fd_limit();
+  std::signal(SIGPIPE, SIG_IGN);
+  sy::proxy::Server server(loaded.config);
+  return server.run();
+}

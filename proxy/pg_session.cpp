@@ -1,0 +1,423 @@
+#include "proxy/pg_session.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "protocol/pg/messages.h"
+#include "proxy/cancel_registry.h"
+#include "proxy/listener_runtime.h"
+#include "proxy/log.h"
+#include "proxy/output_batch.h"
+#include "proxy/session_set.h"
+
+namespace sy::proxy {
+
+using asio::redirect_error;
+using asio::use_awaitable;
+using config::BackendTlsMode;
+using config::ClientTlsMode;
+
+namespace {
+constexpr size_t kInitialBuffer = 16 * 1024;
+constexpr size_t kRelayBuffer = 64 * 1024;
+//! Auth and startup messages from the server are small; this bounds a hostile one.
+constexpr uint32_t kMaxServerInspected = 1u << 20;
+//! How long a client may take from connect to ReadyForQuery.
+constexpr auto kLoginTimeout = std::chrono::seconds(60);
+
+std::string endpoint_string(const tcp::socket& s) {
+  error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "unknown";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+std::string_view slice(std::string_view s, size_t n) { return s.substr(0, n); }
+
+}  // namespace
+
+PgSession::PgSession(tcp::socket client, SessionDeps deps)
+    : deps_(std::move(deps)),
+      client_addr_(endpoint_string(client)),
+      client_(std::move(client)),
+      client_buf_(kInitialBuffer),
+      server_buf_(kRelayBuffer),
+      server_scan_(kMaxServerInspected) {}
+
+PgSession::~PgSession() {
+  if (cancel_key_) deps_.cancels->remove(*cancel_key_);
+  if (counted_) deps_.listener->clients.fetch_sub(1, std::memory_order_relaxed);
+  deps_.sessions->remove(this);
+}
+
+void PgSession::start() {
+  deps_.sessions->add(shared_from_this());
+  auto self = shared_from_this();
+  asio::co_spawn(client_.socket().get_executor(), [self]() { return self->run(); }, [self](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::Event(log::Level::err, "session_crashed").str("client", self->client_addr_).str("error", ex.what());
+    }
+    self->client_.close();
+    if (self->server_) self->server_->close();
+  });
+}
+
+void PgSession::terminate(std::string sqlstate, std::string message) {
+  auto self = shared_from_this();
+  asio::post(client_.socket().get_executor(), [self, sqlstate = std::move(sqlstate), message = std::move(message)] {
+    if (!self->server_) {  // still logging in: nothing to preserve
+      self->client_.close();
+      return;
+    }
+    self->pending_client_error_ =
+        pg::encode_error({.severity = "FATAL", .sqlstate = sqlstate, .message = message});
+    self->server_->close();
+  });
+}
+
+asio::awaitable<void> PgSession::refuse(std::string_view sqlstate, const std::string& message) {
+  auto msg = pg::encode_error({.severity = "FATAL", .sqlstate = sqlstate, .message = message});
+  error_code ec;
+  co_await client_.write(asio::buffer(msg), ec);
+  client_.close();
+}
+
+void PgSession::fail_session(std::string error_message) {
+  pending_client_error_ = pg::encode_error(
+      {.severity = "FATAL", .sqlstate = pg::sqlstate::kProtocolViolation, .message = error_message});
+  if (server_) server_->close();
+}
+
+asio::awaitable<void> PgSession::run() {
+  auto& listener = *deps_.listener;
+  const auto& lcfg = listener.cfg;
+  if (listener.clients.fetch_add(1, std::memory_order_relaxed) >= lcfg.max_client_connections) {
+    listener.clients.fetch_sub(1, std::memory_order_relaxed);
+    log::Event(log::Level::warn, "client_refused").str("listener", lcfg.name).str("client", client_addr_)
+        .str("reason", "max_client_connections");
+    co_await refuse(pg::sqlstate::kTooManyConnections, "switchyard: sorry, too many clients already");
+    co_return;
+  }
+  counted_ = true;
+  error_code ignored;
+  client_.socket().set_option(tcp::no_delay(true), ignored);
+
+  login_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(), kLoginTimeout);
+  login_timer_->async_wait([weak = weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) {
+      log::Event(log::Level::warn, "login_timeout").str("client", self->client_addr_);
+      self->client_.close();
+      if (self->server_) self->server_->close();
+    }
+  });
+
+  pg::StartupPacket startup;
+  std::string raw_startup;
+  if (!co_await read_startup(startup, raw_startup)) co_return;
+
+  if (startup.kind == pg::StartupKind::CancelRequest) {
+    co_await forward_cancel(startup.cancel);
+    co_return;
+  }
+  if (lcfg.tls.mode == ClientTlsMode::Require && !client_.is_tls()) {
+    log::Event(log::Level::warn, "client_refused").str("client", client_addr_).str("reason", "tls required");
+    co_await refuse("28000", "switchyard: listener \"" + lcfg.name + "\" requires an encrypted connection (sslmode=require)");
+    co_return;
+  }
+
+  const auto& target = lcfg.primary_target();
+  target_ = &target;
+  if (!co_await connect_backend(target)) co_return;
+
+  error_code ec;
+  co_await server_->write(asio::buffer(raw_startup), ec);
+  if (ec) {
+    co_await refuse(pg::sqlstate::kConnectionFailure,
+                    "switchyard: lost connection to target \"" + target.name + "\" during startup: " + ec.message());
+    co_return;
+  }
+  log::Event(log::Level::debug, "session_started").str("listener", lcfg.name).str("client", client_addr_)
+      .str("user", startup.param("user")).str("database", startup.param("database"))
+      .str("target", target.name).num("tls", client_.is_tls());
+
+  auto self = shared_from_this();
+  asio::co_spawn(client_.socket().get_executor(), [self]() { return self->pump_backend(); }, asio::detached);
+  co_await pump_frontend();
+}
+
+asio::awaitable<bool> PgSession::read_startup(pg::StartupPacket& out, std::string& raw) {
+  const auto& lcfg = deps_.listener->cfg;
+  for (;;) {
+    auto decoded = pg::decode_startup(client_buf_.unread());
+    if (decoded.status == pg::DecodeStatus::NeedMore) {
+      error_code ec;
+      if (!client_buf_.make_room(pg::kMaxStartupPacket)) co_return false;  // unreachable: length is capped
+      size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), client_buf_.writable()), ec);
+      if (ec) co_return false;  // e.g. a port scanner or health check: nothing to say
+      client_buf_.commit(n);
+      continue;
+    }
+    if (decoded.status == pg::DecodeStatus::Error) {
+      log::Event(log::Level::warn, "protocol_error").str("client", client_addr_).str("phase", "startup")
+          .str("error", decoded.error);
+      co_await refuse(pg::sqlstate::kProtocolViolation, "switchyard: " + decoded.error);
+      co_return false;
+    }
+    raw.assign(slice(client_buf_.unread(), decoded.consumed));
+    client_buf_.consume(decoded.consumed);
+    error_code ec;
+    switch (decoded.packet.kind) {
+      case pg::StartupKind::GssEncRequest:
+        co_await client_.write(asio::buffer("N", 1), ec);
+        if (ec) co_return false;
+        continue;
+      case pg::StartupKind::SslRequest: {
+        bool offer = deps_.listener->client_tls && !client_.is_tls() && lcfg.tls.mode != ClientTlsMode::Disable;
+        if (offer && !client_buf_.unread().empty()) {
+          // Bytes sent before the TLS handshake could have been injected by a
+          // man in the middle; the server refuses them too (CVE-2021-23214).
+          co_await refuse(pg::sqlstate::kProtocolViolation, "switchyard: received unencrypted data after SSL request");
+          co_return false;
+        }
+        co_await client_.write(asio::buffer(offer ? "S" : "N", 1), ec);
+        if (ec) co_return false;
+        if (offer) {
+          co_await client_.tls_accept(*deps_.listener->client_tls, ec);
+          if (ec) {
+            log::Event(log::Level::warn, "tls_handshake_failed").str("client", client_addr_).str("error", ec.message());
+            client_.close();
+            co_return false;
+          }
+        }
+        continue;
+      }
+      case pg::StartupKind::CancelRequest:
+      case pg::StartupKind::Startup:
+        out = std::move(decoded.packet);
+        co_return true;
+    }
+  }
+}
+
+asio::awaitable<bool> PgSession::connect_backend(const config::Target& target) {
+  const auto& lcfg = deps_.listener->cfg;
+  auto ex = client_.socket().get_executor();
+  auto cannot_connect = [&](const std::string& why) -> asio::awaitable<bool> {
+    log::Event(log::Level::err, "backend_connect_failed").str("target", target.name)
+        .str("address", target.address.str()).str("client", client_addr_).str("error", why);
+    co_await refuse(pg::sqlstate::kCannotConnect, "switchyard: cannot connect to target \"" + target.name + "\" at " +
+                                                      target.address.str() + ": " + why);
+    co_return false;
+  };
+
+  error_code ec;
+  tcp::endpoint ep;
+  auto addr = asio::ip::make_address(target.address.host, ec);
+  if (!ec) {
+    ep = tcp::endpoint(addr, target.address.port);
+  } else {
+    tcp::resolver resolver(ex);
+    auto results = co_await resolver.async_resolve(target.address.host, std::to_string(target.address.port),
+                                                   redirect_error(use_awaitable, ec));
+    if (ec || results.empty()) co_return co_await cannot_connect("cannot resolve host: " + ec.message());
+    ep = *results.begin();
+  }
+
+  server_ = std::make_unique<Conn>(tcp::socket(ex));
+  // The timer closes the socket, which fails whichever connect step is pending.
+  asio::steady_timer deadline(ex, std::chrono::milliseconds(lcfg.connect_timeout_ms));
+  bool timed_out = false;
+  deadline.async_wait([this, &timed_out](error_code e) {
+    if (e) return;
+    timed_out = true;
+    server_->close();
+  });
+  auto fail = [&](const std::string& why) { return cannot_connect(timed_out ? "connection timed out" : why); };
+
+  co_await server_->socket().async_connect(ep, redirect_error(use_awaitable, ec));
+  if (ec) co_return co_await fail(ec.message());
+  server_->socket().set_option(tcp::no_delay(true), ec);
+
+  if (target.tls.mode != BackendTlsMode::Disable) {
+    auto req = pg::encode_ssl_request();
+    co_await server_->write(asio::buffer(req), ec);
+    char answer = 0;
+    if (!ec) co_await asio::async_read(server_->socket(), asio::buffer(&answer, 1), redirect_error(use_awaitable, ec));
+    if (ec) co_return co_await fail(ec.message());
+    if (answer == 'S') {
+      const auto& host = target.tls.server_name.empty() ? target.address.host : target.tls.server_name;
+      error_code not_ip;
+      asio::ip::make_address(host, not_ip);
+      std::string sni = not_ip ? host : std::string();  // SNI carries names only
+      std::string verify = target.tls.mode == BackendTlsMode::VerifyFull ? host : std::string();
+      co_await server_->tls_connect(*deps_.listener->target_tls.at(target.name), sni, verify, ec);
+      if (ec) co_return co_await fail("TLS handshake failed: " + ec.message());
+    } else if (target.tls.mode != BackendTlsMode::Prefer) {
+      co_return co_await fail("server does not support TLS, but tls.mode is " +
+                              std::string(target.tls.mode == BackendTlsMode::Require ? "require" : "verify-full"));
+    }
+  }
+  deadline.cancel();
+  co_return true;
+}
+
+asio::awaitable<void> PgSession::forward_cancel(pg::CancelKey key) {
+  // Like the server, never answer a CancelRequest: the client learns nothing
+  // about which keys exist.
+  auto backend = deps_.cancels->find(key);
+  client_.close();
+  if (!backend) {
+    log::Event(log::Level::info, "cancel_unknown_key").str("client", client_addr_);
+    co_return;
+  }
+  error_code ec;
+  tcp::socket sock(client_.socket().get_executor());
+  auto addr = asio::ip::make_address(backend->host, ec);
+  if (ec) {
+    tcp::resolver resolver(sock.get_executor());
+    auto results = co_await resolver.async_resolve(backend->host, std::to_string(backend->port),
+                                                   redirect_error(use_awaitable, ec));
+    if (ec || results.empty()) co_return;
+    co_await sock.async_connect(*results.begin(), redirect_error(use_awaitable, ec));
+  } else {
+    co_await sock.async_connect(tcp::endpoint(addr, backend->port), redirect_error(use_awaitable, ec));
+  }
+  if (!ec) {
+    auto packet = pg::encode_cancel_request(key);
+    co_await asio::async_write(sock, asio::buffer(packet), redirect_error(use_awaitable, ec));
+  }
+  log::Event(ec ? log::Level::warn : log::Level::info, "cancel_forwarded")
+      .str("client", client_addr_).str("backend", backend->str()).str("error", ec ? ec.message() : "");
+}
+
+asio::awaitable<void> PgSession::pump_frontend() {
+  const auto& lcfg = deps_.listener->cfg;
+  pg::FrameScanner scan(lcfg.max_message_bytes);
+  scan.inspect(pg::kQuery);
+  scan.inspect(pg::kParse);
+  scan.inspect(pg::kTerminate);
+  const size_t limit = size_t(lcfg.max_message_bytes) + 5;
+  OutputBatch out;
+  error_code ec;
+  for (;;) {
+    out.clear();
+    bool terminated = false;
+    for (;;) {
+      auto view = client_buf_.unread();
+      auto step = scan.next(view);
+      if (step.kind == pg::FrameScanner::Kind::NeedMore) break;
+      if (step.kind == pg::FrameScanner::Kind::Error) {
+        log::Event(log::Level::warn, "protocol_error").str("client", client_addr_).str("error", step.error);
+        if (!out.empty()) co_await server_->write(out.buffers(), ec);
+        frontend_done_ = true;
+        fail_session("switchyard: " + step.error);
+        co_return;
+      }
+      terminated = terminated || (step.kind == pg::FrameScanner::Kind::Message && step.type == pg::kTerminate);
+      out.forward(view.data(), step.size);
+      client_buf_.consume(step.size);
+    }
+    if (!out.empty()) {
+      co_await server_->write(out.buffers(), ec);
+      if (ec) break;
+    }
+    if (terminated) break;
+    if (!client_buf_.make_room(limit)) break;  // unreachable: the scanner rejects longer messages first
+    size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), client_buf_.writable()), ec);
+    if (ec) break;
+    client_buf_.commit(n);
+  }
+  frontend_done_ = true;
+  // Closing the server side wakes the backend loop, which closes the client.
+  server_->close();
+}
+
+asio::awaitable<void> PgSession::pump_backend() {
+  auto self = shared_from_this();  // keeps the session alive while either loop runs
+  server_scan_.inspect(pg::kAuthentication);
+  server_scan_.inspect(pg::kBackendKeyData);
+  server_scan_.inspect(pg::kReadyForQuery);
+  bool logged_in = false;
+  OutputBatch out;
+  error_code ec;
+  for (;;) {
+    size_t n = co_await server_->read_some(asio::buffer(server_buf_.write_ptr(), server_buf_.writable()), ec);
+    if (ec) break;
+    server_buf_.commit(n);
+    out.clear();
+    for (;;) {
+      auto view = server_buf_.unread();
+      auto step = server_scan_.next(view);
+      if (step.kind == pg::FrameScanner::Kind::NeedMore) break;
+      if (step.kind == pg::FrameScanner::Kind::Error) {
+        log::Event(log::Level::err, "backend_protocol_error").str("target", target_->name).str("error", step.error);
+        ec = asio::error::invalid_argument;
+        break;
+      }
+      auto bytes = slice(view, step.size);
+      server_buf_.consume(step.size);
+      if (step.kind == pg::FrameScanner::Kind::Forward) {
+        out.forward(bytes.data(), bytes.size());
+        continue;
+      }
+      switch (step.type) {
+        case pg::kAuthentication:
+          if (auto stripped = pg::strip_channel_binding(bytes)) {
+            out.replace(std::move(*stripped));
+            continue;
+          }
+          break;
+        case pg::kBackendKeyData:
+          cancel_key_ = pg::decode_backend_key(bytes);
+          if (cancel_key_) deps_.cancels->add(*cancel_key_, target_->address);
+          break;
+        case pg::kReadyForQuery:
+          if (!logged_in) {
+            // After login the stream is only relayed; stop looking at it.
+            logged_in = true;
+            server_scan_.inspect_none();
+            login_timer_->cancel();
+          }
+          break;
+      }
+      out.forward(bytes.data(), bytes.size());
+    }
+    if (!out.empty()) {
+      error_code wec;
+      co_await client_.write(out.buffers(), wec);
+      if (wec) break;
+    }
+    if (ec) break;
+    if (!server_buf_.make_room(kMaxServerInspected + 5)) break;
+  }
+  if (!pending_client_error_.empty() && server_scan_.at_boundary()) {
+    error_code wec;
+    co_await client_.write(asio::buffer(pending_client_error_), wec);
+  } else if (!frontend_done_ && pending_client_error_.empty()) {
+    // The server went away on its own. If it already said why (a FATAL
+    // ErrorResponse), that message stands; otherwise tell the client.
+    log::Event(log::Level::err, "backend_lost").str("target", target_->name).str("address", target_->address.str())
+        .str("client", client_addr_).str("error", ec.message());
+    if (server_scan_.at_boundary() && server_scan_.last_type() != pg::kErrorResponse) {
+      auto msg = pg::encode_error({.severity = "FATAL",
+                                   .sqlstate = pg::sqlstate::kConnectionFailure,
+                                   .message = "switchyard: lost connection to target \"" + target_->name + "\" at " +
+                                              target_->address.str() + ": " + ec.message()});
+      error_code wec;
+      co_await client_.write(asio::buffer(msg), wec);
+    }
+  }
+  client_.close();
+  server_->close();
+}
+
+}  // namespace sy::proxy

@@ -1,0 +1,67 @@
+#pragma once
+// One PostgreSQL client connection and its 1:1 backend connection (session
+// mode). The session is a coroutine: startup and authentication, then two
+// relay loops, client->server and server->client, until either side ends.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "protocol/pg/frame_scanner.h"
+#include "protocol/pg/startup.h"
+#include "proxy/byte_buffer.h"
+#include "proxy/conn.h"
+
+namespace sy::proxy {
+
+struct ListenerRuntime;
+class CancelRegistry;
+class SessionSet;
+
+struct SessionDeps {
+  std::shared_ptr<ListenerRuntime> listener;
+  CancelRegistry* cancels;
+  SessionSet* sessions;
+};
+
+class PgSession : public std::enable_shared_from_this<PgSession> {
+ public:
+  PgSession(tcp::socket client, SessionDeps deps);
+  ~PgSession();
+
+  void start();
+  //! Ends the session from outside (drain deadline): the client gets `sqlstate`
+  //! and `message` if it is between messages. Thread-safe.
+  void terminate(std::string sqlstate, std::string message);
+
+ private:
+  asio::awaitable<void> run();
+  asio::awaitable<bool> read_startup(pg::StartupPacket& out, std::string& raw);
+  asio::awaitable<bool> connect_backend(const config::Target& target);
+  asio::awaitable<void> forward_cancel(pg::CancelKey key);
+  asio::awaitable<void> pump_frontend();
+  asio::awaitable<void> pump_backend();
+  //! Before the relay starts: sends an ErrorResponse and ends the session.
+  asio::awaitable<void> refuse(std::string_view sqlstate, const std::string& message);
+  //! During the relay: asks the backend loop (sole writer to the client) to
+  //! send this error at the next message boundary, then to close.
+  void fail_session(std::string error_message);
+
+  SessionDeps deps_;
+  std::string client_addr_;
+  Conn client_;
+  std::unique_ptr<Conn> server_;
+  const config::Target* target_ = nullptr;
+  ByteBuffer client_buf_;
+  ByteBuffer server_buf_;
+  pg::FrameScanner server_scan_;
+  std::optional<pg::CancelKey> cancel_key_;
+  std::unique_ptr<asio::steady_timer> login_timer_;
+  std::string pending_client_error_;  //!< whole ErrorResponse to send before closing
+  bool frontend_done_ = false;        //!< client side ended (EOF, Terminate or error)
+  bool counted_ = false;
+};
+
+}  // namespace sy::proxy

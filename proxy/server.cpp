@@ -1,0 +1,178 @@
+#include "proxy/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <thread>
+#include <vector>
+
+#include "protocol/pg/messages.h"
+#include "proxy/cancel_registry.h"
+#include "proxy/listener_runtime.h"
+#include "proxy/log.h"
+#include "proxy/pg_session.h"
+#include "proxy/session_set.h"
+#include "proxy/tls.h"
+
+namespace sy::proxy {
+
+using asio::redirect_error;
+using asio::use_awaitable;
+using work_guard = asio::executor_work_guard<asio::io_context::executor_type>;
+
+struct Server::Impl {
+  std::shared_ptr<const config::Config> cfg;
+  // Declared before the workers: sessions still parked in an io_context are
+  // destroyed with it and unregister themselves from these on the way out.
+  CancelRegistry cancels;
+  SessionSet sessions;
+  // Worker 0 also runs the acceptors and signal handling. Each worker owns its
+  // sessions outright (both sockets live on its io_context), so a session's
+  // two relay loops never need a lock between them.
+  std::vector<std::unique_ptr<asio::io_context>> workers;
+  std::vector<work_guard> guards;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  size_t next_worker = 0;
+  bool draining = false;
+
+  asio::io_context& main() { return *workers.front(); }
+
+  asio::io_context& pick_worker() {
+    auto& w = *workers[next_worker];
+    next_worker = (next_worker + 1) % workers.size();
+    return w;
+  }
+
+  std::shared_ptr<ListenerRuntime> build_runtime(const config::Listener& l) {
+    auto rt = std::make_shared<ListenerRuntime>();
+    rt->cfg = l;
+    if (l.tls.mode != config::ClientTlsMode::Disable) rt->client_tls = make_server_tls(l.tls);
+    for (const auto& t : l.targets)
+      rt->target_tls[t.name] = t.tls.mode == config::BackendTlsMode::Disable ? nullptr : make_client_tls(t.tls);
+    return rt;
+  }
+
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<ListenerRuntime> rt) {
+    for (;;) {
+      error_code ec;
+      auto& worker = pick_worker();
+      tcp::socket sock = co_await acceptor.async_accept(worker, redirect_error(use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) {
+        // EMFILE and friends: back off instead of spinning on a failing accept.
+        log::Event(log::Level::err, "accept_failed").str("listener", rt->cfg.name).str("error", ec.message());
+        asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+        co_await pause.async_wait(redirect_error(use_awaitable, ec));
+        continue;
+      }
+      std::make_shared<PgSession>(std::move(sock), SessionDeps{rt, &cancels, &sessions})->start();
+    }
+  }
+
+  asio::awaitable<void> drain(std::chrono::milliseconds timeout) {
+    draining = true;
+    for (auto& a : acceptors) {
+      error_code ignored;
+      a->close(ignored);
+    }
+    log::Event(log::Level::info, "draining").num("sessions", int64_t(sessions.size())).num("timeout_ms", timeout.count());
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    asio::steady_timer tick(main());
+    error_code ec;
+    while (sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+      tick.expires_after(std::chrono::milliseconds(50));
+      co_await tick.async_wait(redirect_error(use_awaitable, ec));
+    }
+    if (size_t left = sessions.size()) {
+      log::Event(log::Level::warn, "drain_timeout").num("sessions_terminated", int64_t(left));
+      for (auto& s : sessions.snapshot())
+        s->terminate(std::string(pg::sqlstate::kAdminShutdown),
+                     "switchyard: terminating connection because the proxy is shutting down");
+      auto hard = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (sessions.size() > 0 && std::chrono::steady_clock::now() < hard) {
+        tick.expires_after(std::chrono::milliseconds(20));
+        co_await tick.async_wait(redirect_error(use_awaitable, ec));
+      }
+    }
+    log::Event(log::Level::info, "stopped").num("sessions_left", int64_t(sessions.size()));
+    guards.clear();
+    for (auto& w : workers) w->stop();
+  }
+};
+
+Server::Server(std::shared_ptr<const config::Config> cfg) : impl_(std::make_unique<Impl>()) {
+  impl_->cfg = std::move(cfg);
+}
+
+Server::~Server() = default;
+
+int Server::run() {
+  auto& d = *impl_;
+  const auto& cfg = *d.cfg;
+  unsigned n = cfg.runtime.workers ? cfg.runtime.workers : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) {
+    d.workers.push_back(std::make_unique<asio::io_context>(1));
+    d.guards.emplace_back(d.workers.back()->get_executor());
+  }
+
+  for (const auto& l : cfg.listeners) {
+    std::shared_ptr<ListenerRuntime> rt;
+    try {
+      rt = d.build_runtime(l);
+    } catch (const std::exception& e) {
+      log::Event(log::Level::critical, "listener_failed").str("listener", l.name).str("error", e.what());
+      return 1;
+    }
+    error_code ec;
+    auto addr = asio::ip::make_address(l.listen.host, ec);
+    if (ec) {
+      log::Event(log::Level::critical, "listener_failed").str("listener", l.name)
+          .str("error", "listen must be an IP address, got " + l.listen.host);
+      return 1;
+    }
+    tcp::endpoint ep(addr, l.listen.port);
+    auto acceptor = std::make_unique<tcp::acceptor>(d.main());
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      log::Event(log::Level::critical, "listener_failed").str("listener", l.name).str("listen", l.listen.str())
+          .str("error", ec.message());
+      return 1;
+    }
+    log::Event(log::Level::info, "listening").str("listener", l.name).str("listen", l.listen.str())
+        .str("primary", l.primary);
+    asio::co_spawn(d.main(), d.accept_loop(*acceptor, rt), asio::detached);
+    d.acceptors.push_back(std::move(acceptor));
+  }
+
+  asio::signal_set signals(d.main(), SIGTERM, SIGINT);
+  std::function<void(error_code, int)> on_signal = [&](error_code ec, int sig) {
+    if (ec) return;
+    if (d.draining) {
+      log::Event(log::Level::warn, "second_signal_exit").num("signal", sig);
+      for (auto& w : d.workers) w->stop();
+      return;
+    }
+    log::Event(log::Level::info, "shutdown_requested").num("signal", sig);
+    asio::co_spawn(d.main(), d.drain(std::chrono::milliseconds(cfg.runtime.drain_timeout_ms)), asio::detached);
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+  log::Event(log::Level::info, "started").num("workers", n).str("config", cfg.source);
+
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < d.workers.size(); ++i) threads.emplace_back([&, i] { d.workers[i]->run(); });
+  d.workers.front()->run();
+  for (auto& t : threads) t.join();
+  return 0;
+}
+
+}  // namespace sy::proxy

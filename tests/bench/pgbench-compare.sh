@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Benchmark, not a test: pgbench select-only TPS directly against PostgreSQL,
+# through PgBouncer (session pooling) and through switchyard (phase: none
+# configured, so pure relay), side by side.
+#
+#   tests/bench/pgbench-compare.sh
+#
+# Needs deploy/install-deps.sh to have run and the proxy built (build/switchyard).
+# Environment (defaults): ROUNDS=2 DURATION=10 (seconds per run) CLIENTS=8 JOBS=2
+# SCALE=10 MODES="prepared simple" SY_BIN=<repo>/build/switchyard
+#
+# All three paths are plaintext TCP on 127.0.0.1 (PGSSLMODE=disable, PgBouncer's
+# server_tls_sslmode=disable, switchyard tls disable) so they do the same work.
+# Runs alternate direct/pgbouncer/switchyard within each round, so drift in the
+# machine's load hits all three alike. On a small machine pgbench, the proxy and
+# PostgreSQL compete for the same cores; read ratios, not absolute numbers.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+SY_BIN=${SY_BIN:-$repo/build/switchyard}
+ROUNDS=${ROUNDS:-2}
+DURATION=${DURATION:-10}
+CLIENTS=${CLIENTS:-8}
+JOBS=${JOBS:-2}
+SCALE=${SCALE:-10}
+MODES=${MODES:-prepared simple}
+TARGETS=(direct pgbouncer switchyard)
+
+die() { printf 'pgbench-compare: %s\n' "$*" >&2; exit 1; }
+log() { printf 'pgbench-compare: %s\n' "$*" >&2; }
+
+[[ -x $SY_BIN ]] || die "$SY_BIN not found; build first (cmake --build build)"
+[[ -x /usr/sbin/pgbouncer ]] || die "pgbouncer missing; run deploy/install-deps.sh"
+
+free_port() {
+  /usr/bin/python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+wait_port() { # port pid name logfile
+  local i
+  for ((i = 0; i < 100; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    if ! kill -0 "$2" 2>/dev/null; then
+      tail -n 30 "$4" >&2 || true
+      die "$3 exited before listening on $1"
+    fi
+    sleep 0.1
+  done
+  tail -n 30 "$4" >&2 || true
+  die "$3 not listening on $1 after 10 s"
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-bench.XXXXXX")
+chmod 0755 "$tmp"
+sy_pid='' bouncer_pid=''
+cleanup() {
+  local rc=$?
+  set +e
+  [[ -n $sy_pid ]] && kill "$sy_pid" 2>/dev/null && wait "$sy_pid" 2>/dev/null
+  [[ -n $bouncer_pid ]] && kill "$bouncer_pid" 2>/dev/null
+  bash "$repo/tests/pg_server.sh" stop "$tmp/pg"
+  if ((rc != 0)); then
+    log "failed (exit $rc); logs kept in $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- PostgreSQL -------------------------------------------------------------
+bash "$repo/tests/pg_server.sh" start "$tmp/pg"
+# shellcheck disable=SC1091
+source "$tmp/pg/env"
+export PGSSLMODE=disable
+log "pgbench -i -s $SCALE"
+"$PG_BIN/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$PGPORT" -U postgres app \
+  > "$tmp/pgbench-init.log" 2>&1 || { cat "$tmp/pgbench-init.log" >&2; die "pgbench -i failed"; }
+
+# --- PgBouncer (refuses to run as root, so it runs as postgres) ---------------
+bouncer_port=$(free_port)
+mkdir -p "$tmp/pgbouncer"
+printf '"postgres" ""\n' > "$tmp/pgbouncer/userlist.txt"
+cat > "$tmp/pgbouncer/pgbouncer.ini" <<INI
+[databases]
+app = host=127.0.0.1 port=$PGPORT dbname=app
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bouncer_port
+unix_socket_dir =
+auth_type = trust
+auth_file = $tmp/pgbouncer/userlist.txt
+pool_mode = session
+max_client_conn = 200
+default_pool_size = 20
+server_tls_sslmode = disable
+client_tls_sslmode = disable
+logfile = $tmp/pgbouncer/pgbouncer.log
+pidfile = $tmp/pgbouncer/pgbouncer.pid
+INI
+if [[ $EUID -eq 0 ]]; then
+  chown -R postgres "$tmp/pgbouncer"
+  (cd / && runuser -u postgres -- /usr/sbin/pgbouncer -d "$tmp/pgbouncer/pgbouncer.ini")
+else
+  /usr/sbin/pgbouncer -d "$tmp/pgbouncer/pgbouncer.ini"
+fi
+for ((i = 0; i < 50; i++)); do
+  [[ -s $tmp/pgbouncer/pgbouncer.pid ]] && break
+  sleep 0.1
+done
+bouncer_pid=$(cat "$tmp/pgbouncer/pgbouncer.pid" 2>/dev/null) || die "pgbouncer did not start"
+wait_port "$bouncer_port" "$bouncer_pid" pgbouncer "$tmp/pgbouncer/pgbouncer.log"
+
+# --- switchyard --------------------------------------------------------------
+sy_port=$(free_port)
+cat > "$tmp/switchyard.yaml" <<YAML
+listeners:
+  - name: pg
+    protocol: postgres
+    listen: 127.0.0.1:$sy_port
+    tls: { mode: disable }
+    targets:
+      legacy: { address: 127.0.0.1:$PGPORT, tls: { mode: disable } }
+    primary: legacy
+YAML
+"$SY_BIN" run -c "$tmp/switchyard.yaml" > "$tmp/switchyard.log" 2>&1 &
+sy_pid=$!
+wait_port "$sy_port" "$sy_pid" switchyard "$tmp/switchyard.log"
+
+# --- runs --------------------------------------------------------------------
+declare -A port=([direct]=$PGPORT [pgbouncer]=$bouncer_port [switchyard]=$sy_port)
+declare -A sum=()
+
+run_pgbench() { # mode target round -> tps on stdout
+  local out=$tmp/run-$1-$2-$3.log tps
+  "$PG_BIN/pgbench" -n -S -c "$CLIENTS" -j "$JOBS" -T "$DURATION" -M "$1" \
+    -h 127.0.0.1 -p "${port[$2]}" -U postgres app > "$out" 2>&1 ||
+    { cat "$out" >&2; die "pgbench failed: $1 via $2"; }
+  tps=$(awk '/^tps = .*without initial connection time/ { print $3 }' "$out")
+  [[ -n $tps ]] || { cat "$out" >&2; die "no tps in pgbench output ($1 via $2)"; }
+  printf '%s\n' "$tps"
+}
+
+log "$ROUNDS round(s) x {$MODES} x {${TARGETS[*]}}, ${DURATION}s each, -c $CLIENTS -j $JOBS"
+for mode in $MODES; do
+  for ((round = 1; round <= ROUNDS; round++)); do
+    for target in "${TARGETS[@]}"; do
+      tps=$(run_pgbench "$mode" "$target" "$round")
+      log "$mode round $round $target: $tps tps"
+      sum[$mode.$target]=$(awk -v a="${sum[$mode.$target]:-0}" -v b="$tps" 'BEGIN { print a + b }')
+    done
+  done
+done
+
+kill -0 "$sy_pid" 2>/dev/null || die "switchyard died during the runs (see $tmp/switchyard.log)"
+
+# --- report ------------------------------------------------------------------
+printf '\n'
+printf '%s, pgbench -S -c %s -j %s -T %s, scale %s, %s round(s), %s CPU(s)\n\n' \
+  "$("$PG_BIN/postgres" --version)" "$CLIENTS" "$JOBS" "$DURATION" "$SCALE" "$ROUNDS" "$(nproc)"
+printf '| mode | direct TPS | pgbouncer TPS | switchyard TPS | pgbouncer/direct | switchyard/direct | switchyard/pgbouncer |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|\n'
+for mode in $MODES; do
+  awk -v m="$mode" -v n="$ROUNDS" -v d="${sum[$mode.direct]}" \
+      -v b="${sum[$mode.pgbouncer]}" -v s="${sum[$mode.switchyard]}" 'BEGIN {
+    d /= n; b /= n; s /= n
+    printf "| %s | %.0f | %.0f | %.0f | %.3f | %.3f | %.3f |\n", m, d, b, s,
+      (d ? b / d : 0), (d ? s / d : 0), (b ? s / b : 0)
+  }'
+done

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The one test command: dependencies, build, a throwaway PostgreSQL, ctest.
+#
+#   tests/run.sh                  everything
+#   tests/run.sh -R pg_session    extra arguments go to ctest
+#
+# Environment:
+#   SY_SKIP_DEPS=1        skip deploy/install-deps.sh (fast local iteration)
+#   SY_BUILD_DIR=build    build directory
+#   SY_TEST_TIMEOUT=300   default per-test timeout in seconds (a test's own TIMEOUT wins)
+#   CTEST_PARALLEL_LEVEL  honoured by ctest as usual
+#
+# Tests see the variables from tests/pg_server.sh's env file (PGHOST PGPORT PGUSER
+# PGDATABASE SY_PG_DIR SY_PG_CA SY_PROXY_CERT SY_PROXY_KEY) plus SY_BIN (the proxy
+# binary) and SY_REPO (the repository root).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+build_dir=${SY_BUILD_DIR:-build}
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+if [[ ${SY_SKIP_DEPS:-0} != 1 ]]; then
+  step "dependencies"
+  bash deploy/install-deps.sh
+fi
+
+step "configure"
+configure=(cmake -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHYARD_WERROR=ON)
+# An existing build directory keeps the generator it was made with.
+[[ -f $build_dir/CMakeCache.txt ]] || configure+=(-G Ninja)
+command -v ccache >/dev/null 2>&1 && configure+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+"${configure[@]}"
+
+step "build"
+cmake --build "$build_dir"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-test.XXXXXX")
+chmod 0755 "$tmp" # the server runs as user postgres and lives in $tmp/pg
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+  local rc=$?
+  set +e
+  if ((rc != 0)) && [[ -f $tmp/pg/postgres.log ]]; then
+    printf '\n==> failed (exit %d); last lines of postgres.log:\n' "$rc" >&2
+    tail -n 40 "$tmp/pg/postgres.log" >&2
+  fi
+  bash "$repo/tests/pg_server.sh" stop "$tmp/pg"
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step "postgresql"
+bash tests/pg_server.sh start "$tmp/pg"
+# shellcheck disable=SC1091
+source "$tmp/pg/env"
+export SY_REPO=$repo
+export SY_BIN=${SY_BIN:-$repo/$build_dir/switchyard}
+export PATH=/usr/lib/postgresql/15/bin:$PATH
+
+step "ctest"
+status=0
+ctest --test-dir "$build_dir" --output-on-failure --no-tests=error \
+  --timeout "${SY_TEST_TIMEOUT:-300}" "$@" || status=$?
+exit "$status"

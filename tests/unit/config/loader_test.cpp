@@ -1,0 +1,120 @@
+#include "config/loader.h"
+
+#include <gtest/gtest.h>
+
+using namespace sy::config;
+
+namespace {
+const char* kGood = R"(
+listeners:
+  - name: pg
+    protocol: postgres
+    listen: 127.0.0.1:6432
+    tls: { mode: prefer, cert: server.crt, key: server.key }
+    targets:
+      legacy:  { address: 127.0.0.1:5432, tls: { mode: prefer } }
+      unified: { address: 127.0.0.1:5433, user: shadow, password_env: SY_SHADOW_PW, database: app }
+    primary: legacy
+admin:
+  listen: 127.0.0.1:9187
+  token_env: SY_ADMIN_TOKEN
+state_file: /var/lib/switchyard/flags.json
+tenants:
+  - name: acme
+    match: { listener: pg, database: acme }
+    phase: dual_write
+    canary: { phase: read_switch, percent: 10, sticky_by: session }
+    read_target: legacy
+    shadow: { target: unified, sample_percent: 5, compare: auto, ignore_columns: [updated_at],
+              timeout_ms: 2000, max_inflight: 64 }
+    guard: { warn_mismatch_rate: 0.01, critical_mismatch_rate: 0.03, min_samples: 200,
+             on_critical: rollback }
+    on_unsupported: forward
+    migrations: [order_status]
+migrations:
+  order_status:
+    table: orders
+    legacy_column: status
+    unified_column: unified_status
+    map: { "Awaiting approval": PENDING_APPROVAL, "Awaiting fulfilment": APPROVED }
+    reverse: { APPROVED: "Awaiting fulfilment" }
+    unmapped: keep
+    transitions: [[CREATED, PENDING_APPROVAL, APPROVED, IN_FULFILMENT, DISPATCHED, DELIVERED]]
+    terminal: [DELIVERED, CANCELLED]
+)";
+}  // namespace
+
+TEST(ConfigLoader, LoadsTheSpecExample) {
+  auto r = load_string(kGood);
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
+  const auto& c = *r.config;
+  ASSERT_EQ(c.listeners.size(), 1u);
+  EXPECT_EQ(c.listeners[0].listen.port, 6432);
+  EXPECT_EQ(c.listeners[0].tls.mode, ClientTlsMode::Prefer);
+  EXPECT_EQ(c.listeners[0].primary_target().address.port, 5432);
+  EXPECT_EQ(c.listeners[0].target("unified")->password_env, "SY_SHADOW_PW");
+  ASSERT_EQ(c.tenants.size(), 1u);
+  EXPECT_EQ(c.tenants[0].phase, Phase::DualWrite);
+  EXPECT_EQ(c.tenants[0].canary.phase, Phase::ReadSwitch);
+  EXPECT_DOUBLE_EQ(c.tenants[0].canary.percent, 10);
+  EXPECT_EQ(c.tenants[0].shadow->ignore_columns.at(0), "updated_at");
+  const auto* m = c.migration("order_status");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->map.size(), 2u);
+  EXPECT_EQ(m->map[0].first, "Awaiting approval");
+  EXPECT_EQ(m->transitions.at(0).size(), 6u);
+}
+
+TEST(ConfigLoader, ReportsEveryErrorWithItsLine) {
+  const char* bad = R"(listeners:
+  - name: pg
+    protocol: postgress
+    listen: 127.0.0.1:99999
+    targets:
+      legacy: { address: nowhere }
+    primary: unified
+    colour: blue
+)";
+  auto r = load_string(bad);
+  ASSERT_FALSE(r.ok());
+  std::map<int, std::string> by_line;
+  for (const auto& e : r.errors) by_line[e.line] += e.str() + "\n";
+  EXPECT_NE(by_line[3].find("postgres | mysql"), std::string::npos) << by_line[3];
+  EXPECT_NE(by_line[4].find("host:port"), std::string::npos);
+  EXPECT_NE(by_line[6].find("host:port"), std::string::npos);
+  EXPECT_NE(by_line[7].find("no target named \"unified\""), std::string::npos);
+  EXPECT_NE(by_line[8].find("unknown key \"colour\""), std::string::npos);
+  EXPECT_EQ(r.errors.size(), 5u);
+}
+
+TEST(ConfigLoader, SyntaxErrorHasALine) {
+  auto r = load_string("listeners:\n  - name: [unclosed\n");
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_GE(r.errors[0].line, 2);
+}
+
+TEST(ConfigLoader, PercentStepsAndCrossReferences) {
+  std::string y = kGood;
+  y.replace(y.find("percent: 10"), 11, "percent: 10.001");
+  y.replace(y.find("migrations: [order_status]"), 26, "migrations: [nope]");
+  auto r = load_string(y);
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_NE(r.errors[0].message.find("0.01"), std::string::npos);
+  EXPECT_NE(r.errors[1].message.find("no migration named \"nope\""), std::string::npos);
+}
+
+TEST(ConfigLoader, TlsModesNeedTheirFiles) {
+  auto r = load_string(R"(listeners:
+  - name: pg
+    listen: 127.0.0.1:6432
+    tls: { mode: require }
+    targets:
+      legacy: { address: 127.0.0.1:5432, tls: { mode: verify-full } }
+)");
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[0].line, 4);
+  EXPECT_EQ(r.errors[1].line, 6);
+}
