@@ -43,6 +43,14 @@ asio::awaitable<void> Conn::tls_connect(asio::ssl::context& ctx, const std::stri
   co_await tls_->async_handshake(asio::ssl::stream_base::client, redirect_error(use_awaitable, ec));
 }
 
+bool Conn::peer_certificate_is(X509* cert) const {
+  if (!tls_ || !cert) return false;
+  X509* peer = SSL_get1_peer_certificate(tls_->native_handle());
+  bool same = peer && X509_cmp(peer, cert) == 0;
+  X509_free(peer);
+  return same;
+}
+
 void Conn::close() {
   error_code ignored;
   sock_.shutdown(tcp::socket::shutdown_both, ignored);

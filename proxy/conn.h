@@ -31,6 +31,8 @@ class Conn {
                                     error_code& ec);
 
   bool is_tls() const { return tls_ != nullptr; }
+  //! True if the TLS peer presented exactly `cert` (DER comparison).
+  bool peer_certificate_is(X509* cert) const;
   tcp::socket& socket() { return sock_; }
   //! Idempotent; wakes any pending read or write with an error.
   void close();

@@ -211,7 +211,8 @@ asio::awaitable<bool> PgSession::read_startup(pg::StartupPacket& out, std::strin
 asio::awaitable<bool> PgSession::connect_backend(const config::Target& target) {
   const auto& lcfg = deps_.listener->cfg;
   auto ex = client_.socket().get_executor();
-  auto cannot_connect = [&](const std::string& why) -> asio::awaitable<bool> {
+  // `why` by value: the coroutine body runs after the caller's temporary is gone.
+  auto cannot_connect = [&](std::string why) -> asio::awaitable<bool> {
     log::Event(log::Level::err, "backend_connect_failed").str("target", target.name)
         .str("address", target.address.str()).str("client", client_addr_).str("error", why);
     co_await refuse(pg::sqlstate::kCannotConnect, "switchyard: cannot connect to target \"" + target.name + "\" at " +
@@ -241,7 +242,7 @@ asio::awaitable<bool> PgSession::connect_backend(const config::Target& target) {
     timed_out = true;
     server_->close();
   });
-  auto fail = [&](const std::string& why) { return cannot_connect(timed_out ? "connection timed out" : why); };
+  auto fail = [&](std::string why) { return cannot_connect(timed_out ? "connection timed out" : std::move(why)); };
 
   co_await server_->socket().async_connect(ep, redirect_error(use_awaitable, ec));
   if (ec) co_return co_await fail(ec.message());
@@ -261,6 +262,13 @@ asio::awaitable<bool> PgSession::connect_backend(const config::Target& target) {
       std::string verify = target.tls.mode == BackendTlsMode::VerifyFull ? host : std::string();
       co_await server_->tls_connect(*deps_.listener->target_tls.at(target.name), sni, verify, ec);
       if (ec) co_return co_await fail("TLS handshake failed: " + ec.message());
+      // tls-server-end-point binds to the server certificate only. When the
+      // listener serves the very certificate the target presents, the client's
+      // binding data is what the server expects, so SCRAM-SHA-256-PLUS can
+      // pass through untouched.
+      auto& client_tls = deps_.listener->client_tls;
+      channel_binding_passthrough_ =
+          client_tls && server_->peer_certificate_is(SSL_CTX_get0_certificate(client_tls->native_handle()));
     } else if (target.tls.mode != BackendTlsMode::Prefer) {
       co_return co_await fail("server does not support TLS, but tls.mode is " +
                               std::string(target.tls.mode == BackendTlsMode::Require ? "require" : "verify-full"));
@@ -371,6 +379,7 @@ asio::awaitable<void> PgSession::pump_backend() {
       }
       switch (step.type) {
         case pg::kAuthentication:
+          if (channel_binding_passthrough_ && client_.is_tls()) break;
           if (auto stripped = pg::strip_channel_binding(bytes)) {
             out.replace(std::move(*stripped));
             continue;

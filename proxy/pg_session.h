@@ -62,6 +62,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   std::string pending_client_error_;  //!< whole ErrorResponse to send before closing
   bool frontend_done_ = false;        //!< client side ended (EOF, Terminate or error)
   bool counted_ = false;
+  bool channel_binding_passthrough_ = false;  //!< client and target show the same certificate
 };
 
 }  // namespace sy::proxy
