@@ -11,23 +11,58 @@ namespace sy::proxy {
 using asio::redirect_error;
 using asio::use_awaitable;
 
-asio::awaitable<size_t> Conn::read_some(asio::mutable_buffer buf, error_code& ec) {
+// Plain sockets are read inline with a non-blocking recv, waiting for
+// readiness only when it would block. When the caller says the last read
+// drained the socket, the recv that would fail with EAGAIN is skipped and we
+// wait first. That is safe whatever happened in between: asio re-arms the
+// descriptor (EPOLL_CTL_MOD) for every non-speculative wait, so data that is
+// already queued still wakes us.
+asio::awaitable<size_t> Conn::read_some(asio::mutable_buffer buf, error_code& ec, bool drained) {
   if (tls_) co_return co_await tls_->async_read_some(buf, redirect_error(use_awaitable, ec));
-  co_return co_await sock_.async_read_some(buf, redirect_error(use_awaitable, ec));
+  if (!sock_.non_blocking()) sock_.non_blocking(true, ec);
+  for (bool wait = drained;; wait = true) {
+    if (wait) {
+      co_await sock_.async_wait(tcp::socket::wait_read, redirect_error(use_awaitable, ec));
+      if (ec) co_return 0;
+    }
+    size_t n = sock_.read_some(buf, ec);
+    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return n;
+    ec.clear();
+  }
 }
 
+// Plain sockets first try one non-blocking send: the kernel buffer almost always
+// has room, and completing inline skips a trip through the scheduler (and the
+// epoll_wait it costs) per relayed packet. Only the unsent tail goes async.
 asio::awaitable<void> Conn::write(const std::vector<asio::const_buffer>& bufs, error_code& ec) {
-  if (tls_)
+  if (tls_) {
     co_await asio::async_write(*tls_, bufs, redirect_error(use_awaitable, ec));
-  else
-    co_await asio::async_write(sock_, bufs, redirect_error(use_awaitable, ec));
+    co_return;
+  }
+  size_t total = asio::buffer_size(bufs);
+  if (!sock_.non_blocking()) sock_.non_blocking(true, ec);
+  size_t sent = sock_.write_some(bufs, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec.clear();
+    sent = 0;
+  }
+  if (ec || sent == total) co_return;
+  std::vector<asio::const_buffer> rest;
+  for (const auto& b : bufs) {
+    if (sent >= b.size()) {
+      sent -= b.size();
+      continue;
+    }
+    rest.push_back(b + sent);
+    sent = 0;
+  }
+  co_await asio::async_write(sock_, rest, redirect_error(use_awaitable, ec));
 }
 
 asio::awaitable<void> Conn::write(asio::const_buffer buf, error_code& ec) {
-  if (tls_)
-    co_await asio::async_write(*tls_, buf, redirect_error(use_awaitable, ec));
-  else
-    co_await asio::async_write(sock_, buf, redirect_error(use_awaitable, ec));
+  std::vector<asio::const_buffer> one;
+  one.push_back(buf);
+  co_await write(one, ec);
 }
 
 asio::awaitable<void> Conn::tls_accept(asio::ssl::context& ctx, error_code& ec) {

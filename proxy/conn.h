@@ -20,7 +20,9 @@ class Conn {
   explicit Conn(tcp::socket sock) : sock_(std::move(sock)) {}
 
   //! Reads what is available (at least one byte); ec set on EOF or error.
-  asio::awaitable<size_t> read_some(asio::mutable_buffer buf, error_code& ec);
+  //! `drained`: a hint that the previous read returned less than asked, so a
+  //! recv now would most likely fail; the read then waits for readiness first.
+  asio::awaitable<size_t> read_some(asio::mutable_buffer buf, error_code& ec, bool drained = false);
   //! Writes every byte of every buffer; ec set on error.
   asio::awaitable<void> write(const std::vector<asio::const_buffer>& bufs, error_code& ec);
   asio::awaitable<void> write(asio::const_buffer buf, error_code& ec);

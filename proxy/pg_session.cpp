@@ -316,6 +316,7 @@ asio::awaitable<void> PgSession::pump_frontend() {
   const size_t limit = size_t(lcfg.max_message_bytes) + 5;
   OutputBatch out;
   error_code ec;
+  bool drained = false;
   for (;;) {
     out.clear();
     bool terminated = false;
@@ -340,8 +341,10 @@ asio::awaitable<void> PgSession::pump_frontend() {
     }
     if (terminated) break;
     if (!client_buf_.make_room(limit)) break;  // unreachable: the scanner rejects longer messages first
-    size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), client_buf_.writable()), ec);
+    size_t room = client_buf_.writable();
+    size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), room), ec, drained);
     if (ec) break;
+    drained = n < room;
     client_buf_.commit(n);
   }
   frontend_done_ = true;
@@ -357,9 +360,12 @@ asio::awaitable<void> PgSession::pump_backend() {
   bool logged_in = false;
   OutputBatch out;
   error_code ec;
+  bool drained = false;
   for (;;) {
-    size_t n = co_await server_->read_some(asio::buffer(server_buf_.write_ptr(), server_buf_.writable()), ec);
+    size_t room = server_buf_.writable();
+    size_t n = co_await server_->read_some(asio::buffer(server_buf_.write_ptr(), room), ec, drained);
     if (ec) break;
+    drained = n < room;
     server_buf_.commit(n);
     out.clear();
     for (;;) {

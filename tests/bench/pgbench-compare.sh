@@ -8,6 +8,7 @@
 # Needs deploy/install-deps.sh to have run and the proxy built (build/switchyard).
 # Environment (defaults): ROUNDS=2 DURATION=10 (seconds per run) CLIENTS=8 JOBS=2
 # SCALE=10 MODES="prepared simple" SY_BIN=<repo>/build/switchyard
+# SY_WORKERS=0 (switchyard I/O threads; 0 = one per core)
 #
 # All three paths are plaintext TCP on 127.0.0.1 (PGSSLMODE=disable, PgBouncer's
 # server_tls_sslmode=disable, switchyard tls disable) so they do the same work.
@@ -129,6 +130,7 @@ listeners:
     targets:
       legacy: { address: 127.0.0.1:$PGPORT, tls: { mode: disable } }
     primary: legacy
+runtime: { workers: ${SY_WORKERS:-0} }
 YAML
 "$SY_BIN" run -c "$tmp/switchyard.yaml" > "$tmp/switchyard.log" 2>&1 &
 sy_pid=$!
