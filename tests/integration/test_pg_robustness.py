@@ -131,6 +131,22 @@ class BadClients(unittest.TestCase):
         with connect(self.proxy.port) as conn:
             self.assertEqual(conn.execute("SELECT 'still serving'").fetchone(), ("still serving",))
 
+    def test_encryption_requests_on_a_plaintext_listener(self):
+        # GSSENCRequest and SSLRequest are both declined with 'N'; the client
+        # then continues in plaintext on the same connection.
+        with self.raw() as s:
+            s.sendall(struct.pack("!II", 8, 80877104))
+            self.assertEqual(s.recv(1), b"N")
+            s.sendall(struct.pack("!II", 8, 80877103))
+            self.assertEqual(s.recv(1), b"N")
+            s.sendall(startup_packet())
+            read_until_ready(s)
+            s.sendall(b"Q" + struct.pack("!I", 4 + 9) + b"SELECT 7\0")
+            reply = b""
+            while not reply.endswith(b"Z\0\0\0\x05I"):
+                reply += s.recv(65536)
+            self.assertIn(b"\x00\x00\x00\x017", reply)  # one DataRow column "7"
+
     def test_many_truncated_clients_in_parallel(self):
         socks = []
         for _ in range(50):
