@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -72,6 +73,11 @@ struct Admin {
 
 struct TenantMatch {
   std::string listener, database, user, application_name;  //!< empty = any
+
+  bool matches(const std::string& l, std::string_view db, std::string_view u, std::string_view app) const {
+    return (listener.empty() || listener == l) && (database.empty() || database == db) &&
+           (user.empty() || user == u) && (application_name.empty() || application_name == app);
+  }
 };
 
 struct Canary {

@@ -70,6 +70,13 @@ Event& Event::str(std::string_view k, std::string_view value) {
   return *this;
 }
 
+Event& Event::raw(std::string_view k, std::string_view json) {
+  if (!enabled_) return *this;
+  key(k);
+  body_ += json;
+  return *this;
+}
+
 Event& Event::num(std::string_view k, int64_t value) {
   if (!enabled_) return *this;
   key(k);

@@ -30,6 +30,8 @@ class Event {
   Event& str(std::string_view key, std::string_view value);
   Event& num(std::string_view key, int64_t value);
   Event& category(std::string_view value) { return str("category", value); }
+  //! A member whose value is already JSON (an object built with append_json_string).
+  Event& raw(std::string_view key, std::string_view json);
 
  private:
   void key(std::string_view k);

@@ -10,6 +10,7 @@
 
 #include "config/loader.h"
 #include "proxy/log.h"
+#include "proxy/explain.h"
 #include "proxy/server.h"
 
 namespace {
@@ -17,12 +18,18 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   switchyard run -c FILE            serve the listeners in FILE
   switchyard check-config -c FILE   validate FILE; exit 0, or 1 with each error and its line
+  switchyard explain -c FILE --tenant T [--phase P] [--dialect postgres] "SQL"
+                                    show what the rewrite does to SQL, and why
   switchyard --version
 )";
 
 struct Args {
   std::string command;
   std::string config;
+  std::string tenant;
+  std::string phase;
+  std::string dialect = "postgres";
+  std::string sql;
 };
 
 bool parse_args(int argc, char** argv, Args& a) {
@@ -32,6 +39,14 @@ bool parse_args(int argc, char** argv, Args& a) {
     std::string arg = argv[i];
     if ((arg == "-c" || arg == "--config") && i + 1 < argc)
       a.config = argv[++i];
+    else if (arg == "--tenant" && i + 1 < argc)
+      a.tenant = argv[++i];
+    else if (arg == "--phase" && i + 1 < argc)
+      a.phase = argv[++i];
+    else if (arg == "--dialect" && i + 1 < argc)
+      a.dialect = argv[++i];
+    else if (a.command == "explain" && a.sql.empty() && (arg.empty() || arg[0] != '-'))
+      a.sql = arg;
     else
       return false;
   }
@@ -61,7 +76,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   Args args;
-  if (!parse_args(argc, argv, args) || (args.command != "run" && args.command != "check-config")) {
+  if (!parse_args(argc, argv, args) ||
+      (args.command != "run" && args.command != "check-config" && args.command != "explain")) {
     std::cerr << kUsage;
     return 2;
   }
@@ -80,6 +96,7 @@ int main(int argc, char** argv) {
     print_errors(args.config, loaded.errors);
     return 1;
   }
+  if (args.command == "explain") return sy::proxy::explain(*loaded.config, args.tenant, args.phase, args.dialect, args.sql);
   sy::log::init(loaded.config->runtime.log_level);
   raise_fd_limit();
   std::signal(SIGPIPE, SIG_IGN);

@@ -14,6 +14,7 @@
 #include "proxy/log.h"
 #include "proxy/output_batch.h"
 #include "proxy/session_set.h"
+#include "rewrite/tenant_rewriter.h"
 
 namespace sy::proxy {
 
@@ -52,6 +53,7 @@ PgSession::PgSession(tcp::socket client, SessionDeps deps)
 PgSession::~PgSession() {
   if (cancel_key_) deps_.cancels->remove(*cancel_key_);
   if (counted_) deps_.listener->clients.fetch_sub(1, std::memory_order_relaxed);
+  if (connections_gauge_) connections_gauge_->fetch_sub(1, std::memory_order_relaxed);
   deps_.sessions->remove(this);
 }
 
@@ -107,6 +109,8 @@ asio::awaitable<void> PgSession::run() {
     co_return;
   }
   counted_ = true;
+  connections_gauge_ = &listener.metrics->gauge("client_connections", {{"listener", lcfg.name}});
+  connections_gauge_->fetch_add(1, std::memory_order_relaxed);
   error_code ignored;
   client_.socket().set_option(tcp::no_delay(true), ignored);
 
@@ -134,6 +138,15 @@ asio::awaitable<void> PgSession::run() {
     co_return;
   }
 
+  // PostgreSQL's default database is the user name.
+  auto database = startup.param("database").empty() ? startup.param("user") : startup.param("database");
+  tenant_ = listener.bind(database, startup.param("user"), startup.param("application_name"));
+  if (tenant_) {
+    simple_statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_->cfg.name}, {"kind", "simple"}});
+    extended_statements_ =
+        &listener.metrics->counter("statements_total", {{"tenant", tenant_->cfg.name}, {"kind", "extended"}});
+  }
+
   const auto& target = lcfg.primary_target();
   target_ = &target;
   if (!co_await connect_backend(target)) co_return;
@@ -147,7 +160,7 @@ asio::awaitable<void> PgSession::run() {
   }
   log::Event(log::Level::debug, "session_started").str("listener", lcfg.name).str("client", client_addr_)
       .str("user", startup.param("user")).str("database", startup.param("database"))
-      .str("target", target.name).num("tls", client_.is_tls());
+      .str("target", target.name).num("tls", client_.is_tls()).str("tenant", tenant_ ? tenant_->cfg.name : "");
 
   auto self = shared_from_this();
   asio::co_spawn(client_.socket().get_executor(), [self]() { return self->pump_backend(); }, asio::detached);
@@ -213,6 +226,7 @@ asio::awaitable<bool> PgSession::connect_backend(const config::Target& target) {
   auto ex = client_.socket().get_executor();
   // `why` by value: the coroutine body runs after the caller's temporary is gone.
   auto cannot_connect = [&](std::string why) -> asio::awaitable<bool> {
+    count_backend_error();
     log::Event(log::Level::err, "backend_connect_failed").str("target", target.name)
         .str("address", target.address.str()).str("client", client_addr_).str("error", why);
     co_await refuse(pg::sqlstate::kCannotConnect, "switchyard: cannot connect to target \"" + target.name + "\" at " +
@@ -313,6 +327,7 @@ asio::awaitable<void> PgSession::pump_frontend() {
   scan.inspect(pg::kQuery);
   scan.inspect(pg::kParse);
   scan.inspect(pg::kTerminate);
+  if (tenant_) scan.inspect(pg::kExecute);  // counted for statements_total
   const size_t limit = size_t(lcfg.max_message_bytes) + 5;
   OutputBatch out;
   error_code ec;
@@ -331,9 +346,17 @@ asio::awaitable<void> PgSession::pump_frontend() {
         fail_session("switchyard: " + step.error);
         co_return;
       }
-      terminated = terminated || (step.kind == pg::FrameScanner::Kind::Message && step.type == pg::kTerminate);
-      out.forward(view.data(), step.size);
+      auto bytes = slice(view, step.size);
       client_buf_.consume(step.size);
+      if (step.kind == pg::FrameScanner::Kind::Message) {
+        terminated = terminated || step.type == pg::kTerminate;
+        if (tenant_ && step.type == pg::kExecute) extended_statements_->fetch_add(1, std::memory_order_relaxed);
+        if (tenant_ && (step.type == pg::kQuery || step.type == pg::kParse)) {
+          rewrite_message(bytes, out);
+          continue;
+        }
+      }
+      out.forward(bytes.data(), bytes.size());
     }
     if (!out.empty()) {
       co_await server_->write(out.buffers(), ec);
@@ -420,6 +443,7 @@ asio::awaitable<void> PgSession::pump_backend() {
   } else if (!frontend_done_ && pending_client_error_.empty()) {
     // The server went away on its own. If it already said why (a FATAL
     // ErrorResponse), that message stands; otherwise tell the client.
+    count_backend_error();
     log::Event(log::Level::err, "backend_lost").str("target", target_->name).str("address", target_->address.str())
         .str("client", client_addr_).str("error", ec.message());
     if (server_scan_.at_boundary() && server_scan_.last_type() != pg::kErrorResponse) {
@@ -433,6 +457,73 @@ asio::awaitable<void> PgSession::pump_backend() {
   }
   client_.close();
   server_->close();
+}
+
+}  // namespace sy::proxy
+
+namespace sy::proxy {
+
+void PgSession::count_backend_error() {
+  deps_.listener->metrics->counter("backend_errors_total", {{"target", target_ ? target_->name : "unknown"}})
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+void PgSession::rewrite_message(std::string_view message, OutputBatch& out) {
+  const bool extended = message[0] == pg::kParse;
+  if (!extended) simple_statements_->fetch_add(1, std::memory_order_relaxed);
+  auto phase = tenant_->cfg.phase;
+  auto text = pg::statement_text(message);
+  if (phase == config::Phase::Off || !text) {
+    out.forward(message.data(), message.size());  // a malformed body is the server's to reject
+    return;
+  }
+  auto started = std::chrono::steady_clock::now();
+  auto decision = tenant_->rewriter->decide(text->sql, phase, extended);
+  if (!decision) {
+    out.forward(message.data(), message.size());
+    return;
+  }
+  deps_.listener->metrics->rewrite_duration().observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  log_decision(*decision, phase);
+  if (decision->action == rewrite::Decision::Action::Rewrite)
+    out.replace(pg::with_statement_text(message[0], *text, decision->sql));
+  else
+    out.forward(message.data(), message.size());
+}
+
+void PgSession::log_decision(const rewrite::Decision& d, config::Phase phase) {
+  auto& metrics = *deps_.listener->metrics;
+  const auto& tenant = tenant_->cfg.name;
+  for (const auto& ev : d.events) {
+    metrics.counter("rewrites_total", {{"tenant", tenant}, {"migration", ev.migration}, {"outcome", rewrite::to_string(ev.outcome)}})
+        .fetch_add(1, std::memory_order_relaxed);
+    const char* category = "STATUS_UPDATE";
+    auto level = phase == config::Phase::Observe ? log::Level::info : log::Level::debug;
+    if (ev.outcome == rewrite::Outcome::Unmapped) {
+      category = "UNMAPPED_VALUE";
+      level = log::Level::warn;
+    } else if (ev.outcome == rewrite::Outcome::Unsupported || ev.outcome == rewrite::Outcome::Rejected) {
+      category = "REWRITE_UNSUPPORTED";
+      level = log::Level::warn;
+    }
+    if (ev.outcome == rewrite::Outcome::Rejected && ev.reason.find("unmapped value") != std::string::npos)
+      category = "UNMAPPED_VALUE";
+    log::Event e(level, "rewrite");
+    e.category(category).str("tenant", tenant).str("phase", config::to_string(phase)).str("table", ev.table)
+        .str("migration", ev.migration).str("outcome", rewrite::to_string(ev.outcome));
+    if (!ev.entity_id.empty()) e.str("entity_id", ev.entity_id);
+    if (!ev.legacy.empty()) {
+      std::string transition = "{\"legacy\":";
+      log::append_json_string(transition, ev.legacy);
+      transition += ",\"unified\":";
+      log::append_json_string(transition, ev.unified);
+      transition += "}";
+      e.raw("transition", transition);
+    }
+    if (!ev.reason.empty()) e.str("reason", ev.reason);
+    e.str("fingerprint", d.fingerprint).str("client", client_addr_);
+  }
 }
 
 }  // namespace sy::proxy

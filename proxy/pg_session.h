@@ -13,10 +13,13 @@
 #include "protocol/pg/startup.h"
 #include "proxy/byte_buffer.h"
 #include "proxy/conn.h"
+#include "proxy/metrics.h"
+#include "rewrite/decision.h"
 
 namespace sy::proxy {
 
 struct ListenerRuntime;
+struct TenantRuntime;
 class CancelRegistry;
 class SessionSet;
 
@@ -48,6 +51,10 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   //! During the relay: asks the backend loop (sole writer to the client) to
   //! send this error at the next message boundary, then to close.
   void fail_session(std::string error_message);
+  //! Runs a Query/Parse through the tenant's rewriter; adds what to send to `out`.
+  void rewrite_message(std::string_view message, class OutputBatch& out);
+  void log_decision(const rewrite::Decision& d, config::Phase phase);
+  void count_backend_error();
 
   SessionDeps deps_;
   std::string client_addr_;
@@ -63,6 +70,10 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   bool frontend_done_ = false;        //!< client side ended (EOF, Terminate or error)
   bool counted_ = false;
   bool channel_binding_passthrough_ = false;  //!< client and target show the same certificate
+  std::shared_ptr<const TenantRuntime> tenant_;  //!< null: no tenant matched, pure relay
+  Counter* simple_statements_ = nullptr;
+  Counter* extended_statements_ = nullptr;
+  Counter* connections_gauge_ = nullptr;
 };
 
 }  // namespace sy::proxy

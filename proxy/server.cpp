@@ -16,6 +16,7 @@
 #include "proxy/cancel_registry.h"
 #include "proxy/listener_runtime.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/pg_session.h"
 #include "proxy/session_set.h"
 #include "proxy/tls.h"
@@ -32,12 +33,14 @@ struct Server::Impl {
   // destroyed with it and unregister themselves from these on the way out.
   CancelRegistry cancels;
   SessionSet sessions;
+  Metrics metrics;
   // Worker 0 also runs the acceptors and signal handling. Each worker owns its
   // sessions outright (both sockets live on its io_context), so a session's
   // two relay loops never need a lock between them.
   std::vector<std::unique_ptr<asio::io_context>> workers;
   std::vector<work_guard> guards;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::shared_ptr<const TenantRuntime>> tenants;
   size_t next_worker = 0;
   bool draining = false;
 
@@ -55,6 +58,9 @@ struct Server::Impl {
     if (l.tls.mode != config::ClientTlsMode::Disable) rt->client_tls = make_server_tls(l.tls);
     for (const auto& t : l.targets)
       rt->target_tls[t.name] = t.tls.mode == config::BackendTlsMode::Disable ? nullptr : make_client_tls(t.tls);
+    for (const auto& t : tenants)
+      if (t->cfg.match.listener.empty() || t->cfg.match.listener == l.name) rt->tenants.push_back(t);
+    rt->metrics = &metrics;
     return rt;
   }
 
@@ -121,6 +127,12 @@ int Server::run() {
     d.guards.emplace_back(d.workers.back()->get_executor());
   }
 
+  for (const auto& t : cfg.tenants) {
+    auto tr = std::make_shared<TenantRuntime>();
+    tr->cfg = t;
+    tr->rewriter = std::make_shared<rewrite::TenantRewriter>(cfg, t);
+    d.tenants.push_back(std::move(tr));
+  }
   for (const auto& l : cfg.listeners) {
     std::shared_ptr<ListenerRuntime> rt;
     try {

@@ -90,3 +90,38 @@ std::optional<std::string> strip_channel_binding(std::string_view message) {
 }
 
 }  // namespace sy::pg
+
+namespace sy::pg {
+
+std::optional<StatementText> statement_text(std::string_view message) {
+  if (message.size() < 5 || (message[0] != kQuery && message[0] != kParse)) return std::nullopt;
+  auto body = message.substr(5);
+  StatementText t;
+  size_t start = 0;
+  if (message[0] == kParse) {
+    auto nul = body.find('\0');
+    if (nul == std::string_view::npos) return std::nullopt;
+    start = nul + 1;
+    t.prefix = body.substr(0, start);
+  }
+  auto nul = body.find('\0', start);
+  if (nul == std::string_view::npos) return std::nullopt;
+  t.sql = body.substr(start, nul - start);
+  t.suffix = body.substr(nul + 1);
+  return t;
+}
+
+std::string with_statement_text(char type, const StatementText& parts, std::string_view sql) {
+  std::string out;
+  out.reserve(parts.prefix.size() + sql.size() + parts.suffix.size() + 6);
+  proto::ByteWriter w(out);
+  w.u8(static_cast<uint8_t>(type));
+  w.be32(0);
+  w.bytes(parts.prefix);
+  w.cstr(sql);
+  w.bytes(parts.suffix);
+  w.patch_be32(1, uint32_t(out.size() - 1));
+  return out;
+}
+
+}  // namespace sy::pg

@@ -19,6 +19,7 @@ inline constexpr char kErrorResponse = 'E';
 inline constexpr char kQuery = 'Q';
 inline constexpr char kParse = 'P';
 inline constexpr char kTerminate = 'X';
+inline constexpr char kExecute = 'E';
 
 inline constexpr uint32_t kAuthSasl = 10;
 
@@ -57,5 +58,22 @@ std::optional<uint32_t> auth_code(std::string_view message);
 //! The proxy terminates TLS, so the client's channel is never the server's and
 //! tls-server-end-point binding would always fail.
 std::optional<std::string> strip_channel_binding(std::string_view message);
+
+}  // namespace sy::pg
+
+namespace sy::pg {
+
+//! The statement text of a whole Query or Parse message, and where it sits.
+struct StatementText {
+  std::string_view sql;     //!< without its NUL
+  std::string_view prefix;  //!< bytes of the body before the text (Parse: statement name)
+  std::string_view suffix;  //!< bytes after the text's NUL (Parse: parameter types)
+};
+
+//! nullopt if the message is malformed (no NUL where one must be).
+std::optional<StatementText> statement_text(std::string_view message);
+
+//! Re-encodes a Query or Parse message with `sql` in place of its text.
+std::string with_statement_text(char type, const StatementText& parts, std::string_view sql);
 
 }  // namespace sy::pg

@@ -54,3 +54,25 @@ TEST(Messages, BackendKeyRoundTrip) {
   EXPECT_EQ(key->secret, 0x01020304u);
   EXPECT_FALSE(decode_backend_key(k.substr(0, 12)));
 }
+
+TEST(Messages, StatementTextOfQueryAndParse) {
+  std::string q("Q\0\0\0\x0dSELECT 1\0", 14);
+  auto t = statement_text(q);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->sql, "SELECT 1");
+  EXPECT_EQ(with_statement_text('Q', *t, "SELECT 1"), q);
+
+  std::string body = std::string("s1\0UPDATE t SET a = $1\0", 23) + std::string("\0\x01\0\0\0\x19", 6);
+  std::string p = "P" + std::string("\0\0\0", 3) + char(body.size() + 4) + body;
+  auto pt = statement_text(p);
+  ASSERT_TRUE(pt);
+  EXPECT_EQ(pt->sql, "UPDATE t SET a = $1");
+  EXPECT_EQ(pt->prefix, std::string("s1\0", 3));
+  EXPECT_EQ(pt->suffix, std::string("\0\x01\0\0\0\x19", 6));
+  auto re = with_statement_text('P', *pt, "UPDATE t SET a = $1, b = 2");
+  auto back = statement_text(re);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->sql, "UPDATE t SET a = $1, b = 2");
+  EXPECT_EQ(back->suffix, pt->suffix);
+  EXPECT_FALSE(statement_text(std::string("Q\0\0\0\x05x", 6)));
+}

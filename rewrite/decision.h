@@ -1,0 +1,42 @@
+#pragma once
+// What the rewriter decided about one statement text (a Query or Parse body).
+#include <string>
+#include <vector>
+
+namespace sy::rewrite {
+
+//! Per-migration outcome; the `outcome` label of switchyard_rewrites_total.
+enum class Outcome {
+  Rewritten,    //!< dual_write/cleanup: the unified assignment was added/substituted
+  Observed,     //!< observe: it would have been rewritten
+  Unmapped,     //!< a literal legacy value outside the map (the unmapped policy applied)
+  Unsupported,  //!< the statement writes the column in a way that cannot be rewritten safely
+  Rejected,     //!< refused by `unmapped: reject` or `on_unsupported: reject`
+};
+
+const char* to_string(Outcome o);
+
+struct MigrationEvent {
+  std::string migration;
+  std::string table;
+  Outcome outcome = Outcome::Rewritten;
+  std::string legacy;     //!< the literal written, or the expression text
+  std::string unified;    //!< the mapped literal, or "CASE" for an expression
+  bool literal = false;   //!< legacy/unified are values, not expressions
+  std::string entity_id;  //!< when the statement pins one row (WHERE id = literal)
+  std::string reason;     //!< why unsupported or rejected
+};
+
+struct Decision {
+  enum class Action {
+    Forward,  //!< send the client's bytes unchanged
+    Rewrite,  //!< send `sql` instead
+  };
+  Action action = Action::Forward;
+  std::string sql;  //!< the rewritten text (also carries refusals: see PgRewriter)
+  bool rejected = false;
+  std::vector<MigrationEvent> events;
+  std::string fingerprint;  //!< pg_query fingerprint, computed when there are events
+};
+
+}  // namespace sy::rewrite

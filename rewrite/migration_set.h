@@ -1,0 +1,46 @@
+#pragma once
+// The migrations one tenant runs, indexed for the rewriter, plus the pre-filter
+// that lets statements which cannot touch a mapped column skip parsing.
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+
+namespace sy::rewrite {
+
+struct CompiledMigration {
+  const config::Migration* cfg = nullptr;
+  std::unordered_map<std::string, std::string> map;  //!< legacy -> unified
+
+  const std::string* lookup(std::string_view legacy) const {
+    auto it = map.find(std::string(legacy));
+    return it == map.end() ? nullptr : &it->second;
+  }
+};
+
+class MigrationSet {
+ public:
+  //! Copies what it needs: the set stays valid after the Config is replaced.
+  MigrationSet(const config::Config& cfg, const config::Tenant& tenant);
+
+  bool empty() const { return migrations_.empty(); }
+
+  //! Migrations on relation `schema.rel` (schema empty when unqualified). A
+  //! migration whose table has no schema matches the name in any schema.
+  std::vector<const CompiledMigration*> for_table(std::string_view schema, std::string_view rel) const;
+
+  //! Cheap, conservative test on raw text: false means the statement cannot
+  //! write a mapped column (no write keyword, table name or column name in it),
+  //! so it needs no parse at all. True means "parse and look".
+  bool may_touch(std::string_view sql) const;
+
+ private:
+  std::vector<config::Migration> owned_;
+  std::vector<CompiledMigration> migrations_;
+  std::vector<std::string> table_needles_;   //!< lower-case, deduplicated
+  std::vector<std::string> column_needles_;  //!< lower-case, deduplicated
+};
+
+}  // namespace sy::rewrite

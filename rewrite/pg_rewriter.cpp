@@ -1,0 +1,699 @@
+#include "rewrite/pg_rewriter.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "rewrite/pg_parse.h"
+#include "rewrite/sql_lexer.h"
+#include "rewrite/sql_text.h"
+
+namespace sy::rewrite {
+
+using config::Phase;
+using config::Unmapped;
+
+const char* to_string(Outcome o) {
+  switch (o) {
+    case Outcome::Rewritten: return "rewritten";
+    case Outcome::Observed: return "observed";
+    case Outcome::Unmapped: return "unmapped";
+    case Outcome::Unsupported: return "unsupported";
+    case Outcome::Rejected: return "rejected";
+  }
+  return "unknown";
+}
+
+namespace {
+
+struct Edit {
+  uint32_t at;
+  uint32_t remove;
+  std::string text;
+};
+
+std::string apply_edits(std::string_view sql, std::vector<Edit> edits) {
+  std::stable_sort(edits.begin(), edits.end(), [](const Edit& a, const Edit& b) { return a.at < b.at; });
+  std::string out;
+  size_t extra = 0;
+  for (const auto& e : edits) extra += e.text.size();
+  out.reserve(sql.size() + extra);
+  uint32_t pos = 0;
+  for (const auto& e : edits) {
+    out.append(sql.substr(pos, e.at - pos));
+    out.append(e.text);
+    pos = std::max(pos, e.at + e.remove);
+  }
+  out.append(sql.substr(pos));
+  return out;
+}
+
+// Highest $n in the text: the rewrite must never change the parameter count.
+int max_param(std::string_view sql, const std::vector<Token>& toks) {
+  int n = 0;
+  for (const auto& t : toks)
+    if (t.kind == TokenKind::Param) n = std::max(n, std::atoi(std::string(sql.substr(t.begin + 1, t.end - t.begin - 1)).c_str()));
+  return n;
+}
+
+bool enforcing(Phase p) { return p == Phase::DualWrite || p == Phase::ReadSwitch || p == Phase::Cleanup; }
+
+// A legacy value as the statement writes it.
+struct Value {
+  enum class Kind { Literal, Null, Default, Expr } kind = Kind::Expr;
+  std::string literal;  // decoded value of a literal
+  uint32_t begin = 0, end = 0;
+  bool has_param = false;
+};
+
+// Which existing row (if any) the unified column can be read from.
+struct Target {
+  std::string rel_sql;   // relation as an SQL reference, for typed-NULL anchors
+  std::string row_ref;   // alias/name to qualify the existing row's columns; empty for INSERT rows
+  std::string table;     // for logs
+};
+
+struct Pending {
+  std::vector<Edit> edits;
+  std::vector<MigrationEvent> events;
+  std::string unsupported;  // first reason the statement cannot be rewritten
+  std::string reject;       // refusal demanded by `unmapped: reject`
+};
+
+class Analyzer {
+ public:
+  Analyzer(std::string_view sql, const std::vector<Token>& toks, const MigrationSet& ms, const RewriteOptions& o)
+      : sql_(sql), toks_(toks), ms_(ms), opts_(o) {}
+
+  std::vector<Edit> edits;
+  std::vector<MigrationEvent> events;
+  bool rejected = false;
+
+  void statement(const JsonValue& raw_stmt) {
+    auto* stmt = member(raw_stmt, "stmt");
+    if (!stmt) return;
+    uint32_t begin = static_cast<uint32_t>(int_member(raw_stmt, "stmt_location", 0));
+    int len = int_member(raw_stmt, "stmt_len", 0);
+    uint32_t end = len > 0 ? begin + static_cast<uint32_t>(len) : static_cast<uint32_t>(sql_.size());
+    limit_ = end;
+    Pending p;
+    visit(*stmt, p);
+    finish(p, begin, end);
+  }
+
+ private:
+  // ---- statement dispatch ------------------------------------------------
+  void visit(const JsonValue& wrapper, Pending& p) {
+    if (auto* u = node(wrapper, "UpdateStmt")) {
+      with_clause(*u, p);
+      update(*u, p);
+    } else if (auto* i = node(wrapper, "InsertStmt")) {
+      with_clause(*i, p);
+      insert(*i, p);
+    } else if (auto* s = node(wrapper, "SelectStmt")) {
+      with_clause(*s, p);
+    } else if (auto* d = node(wrapper, "DeleteStmt")) {
+      with_clause(*d, p);
+    } else if (auto* e = node(wrapper, "ExplainStmt")) {
+      if (auto* q = member(*e, "query")) visit(*q, p);  // EXPLAIN ANALYZE executes the write
+    } else if (auto* pr = node(wrapper, "PrepareStmt")) {
+      if (auto* q = member(*pr, "query")) visit(*q, p);
+    } else if (auto* m = node(wrapper, "MergeStmt")) {
+      if (touches_table(member(*m, "relation")))
+        unsupported(p, "MERGE into a migrated table is not rewritten");
+    } else if (auto* c = node(wrapper, "CopyStmt")) {
+      copy(*c, p);
+    }
+  }
+
+  void with_clause(const JsonValue& stmt, Pending& p) {
+    auto* w = member(stmt, "withClause");
+    auto* ctes = w ? member(*w, "ctes") : nullptr;
+    if (!ctes || !ctes->IsArray()) return;
+    for (const auto& c : ctes->GetArray())
+      if (auto* cte = node(c, "CommonTableExpr"))
+        if (auto* q = member(*cte, "ctequery")) visit(*q, p);
+  }
+
+  const JsonValue* range_var(const JsonValue* rel) {
+    if (!rel) return nullptr;
+    if (auto* rv = node(*rel, "RangeVar")) return rv;
+    return rel;  // InsertStmt/UpdateStmt hold the RangeVar fields directly
+  }
+
+  std::vector<const CompiledMigration*> migrations_for(const JsonValue* rel) {
+    auto* rv = range_var(rel);
+    if (!rv) return {};
+    return ms_.for_table(str_member(*rv, "schemaname"), str_member(*rv, "relname"));
+  }
+
+  bool touches_table(const JsonValue* rel) { return !migrations_for(rel).empty(); }
+
+  Target target_of(const JsonValue& rv, bool existing_row) {
+    Target t;
+    auto schema = str_member(rv, "schemaname");
+    auto rel = str_member(rv, "relname");
+    t.rel_sql = schema.empty() ? quote_ident(rel) : quote_ident(schema) + "." + quote_ident(rel);
+    t.table = schema.empty() ? std::string(rel) : std::string(schema) + "." + std::string(rel);
+    if (existing_row) {
+      auto* alias = member(rv, "alias");
+      auto alias_name = alias ? str_member(*alias, "aliasname") : std::string_view();
+      t.row_ref = quote_ident(alias_name.empty() ? rel : alias_name);
+    }
+    return t;
+  }
+
+  // ---- UPDATE and ON CONFLICT DO UPDATE ------------------------------------
+  void update(const JsonValue& u, Pending& p) {
+    auto migs = migrations_for(member(u, "relation"));
+    if (migs.empty()) return;
+    auto target = target_of(*range_var(member(u, "relation")), true);
+    auto entity = entity_id(member(u, "whereClause"));
+    set_list(member(u, "targetList"), migs, target, entity, {"FROM", "WHERE", "RETURNING"}, p);
+  }
+
+  void set_list(const JsonValue* targets, const std::vector<const CompiledMigration*>& migs, const Target& target,
+                const std::string& entity, std::initializer_list<std::string_view> stops, Pending& p,
+                bool on_conflict = false) {
+    if (!targets || !targets->IsArray()) return;
+    for (const auto* m : migs) {
+      const JsonValue* legacy = nullptr;
+      bool explicit_unified = false;
+      for (const auto& t : targets->GetArray()) {
+        auto* rt = node(t, "ResTarget");
+        if (!rt) continue;
+        auto name = str_member(*rt, "name");
+        if (name == m->cfg->unified_column) explicit_unified = true;
+        if (name == m->cfg->legacy_column) legacy = rt;
+        // UPDATE t SET (a, status) = (...): the first column carries the whole row.
+        if (auto* val = member(*rt, "val"); val && node(*val, "MultiAssignRef") && name == m->cfg->legacy_column)
+          return unsupported(p, "multi-column assignment to " + m->cfg->legacy_column);
+      }
+      if (!legacy || explicit_unified) continue;
+      if (member(*legacy, "indirection")) return unsupported(p, "subscripted assignment to " + m->cfg->legacy_column);
+      int col = token_at(static_cast<uint32_t>(int_member(*legacy, "location", -1)));
+      if (col < 0 || col + 2 >= static_cast<int>(toks_.size()) || !is_op(toks_[col + 1], "="))
+        return unsupported(p, "cannot locate the assignment to " + m->cfg->legacy_column);
+      auto* val = member(*legacy, "val");
+      if (!val) return unsupported(p, "assignment to " + m->cfg->legacy_column + " without a value");
+      Value v = classify(*val, col + 2, stops);
+      if (v.kind == Value::Kind::Default) return unsupported(p, "DEFAULT assigned to " + m->cfg->legacy_column);
+      auto ev = event(*m, target, v, entity);
+      std::string unified;
+      if (on_conflict && opts_.phase == Phase::Cleanup && references_excluded(*val, m->cfg->legacy_column)) {
+        // Cleanup stopped inserting the legacy column, so EXCLUDED.<legacy> is
+        // no longer the proposed value; the proposed unified value is.
+        if (!is_excluded_ref(*val, m->cfg->legacy_column))
+          return unsupported(p, "ON CONFLICT expression over EXCLUDED." + m->cfg->legacy_column + " in cleanup");
+        unified = "EXCLUDED." + quote_ident(m->cfg->unified_column);
+        ev.unified = unified;
+      } else {
+        unified = unified_value(*m, v, target, /*insert=*/false, ev, p);
+      }
+      if (!p.unsupported.empty()) return;
+      p.events.push_back(ev);
+      if (opts_.phase == Phase::Cleanup) {
+        if (unified.empty()) unified = target.row_ref + "." + quote_ident(m->cfg->unified_column);  // keep
+        uint32_t from = toks_[col].begin;
+        p.edits.push_back({from, v.end - from, quote_ident(m->cfg->unified_column) + " = " + unified});
+      } else if (!unified.empty()) {
+        p.edits.push_back({v.end, 0, ", " + quote_ident(m->cfg->unified_column) + " = " + unified});
+      }
+    }
+  }
+
+  // ---- INSERT ----------------------------------------------------------------
+  void insert(const JsonValue& ins, Pending& p) {
+    auto* rel = member(ins, "relation");
+    auto migs = migrations_for(rel);
+    if (auto* oc = member(ins, "onConflictClause"))
+      if (str_member(*oc, "action") == "ONCONFLICT_UPDATE" && !migs.empty())
+        set_list(member(*oc, "targetList"), migs, target_of(*range_var(rel), true), "", {"WHERE", "RETURNING"}, p,
+                 /*on_conflict=*/true);
+    if (migs.empty() || !p.unsupported.empty()) return;
+    auto target = target_of(*range_var(rel), false);
+    auto* cols = member(ins, "cols");
+    auto* select = member(ins, "selectStmt");
+    auto* sel = select ? node(*select, "SelectStmt") : nullptr;
+    if (!sel) return;  // DEFAULT VALUES
+    if (!cols || !cols->IsArray()) return unsupported(p, "INSERT without a column list into " + target.table);
+    for (const auto* m : migs) {
+      int k = -1;
+      bool explicit_unified = false;
+      for (rapidjson::SizeType i = 0; i < cols->Size(); ++i) {
+        auto* rt = node((*cols)[i], "ResTarget");
+        if (!rt) continue;
+        auto name = str_member(*rt, "name");
+        if (name == m->cfg->unified_column) explicit_unified = true;
+        if (name == m->cfg->legacy_column) {
+          if (member(*rt, "indirection")) return unsupported(p, "subscripted insert into " + m->cfg->legacy_column);
+          k = static_cast<int>(i);
+        }
+      }
+      if (k < 0 || explicit_unified) continue;
+      int col_tok = token_at(static_cast<uint32_t>(int_member(*node((*cols)[k], "ResTarget"), "location", -1)));
+      if (col_tok < 0) return unsupported(p, "cannot locate column " + m->cfg->legacy_column);
+      if (auto* rows = member(*sel, "valuesLists"))
+        insert_values(*m, *rows, col_tok, static_cast<size_t>(k), cols->Size(), target, p);
+      else
+        insert_select(*m, *sel, col_tok, static_cast<size_t>(k), cols->Size(), target, p);
+      if (!p.unsupported.empty()) return;
+    }
+  }
+
+  void add_column(const CompiledMigration& m, int col_tok, Pending& p) {
+    if (opts_.phase == Phase::Cleanup)
+      p.edits.push_back({toks_[col_tok].begin, toks_[col_tok].end - toks_[col_tok].begin, quote_ident(m.cfg->unified_column)});
+    else
+      p.edits.push_back({toks_[col_tok].end, 0, ", " + quote_ident(m.cfg->unified_column)});
+  }
+
+  void place_value(const Value& v, const std::string& unified, Pending& p) {
+    if (opts_.phase == Phase::Cleanup)
+      p.edits.push_back({v.begin, v.end - v.begin, unified});
+    else
+      p.edits.push_back({v.end, 0, ", " + unified});
+  }
+
+  void insert_values(const CompiledMigration& m, const JsonValue& rows, int col_tok, size_t k, size_t ncols,
+                     const Target& target, Pending& p) {
+    // Find the VALUES rows in the text: '(' item, item ... ')' at depth 0.
+    int i = col_tok;
+    while (i < static_cast<int>(toks_.size()) && toks_[i].begin < limit_ && !is_keyword(sql_, toks_[i], "VALUES")) ++i;
+    if (i >= static_cast<int>(toks_.size()) || toks_[i].begin >= limit_)
+      return unsupported(p, "cannot locate VALUES");
+    ++i;
+    std::vector<std::vector<std::pair<int, int>>> items;  // per row: [first token, last token]
+    const int n = static_cast<int>(toks_.size());
+    while (i < n && toks_[i].kind == TokenKind::LParen) {
+      std::vector<std::pair<int, int>> row;
+      int depth = 0, start = i + 1, j = i + 1;
+      for (; j < n; ++j) {
+        auto kind = toks_[j].kind;
+        if (kind == TokenKind::LParen || kind == TokenKind::LBracket) {
+          ++depth;
+        } else if (kind == TokenKind::RParen || kind == TokenKind::RBracket) {
+          if (depth == 0) {
+            row.emplace_back(start, j - 1);
+            break;
+          }
+          --depth;
+        } else if (kind == TokenKind::Comma && depth == 0) {
+          row.emplace_back(start, j - 1);
+          start = j + 1;
+        }
+      }
+      if (j >= n) return unsupported(p, "unterminated VALUES row");
+      items.push_back(std::move(row));
+      i = j + 1;
+      if (i < n && toks_[i].kind == TokenKind::Comma) ++i;
+      else break;
+    }
+    if (!rows.IsArray() || items.size() != rows.Size()) return unsupported(p, "VALUES rows do not match the parse tree");
+    add_column(m, col_tok, p);
+    for (rapidjson::SizeType r = 0; r < rows.Size(); ++r) {
+      auto* list = node(rows[r], "List");
+      auto* row_items = list ? member(*list, "items") : nullptr;
+      if (!row_items || !row_items->IsArray() || row_items->Size() != ncols || items[r].size() != ncols)
+        return unsupported(p, "VALUES row width does not match the column list");
+      auto [first, last] = items[r][k];
+      Value v = classify_span((*row_items)[static_cast<rapidjson::SizeType>(k)], first, last);
+      auto ev = event(m, target, v, "");
+      std::string unified;
+      if (v.kind == Value::Kind::Default) {
+        unified = "DEFAULT";  // the legacy column's default is unknown here, so is the unified one's mapping
+        ev.outcome = Outcome::Unmapped;
+        ev.legacy = "DEFAULT";
+      } else {
+        unified = unified_value(m, v, target, /*insert=*/true, ev, p);
+        if (!p.unsupported.empty()) return;
+        if (unified.empty()) unified = "DEFAULT";  // keep: the unified column gets its default
+      }
+      p.events.push_back(ev);
+      place_value(v, unified, p);
+    }
+  }
+
+  void insert_select(const CompiledMigration& m, const JsonValue& sel, int col_tok, size_t k, size_t ncols,
+                     const Target& target, Pending& p) {
+    if (str_member(sel, "op") != "SETOP_NONE" && !str_member(sel, "op").empty())
+      return unsupported(p, "INSERT ... SELECT with a set operation");
+    auto* targets = member(sel, "targetList");
+    if (!targets || !targets->IsArray() || targets->Size() != ncols)
+      return unsupported(p, "INSERT ... SELECT whose select list does not match the column list");
+    auto* rt = node((*targets)[static_cast<rapidjson::SizeType>(k)], "ResTarget");
+    auto* val = rt ? member(*rt, "val") : nullptr;
+    if (!val) return unsupported(p, "INSERT ... SELECT with an unreadable select list");
+    if (auto* cr = node(*val, "ColumnRef"); cr && json_contains(*cr, "A_Star"))
+      return unsupported(p, "INSERT ... SELECT *");
+    int start = token_at(static_cast<uint32_t>(int_member(*rt, "location", -1)));
+    if (start < 0) return unsupported(p, "cannot locate the selected value");
+    static const std::initializer_list<std::string_view> stops = {
+        "FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "FETCH",
+        "FOR",  "UNION", "INTERSECT", "EXCEPT", "ON", "RETURNING", "AS", "INTO"};
+    Value v = classify(*val, start, stops);
+    uint32_t after = v.end;
+    if (!str_member(*rt, "name").empty()) {
+      int as = next_token(v.end);
+      if (as < 0 || !is_keyword(sql_, toks_[as], "AS") || as + 1 >= static_cast<int>(toks_.size()))
+        return unsupported(p, "select-list alias without AS");
+      after = toks_[as + 1].end;
+    }
+    auto ev = event(m, target, v, "");
+    std::string unified = unified_value(m, v, target, /*insert=*/true, ev, p);
+    if (!p.unsupported.empty()) return;
+    if (unified.empty()) unified = typed_null(m, target);
+    p.events.push_back(ev);
+    add_column(m, col_tok, p);
+    if (opts_.phase == Phase::Cleanup)
+      p.edits.push_back({v.begin, v.end - v.begin, unified});
+    else
+      p.edits.push_back({after, 0, ", " + unified});
+  }
+
+  void copy(const JsonValue& c, Pending& p) {
+    auto* is_from = member(c, "is_from");
+    if (!is_from || !is_from->IsBool() || !is_from->GetBool()) return;
+    for (const auto* m : migrations_for(member(c, "relation"))) {
+      auto* att = member(c, "attlist");
+      bool writes_legacy = !att;  // no list: every column
+      for (size_t i = 0; att && att->IsArray() && i < att->Size(); ++i)
+        if (auto* s = node((*att)[static_cast<rapidjson::SizeType>(i)], "String"))
+          writes_legacy = writes_legacy || str_member(*s, "sval") == m->cfg->legacy_column;
+      if (writes_legacy) return unsupported(p, "COPY FROM into " + m->cfg->table + " cannot be rewritten");
+    }
+  }
+
+  // ---- values and their unified counterpart --------------------------------
+  Value classify(const JsonValue& val, int first_tok, std::initializer_list<std::string_view> stops) {
+    int last = expr_last_token(first_tok, stops);
+    return classify_span(val, first_tok, last);
+  }
+
+  Value classify_span(const JsonValue& val, int first, int last) {
+    Value v;
+    v.begin = toks_[first].begin;
+    v.end = toks_[last].end;
+    for (int i = first; i <= last; ++i) v.has_param = v.has_param || toks_[i].kind == TokenKind::Param;
+    const JsonValue* c = node(val, "A_Const");
+    if (auto* tc = node(val, "TypeCast")) {
+      if (auto* arg = member(*tc, "arg")) c = node(*arg, "A_Const");
+    }
+    if (node(val, "SetToDefault")) {
+      v.kind = Value::Kind::Default;
+    } else if (c) {
+      if (auto* isnull = member(*c, "isnull"); isnull && isnull->IsBool() && isnull->GetBool()) {
+        v.kind = Value::Kind::Null;
+      } else if (auto* s = member(*c, "sval")) {
+        v.kind = Value::Kind::Literal;
+        v.literal = std::string(str_member(*s, "sval"));
+      } else if (auto* iv = member(*c, "ival")) {
+        v.kind = Value::Kind::Literal;
+        v.literal = std::to_string(int_member(*iv, "ival", 0));
+      } else if (auto* fv = member(*c, "fval")) {
+        v.kind = Value::Kind::Literal;
+        v.literal = std::string(str_member(*fv, "fval"));
+      } else if (auto* bv = member(*c, "boolval")) {
+        v.kind = Value::Kind::Literal;
+        auto* b = member(*bv, "boolval");
+        v.literal = b && b->IsBool() && b->GetBool() ? "true" : "false";
+      }
+    }
+    return v;
+  }
+
+  MigrationEvent event(const CompiledMigration& m, const Target& t, const Value& v, const std::string& entity) {
+    MigrationEvent ev;
+    ev.migration = m.cfg->name;
+    ev.table = t.table;
+    ev.entity_id = entity;
+    ev.literal = v.kind == Value::Kind::Literal;
+    ev.legacy = ev.literal ? v.literal : v.kind == Value::Kind::Null ? "NULL" : std::string(sql_.substr(v.begin, v.end - v.begin));
+    if (ev.legacy.size() > 200) ev.legacy = ev.legacy.substr(0, 200) + "...";
+    ev.outcome = opts_.phase == Phase::Observe ? Outcome::Observed : Outcome::Rewritten;
+    return ev;
+  }
+
+  std::string typed_null(const CompiledMigration& m, const Target& t) {
+    // A NULL of the unified column's own type, so CASE branches and enum
+    // columns resolve exactly as a plain assignment would.
+    return "(SELECT " + quote_ident(m.cfg->unified_column) + " FROM " + t.rel_sql + " WHERE false)";
+  }
+
+  // Returns the unified expression; empty means "assign nothing" (keep).
+  std::string unified_value(const CompiledMigration& m, const Value& v, const Target& t, bool insert,
+                            MigrationEvent& ev, Pending& p) {
+    const auto policy = m.cfg->unmapped;
+    if (v.kind == Value::Kind::Literal || v.kind == Value::Kind::Null) {
+      const std::string* mapped = v.kind == Value::Kind::Literal ? m.lookup(v.literal) : nullptr;
+      if (mapped) {
+        ev.unified = *mapped;
+        return quote_literal(*mapped);
+      }
+      ev.outcome = Outcome::Unmapped;
+      switch (policy) {
+        case Unmapped::Keep: ev.unified = "(kept)"; return "";
+        case Unmapped::Copy:
+          ev.unified = ev.legacy;
+          return v.kind == Value::Kind::Null ? "NULL" : quote_literal(v.literal);
+        case Unmapped::Null: ev.unified = "NULL"; return "NULL";
+        case Unmapped::Reject:
+          ev.unified = "(rejected)";
+          if (p.reject.empty())
+            p.reject = "unmapped value " + quote_literal(ev.legacy) + " for " + t.table + "." + m.cfg->legacy_column +
+                       " (migration " + m.cfg->name + ", unmapped: reject)";
+          return "";
+      }
+    }
+    // An expression or parameter: map it in SQL with a CASE over its text form.
+    ev.unified = "CASE";
+    std::string expr(sql_.substr(v.begin, v.end - v.begin));
+    // An untyped parameter takes its type from its first typed use. In an
+    // INSERT, or once cleanup drops the legacy assignment, that would be our
+    // CAST to text; COALESCE with a typed NULL of the legacy column keeps the
+    // type the client's own statement gives it.
+    bool anchor = v.has_param && (insert || opts_.phase == Phase::Cleanup);
+    std::string as_text = anchor ? "CAST(COALESCE(" + expr + ", (SELECT " + quote_ident(m.cfg->legacy_column) +
+                                       " FROM " + t.rel_sql + " WHERE false)) AS text)"
+                                 : "CAST((" + expr + ") AS text)";
+    std::string out = "CASE " + as_text;
+    for (const auto& [legacy, unified] : m.cfg->map) out += " WHEN " + quote_literal(legacy) + " THEN " + quote_literal(unified);
+    out += " ELSE ";
+    switch (policy) {
+      case Unmapped::Keep:
+        out += t.row_ref.empty() ? typed_null(m, t) : t.row_ref + "." + quote_ident(m.cfg->unified_column);
+        break;
+      case Unmapped::Copy: out += as_text; break;
+      case Unmapped::Null: out += typed_null(m, t); break;
+      case Unmapped::Reject:
+        // SQL has no RAISE expression; a failing cast is the portable way to
+        // abort the statement, with our message in the error text.
+        out += "CASE WHEN CAST(" +
+               quote_literal("switchyard: unmapped value for " + t.table + "." + m.cfg->legacy_column + " (migration " +
+                             m.cfg->name + ", unmapped: reject): ") +
+               " || COALESCE(" + as_text + ", 'NULL') AS pg_catalog.int4) IS NULL THEN " + typed_null(m, t) + " END";
+        break;
+    }
+    return out + " END";
+  }
+
+  std::string entity_id(const JsonValue* where) {
+    if (!where) return "";
+    auto* e = node(*where, "A_Expr");
+    if (!e || str_member(*e, "kind") != "AEXPR_OP") return "";
+    auto* name = member(*e, "name");
+    if (!name || !name->IsArray() || name->Size() != 1) return "";
+    auto* op = node((*name)[0], "String");
+    if (!op || str_member(*op, "sval") != "=") return "";
+    for (auto [col, val] : {std::pair{"lexpr", "rexpr"}, std::pair{"rexpr", "lexpr"}}) {
+      auto* c = member(*e, col);
+      auto* cr = c ? node(*c, "ColumnRef") : nullptr;
+      auto* fields = cr ? member(*cr, "fields") : nullptr;
+      if (!fields || !fields->IsArray() || fields->Empty()) continue;
+      auto* last = node((*fields)[fields->Size() - 1], "String");
+      if (!last || str_member(*last, "sval") != "id") continue;
+      auto* v = member(*e, val);
+      auto* k = v ? node(*v, "A_Const") : nullptr;
+      if (!k) continue;
+      if (auto* iv = member(*k, "ival")) return std::to_string(int_member(*iv, "ival", 0));
+      if (auto* sv = member(*k, "sval")) return std::string(str_member(*sv, "sval"));
+    }
+    return "";
+  }
+
+  // ---- token helpers -----------------------------------------------------------
+  int token_at(uint32_t offset) const {
+    if (offset == static_cast<uint32_t>(-1)) return -1;
+    auto it = std::lower_bound(toks_.begin(), toks_.end(), offset,
+                               [](const Token& t, uint32_t off) { return t.begin < off; });
+    if (it == toks_.end() || it->begin != offset) return -1;
+    return static_cast<int>(it - toks_.begin());
+  }
+
+  int next_token(uint32_t offset) const {
+    auto it = std::lower_bound(toks_.begin(), toks_.end(), offset,
+                               [](const Token& t, uint32_t off) { return t.begin < off; });
+    return it == toks_.end() || it->begin >= limit_ ? -1 : static_cast<int>(it - toks_.begin());
+  }
+
+  bool is_op(const Token& t, std::string_view op) const {
+    return t.kind == TokenKind::Operator && sql_.substr(t.begin, t.end - t.begin) == op;
+  }
+
+  // Last token of the expression starting at `first`: it runs until a comma,
+  // an unmatched closing bracket, a semicolon or a clause keyword at depth 0.
+  int expr_last_token(int first, std::initializer_list<std::string_view> stops) const {
+    int depth = 0;
+    int i = first;
+    for (; i < static_cast<int>(toks_.size()) && toks_[i].begin < limit_; ++i) {
+      const auto& t = toks_[i];
+      if (t.kind == TokenKind::LParen || t.kind == TokenKind::LBracket) {
+        ++depth;
+      } else if (t.kind == TokenKind::RParen || t.kind == TokenKind::RBracket) {
+        if (depth == 0) break;
+        --depth;
+      } else if (depth == 0 && (t.kind == TokenKind::Comma || t.kind == TokenKind::Semicolon)) {
+        break;
+      } else if (depth == 0 && t.kind == TokenKind::Word && i > first) {
+        bool stop = false;
+        for (auto kw : stops) stop = stop || is_keyword(sql_, t, kw);
+        // "a IS [NOT] DISTINCT FROM b" is an operator, not a FROM clause.
+        if (stop && is_keyword(sql_, t, "FROM") && is_keyword(sql_, toks_[i - 1], "DISTINCT")) stop = false;
+        if (stop) break;
+      }
+    }
+    return std::max(first, i - 1);
+  }
+
+  static bool is_excluded_ref(const JsonValue& val, const std::string& column) {
+    auto* cr = node(val, "ColumnRef");
+    auto* fields = cr ? member(*cr, "fields") : nullptr;
+    if (!fields || !fields->IsArray() || fields->Size() != 2) return false;
+    auto* a = node((*fields)[0], "String");
+    auto* b = node((*fields)[1], "String");
+    return a && b && str_member(*a, "sval") == "excluded" && str_member(*b, "sval") == column;
+  }
+
+  static bool references_excluded(const JsonValue& v, const std::string& column) {
+    if (is_excluded_ref(v, column)) return true;
+    if (v.IsObject()) {
+      for (const auto& m : v.GetObject())
+        if (references_excluded(m.value, column)) return true;
+    } else if (v.IsArray()) {
+      for (const auto& e : v.GetArray())
+        if (references_excluded(e, column)) return true;
+    }
+    return false;
+  }
+
+  static bool json_contains(const JsonValue& v, const char* key) {
+    if (v.IsObject()) {
+      for (const auto& m : v.GetObject())
+        if (std::string_view(m.name.GetString()) == key || json_contains(m.value, key)) return true;
+    } else if (v.IsArray()) {
+      for (const auto& e : v.GetArray())
+        if (json_contains(e, key)) return true;
+    }
+    return false;
+  }
+
+  // ---- outcome of one statement --------------------------------------------
+  void unsupported(Pending& p, std::string why) {
+    if (p.unsupported.empty()) p.unsupported = std::move(why);
+  }
+
+  void finish(Pending& p, uint32_t begin, uint32_t end) {
+    if (!p.unsupported.empty()) {
+      MigrationEvent ev;
+      ev.outcome = Outcome::Unsupported;
+      ev.reason = p.unsupported;
+      if (!p.events.empty()) {
+        ev.migration = p.events.front().migration;
+        ev.table = p.events.front().table;
+      }
+      events.push_back(ev);
+      if (opts_.on_unsupported == config::OnUnsupported::Reject && enforcing(opts_.phase))
+        refuse(begin, end, "cannot rewrite this write safely (" + p.unsupported + ") and the tenant has on_unsupported: reject", "0A000");
+      return;
+    }
+    if (!p.reject.empty() && enforcing(opts_.phase)) {
+      for (auto& ev : p.events)
+        if (ev.outcome == Outcome::Unmapped) events.push_back(ev);
+      MigrationEvent r;
+      r.outcome = Outcome::Rejected;
+      r.reason = p.reject;
+      if (!p.events.empty()) {
+        r.migration = p.events.front().migration;
+        r.table = p.events.front().table;
+      }
+      events.push_back(r);
+      refuse(begin, end, p.reject, "22023");
+      return;
+    }
+    for (auto& ev : p.events) events.push_back(std::move(ev));
+    if (enforcing(opts_.phase))
+      for (auto& e : p.edits) edits.push_back(std::move(e));
+  }
+
+  // Replaces the statement with one that fails with `message`, so the client
+  // sees a clear error and nothing is written (a multi-statement Query runs
+  // in one implicit transaction, so earlier statements roll back too).
+  void refuse(uint32_t begin, uint32_t end, const std::string& message, const char* sqlstate) {
+    rejected = true;
+    std::string text = "switchyard: " + message;
+    std::string replacement;
+    if (opts_.extended) {
+      // Fails during parse analysis, before parameter types are checked.
+      replacement = "SELECT CAST(" + quote_literal(text) + " AS pg_catalog.int4)";
+    } else {
+      std::string tag = "$sy$";
+      for (int n = 0; text.find(tag) != std::string::npos; ++n) tag = "$sy" + std::to_string(n) + "$";
+      replacement = "DO " + tag + "BEGIN RAISE EXCEPTION USING MESSAGE = " + quote_literal(text) + ", ERRCODE = '" +
+                    sqlstate + "', HINT = " + quote_literal("switchyard refused this write; see its log") + "; END" +
+                    tag;
+    }
+    edits.push_back({begin, end - begin, replacement});
+  }
+
+  std::string_view sql_;
+  const std::vector<Token>& toks_;
+  const MigrationSet& ms_;
+  const RewriteOptions& opts_;
+  uint32_t limit_ = 0;
+};
+
+}  // namespace
+
+Decision PgRewriter::rewrite(std::string_view sql, const RewriteOptions& opts) const {
+  Decision d;
+  if (opts.phase == Phase::Off || migrations_.empty()) return d;
+  PgParse parse(sql);
+  if (!parse.ok()) return d;  // the server will report the syntax error itself
+  auto toks = lex_sql(sql);
+  Analyzer a(sql, toks, migrations_, opts);
+  for (const auto& stmt : parse.statements().GetArray()) a.statement(stmt);
+  d.events = std::move(a.events);
+  d.rejected = a.rejected;
+  if (!d.events.empty()) d.fingerprint = fingerprint(sql);
+  if (a.edits.empty()) return d;
+
+  std::string out = apply_edits(sql, std::move(a.edits));
+  // Belt and braces: the result must parse into as many statements with the
+  // same parameters, or the client's original goes through untouched.
+  PgParse check(out);
+  auto out_toks = lex_sql(out);
+  if (!check.ok() || check.statements().Size() != parse.statements().Size() ||
+      (!d.rejected && max_param(out, out_toks) != max_param(sql, toks))) {
+    MigrationEvent ev;
+    ev.outcome = Outcome::Unsupported;
+    ev.reason = "rewritten text did not verify: " + (check.ok() ? std::string("statement or parameter count changed") : check.error());
+    for (auto& e : d.events)
+      if (e.outcome == Outcome::Rewritten) e.outcome = Outcome::Unsupported, e.reason = ev.reason;
+    d.rejected = false;
+    return d;
+  }
+  d.action = Decision::Action::Rewrite;
+  d.sql = std::move(out);
+  return d;
+}
+
+}  // namespace sy::rewrite

@@ -1,0 +1,41 @@
+#pragma once
+// A position-preserving SQL tokenizer (PostgreSQL lexical rules). The rewriter
+// uses it to find where expressions and lists end, so it can insert text at
+// exact byte offsets and leave everything else untouched. It never allocates
+// per token beyond the output vector and never fails: unterminated strings or
+// comments simply run to the end of the input.
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace sy::rewrite {
+
+enum class TokenKind : uint8_t {
+  Word,         //!< identifier or keyword, unquoted
+  QuotedIdent,  //!< "..."
+  String,       //!< '...', E'...', B'...', X'...', U&'...', $tag$...$tag$
+  Number,
+  Param,        //!< $1
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  Comma,
+  Semicolon,
+  Dot,
+  Operator,     //!< =, <>, ||, ::, ...
+};
+
+struct Token {
+  TokenKind kind;
+  uint32_t begin;  //!< byte offset in the lexed text
+  uint32_t end;    //!< one past the last byte
+};
+
+//! Tokens of `sql` in order, comments and whitespace skipped.
+std::vector<Token> lex_sql(std::string_view sql);
+
+//! Case-insensitive comparison of an unquoted word token with an ASCII keyword.
+bool is_keyword(std::string_view sql, const Token& t, std::string_view upper_keyword);
+
+}  // namespace sy::rewrite
