@@ -302,6 +302,7 @@ void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Mig
   r.str(n, "unified_column", path, m.unified_column, true);
   r.string_map(n, "map", path, m.map);
   r.string_map(n, "reverse", path, m.reverse);
+  if (auto u = n["unmapped"]; u.IsDefined() && u.IsNull()) m.unmapped = Unmapped::Null;  // `unmapped: null`, unquoted
   r.enumeration(n, "unmapped", path, m.unmapped,
                 {{"keep", Unmapped::Keep}, {"copy", Unmapped::Copy}, {"null", Unmapped::Null},
                  {"reject", Unmapped::Reject}});

@@ -2,13 +2,45 @@
 
 #include <iostream>
 
+#include "proxy/log.h"
 #include "rewrite/migration_set.h"
 #include "rewrite/pg_rewriter.h"
 
 namespace sy::proxy {
 
+namespace {
+void print_json(const rewrite::Decision& d, std::string_view sql, config::Phase phase, const std::string& tenant) {
+  std::string out = "{\"tenant\":";
+  log::append_json_string(out, tenant);
+  out += ",\"phase\":";
+  log::append_json_string(out, config::to_string(phase));
+  out += ",\"decision\":";
+  log::append_json_string(out, d.rejected ? "reject" : d.action == rewrite::Decision::Action::Rewrite ? "rewrite" : "forward");
+  out += ",\"sql\":";
+  log::append_json_string(out, d.action == rewrite::Decision::Action::Rewrite ? std::string_view(d.sql) : sql);
+  out += ",\"events\":[";
+  for (size_t i = 0; i < d.events.size(); ++i) {
+    const auto& ev = d.events[i];
+    out += i ? ",{" : "{";
+    out += "\"outcome\":";
+    log::append_json_string(out, rewrite::to_string(ev.outcome));
+    for (auto [k, v] : {std::pair{"migration", &ev.migration}, std::pair{"table", &ev.table}, std::pair{"legacy", &ev.legacy},
+                        std::pair{"unified", &ev.unified}, std::pair{"entity_id", &ev.entity_id}, std::pair{"reason", &ev.reason}}) {
+      if (v->empty()) continue;
+      out += ",\"";
+      out += k;
+      out += "\":";
+      log::append_json_string(out, *v);
+    }
+    out += "}";
+  }
+  out += "]}";
+  std::cout << out << "\n";
+}
+}  // namespace
+
 int explain(const config::Config& cfg, const std::string& tenant_name, const std::string& phase_name,
-            const std::string& dialect, const std::string& sql) {
+            const std::string& dialect, const std::string& sql, bool json) {
   const config::Tenant* tenant = nullptr;
   for (const auto& t : cfg.tenants)
     if (t.name == tenant_name) tenant = &t;
@@ -37,6 +69,10 @@ int explain(const config::Config& cfg, const std::string& tenant_name, const std
   rewrite::PgRewriter rewriter(migrations);
   bool prefiltered = migrations.may_touch(sql);
   auto d = rewriter.rewrite(sql, {.phase = phase, .on_unsupported = tenant->on_unsupported});
+  if (json) {
+    print_json(d, sql, phase, tenant->name);
+    return 0;
+  }
 
   std::cout << "tenant:   " << tenant->name << "\nphase:    " << config::to_string(phase) << "\n";
   const char* decision = d.rejected ? "reject (the client gets an error; nothing is written)"

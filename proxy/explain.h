@@ -10,6 +10,6 @@ namespace sy::proxy {
 
 //! Prints the decision to stdout; returns the process exit code.
 int explain(const config::Config& cfg, const std::string& tenant, const std::string& phase, const std::string& dialect,
-            const std::string& sql);
+            const std::string& sql, bool json);
 
 }  // namespace sy::proxy

@@ -18,7 +18,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   switchyard run -c FILE            serve the listeners in FILE
   switchyard check-config -c FILE   validate FILE; exit 0, or 1 with each error and its line
-  switchyard explain -c FILE --tenant T [--phase P] [--dialect postgres] "SQL"
+  switchyard explain -c FILE --tenant T [--phase P] [--dialect postgres] [--json] "SQL"
                                     show what the rewrite does to SQL, and why
   switchyard --version
 )";
@@ -30,6 +30,7 @@ struct Args {
   std::string phase;
   std::string dialect = "postgres";
   std::string sql;
+  bool json = false;
 };
 
 bool parse_args(int argc, char** argv, Args& a) {
@@ -43,6 +44,8 @@ bool parse_args(int argc, char** argv, Args& a) {
       a.tenant = argv[++i];
     else if (arg == "--phase" && i + 1 < argc)
       a.phase = argv[++i];
+    else if (arg == "--json")
+      a.json = true;
     else if (arg == "--dialect" && i + 1 < argc)
       a.dialect = argv[++i];
     else if (a.command == "explain" && a.sql.empty() && (arg.empty() || arg[0] != '-'))
@@ -96,7 +99,7 @@ int main(int argc, char** argv) {
     print_errors(args.config, loaded.errors);
     return 1;
   }
-  if (args.command == "explain") return sy::proxy::explain(*loaded.config, args.tenant, args.phase, args.dialect, args.sql);
+  if (args.command == "explain") return sy::proxy::explain(*loaded.config, args.tenant, args.phase, args.dialect, args.sql, args.json);
   sy::log::init(loaded.config->runtime.log_level);
   raise_fd_limit();
   std::signal(SIGPIPE, SIG_IGN);

@@ -639,6 +639,7 @@ class Analyzer {
   // in one implicit transaction, so earlier statements roll back too).
   void refuse(uint32_t begin, uint32_t end, const std::string& message, const char* sqlstate) {
     rejected = true;
+    if (int first = next_token(begin); first >= 0) begin = toks_[first].begin;  // keep the whitespace before it
     std::string text = "switchyard: " + message;
     std::string replacement;
     if (opts_.extended) {
