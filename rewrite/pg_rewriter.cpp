@@ -207,7 +207,7 @@ class Analyzer {
         unified = "EXCLUDED." + quote_ident(m->cfg->unified_column);
         ev.unified = unified;
       } else {
-        unified = unified_value(*m, v, target, /*insert=*/false, ev, p);
+        unified = unified_value(*m, v, target, ev, p);
       }
       if (!p.unsupported.empty()) return;
       p.events.push_back(ev);
@@ -324,7 +324,7 @@ class Analyzer {
         ev.outcome = Outcome::Unmapped;
         ev.legacy = "DEFAULT";
       } else {
-        unified = unified_value(m, v, target, /*insert=*/true, ev, p);
+        unified = unified_value(m, v, target, ev, p);
         if (!p.unsupported.empty()) return;
         if (unified.empty()) unified = "DEFAULT";  // keep: the unified column gets its default
       }
@@ -359,7 +359,7 @@ class Analyzer {
       after = toks_[as + 1].end;
     }
     auto ev = event(m, target, v, "");
-    std::string unified = unified_value(m, v, target, /*insert=*/true, ev, p);
+    std::string unified = unified_value(m, v, target, ev, p);
     if (!p.unsupported.empty()) return;
     if (unified.empty()) unified = typed_null(m, target);
     p.events.push_back(ev);
@@ -440,7 +440,7 @@ class Analyzer {
   }
 
   // Returns the unified expression; empty means "assign nothing" (keep).
-  std::string unified_value(const CompiledMigration& m, const Value& v, const Target& t, bool insert,
+  std::string unified_value(const CompiledMigration& m, const Value& v, const Target& t,
                             MigrationEvent& ev, Pending& p) {
     const auto policy = m.cfg->unmapped;
     if (v.kind == Value::Kind::Literal || v.kind == Value::Kind::Null) {
@@ -467,11 +467,13 @@ class Analyzer {
     // An expression or parameter: map it in SQL with a CASE over its text form.
     ev.unified = "CASE";
     std::string expr(sql_.substr(v.begin, v.end - v.begin));
-    // An untyped parameter takes its type from its first typed use. In an
-    // INSERT, or once cleanup drops the legacy assignment, that would be our
-    // CAST to text; COALESCE with a typed NULL of the legacy column keeps the
+    // An untyped parameter takes its type from the first typed use that
+    // PostgreSQL analyses, and it analyses every SET/VALUES expression before
+    // coercing any to its column. A bare CAST($1 AS text) would therefore make
+    // $1 text and break an enum or varchar column ("inconsistent types deduced").
+    // COALESCE with a typed NULL of the legacy column gives $1 exactly the
     // type the client's own statement gives it.
-    bool anchor = v.has_param && (insert || opts_.phase == Phase::Cleanup);
+    bool anchor = v.has_param;
     std::string as_text = anchor ? "CAST(COALESCE(" + expr + ", (SELECT " + quote_ident(m.cfg->legacy_column) +
                                        " FROM " + t.rel_sql + " WHERE false)) AS text)"
                                  : "CAST((" + expr + ") AS text)";

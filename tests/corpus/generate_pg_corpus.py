@@ -55,7 +55,7 @@ def statements():
     add("UPDATE orders SET status = $1 WHERE id = $2", ["On hold", 18], note="parameter, unmapped keep")
     add("UPDATE orders SET status = CASE WHEN amount > 100 THEN 'Awaiting approval'::order_status "
         "ELSE 'Awaiting fulfilment'::order_status END WHERE id BETWEEN 19 AND 21", note="CASE expression")
-    add("UPDATE orders SET status = COALESCE(NULL, 'Dispatched') WHERE id = 22", note="function")
+    add("UPDATE orders SET status = COALESCE(NULL, 'Dispatched'::order_status) WHERE id = 22", note="function")
     add("UPDATE orders SET status = s.status FROM order_staging s WHERE orders.id = s.id - 980",
         note="UPDATE ... FROM, another table's column")
     add("UPDATE orders SET status = (SELECT status FROM order_staging WHERE id = 1001) WHERE id = 23",
@@ -150,7 +150,7 @@ def statements():
         note="cashout INSERT param into enum unified")
     add("INSERT INTO cashouts (id, user_id, amount, status) VALUES ($1, $2, $3, $4)", [104, 2, 10, "NOT_A_STATE"],
         note="cashout INSERT unmapped param: typed NULL")
-    add("UPDATE cashouts SET status = CASE WHEN amount > 200 THEN 'ADMIN_PENDING' ELSE 'APPROVED' END WHERE id > 40",
+    add("UPDATE cashouts SET status = CASE WHEN amount > 200 THEN 'ADMIN_PENDING' ELSE 'APPROVED' END WHERE id BETWEEN 41 AND 50",
         note="cashout CASE")
     add("WITH done AS (UPDATE cashouts SET status = 'SUCCESS' WHERE id = 23 RETURNING id) SELECT id FROM done",
         note="cashout CTE")
