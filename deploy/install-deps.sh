@@ -15,7 +15,7 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15 pgbouncer
-  python3 python3-psycopg python3-yaml python3-sqlalchemy rapidjson-dev openssl
+  python3 python3-psycopg python3-psycopg2 python3-yaml python3-sqlalchemy rapidjson-dev openssl
   nodejs npm
   procps iproute2
 )
