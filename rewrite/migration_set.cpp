@@ -14,15 +14,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-void add_unique(std::vector<std::string>& v, std::string s) {
-  if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(std::move(s));
-}
-
-// Statements that can write a column all contain one of these words.
-bool has_write_keyword(std::string_view sql) {
-  return contains_ci(sql, "update") || contains_ci(sql, "insert") || contains_ci(sql, "merge") ||
-         contains_ci(sql, "copy");
-}
+constexpr uint8_t kWrite = 1, kTable = 2, kColumn = 4;
 }  // namespace
 
 MigrationSet::MigrationSet(const config::Config& cfg, const config::Tenant& tenant) {
@@ -34,8 +26,31 @@ MigrationSet::MigrationSet(const config::Config& cfg, const config::Tenant& tena
     c.cfg = &m;
     for (const auto& [k, v] : m.map) c.map.emplace(k, v);
     migrations_.push_back(std::move(c));
-    add_unique(table_needles_, lower(m.table));
-    add_unique(column_needles_, lower(m.legacy_column));
+  }
+  auto add = [&](std::string word, uint8_t kind) {
+    for (auto& n : needles_)
+      if (n.lower == word) {
+        n.kind |= kind;
+        return;
+      }
+    needles_.push_back({std::move(word), kind});
+  };
+  // Statements that can write a column all contain one of these words.
+  for (const char* kw : {"update", "insert", "merge", "copy"}) add(kw, kWrite);
+  for (const auto& m : owned_) {
+    add(lower(m.table), kTable);
+    add(lower(m.legacy_column), kColumn);
+  }
+  if (needles_.size() > 64) {
+    // More distinct names than the first-byte index has bits: stay correct,
+    // parse everything rather than risk skipping a write.
+    always_parse_ = true;
+    return;
+  }
+  for (size_t i = 0; i < needles_.size(); ++i) {
+    auto c = static_cast<unsigned char>(needles_[i].lower[0]);
+    by_first_char_[c] |= uint64_t(1) << i;
+    by_first_char_[static_cast<unsigned char>(std::toupper(c))] |= uint64_t(1) << i;
   }
 }
 
@@ -52,11 +67,22 @@ std::vector<const CompiledMigration*> MigrationSet::for_table(std::string_view s
 
 bool MigrationSet::may_touch(std::string_view sql) const {
   if (migrations_.empty()) return false;
-  bool table = false, column = false;
-  for (const auto& t : table_needles_) table = table || contains_ci(sql, t);
-  if (!table) return false;
-  for (const auto& c : column_needles_) column = column || contains_ci(sql, c);
-  return column && has_write_keyword(sql);
+  if (always_parse_) return true;
+  uint8_t found = 0;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    uint64_t candidates = by_first_char_[static_cast<unsigned char>(sql[i])];
+    while (candidates) {
+      int n = __builtin_ctzll(candidates);
+      candidates &= candidates - 1;
+      const auto& needle = needles_[n];
+      if ((found & needle.kind) == needle.kind) continue;
+      if (contains_ci(sql.substr(i, needle.lower.size()), needle.lower)) {
+        found |= needle.kind;
+        if (found == (kWrite | kTable | kColumn)) return true;
+      }
+    }
+  }
+  return false;
 }
 
 }  // namespace sy::rewrite

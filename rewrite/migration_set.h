@@ -1,6 +1,8 @@
 #pragma once
 // The migrations one tenant runs, indexed for the rewriter, plus the pre-filter
 // that lets statements which cannot touch a mapped column skip parsing.
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,8 +41,15 @@ class MigrationSet {
  private:
   std::vector<config::Migration> owned_;
   std::vector<CompiledMigration> migrations_;
-  std::vector<std::string> table_needles_;   //!< lower-case, deduplicated
-  std::vector<std::string> column_needles_;  //!< lower-case, deduplicated
+  // The pre-filter looks for three kinds of word in one pass over the text:
+  // a write keyword, a migrated table name and a legacy column name.
+  struct Needle {
+    std::string lower;
+    uint8_t kind;  //!< bit: 1 write keyword, 2 table, 4 column
+  };
+  std::vector<Needle> needles_;
+  std::array<uint64_t, 256> by_first_char_{};  //!< needle indices (bitmask) by first byte, both cases
+  bool always_parse_ = false;
 };
 
 }  // namespace sy::rewrite
