@@ -9,6 +9,11 @@
 # Environment (defaults): ROUNDS=2 DURATION=10 (seconds per run) CLIENTS=8 JOBS=2
 # SCALE=10 MODES="prepared simple" SY_BIN=<repo>/build/switchyard
 # SY_WORKERS=0 (switchyard I/O threads; 0 = one per core)
+# WORKLOAD=select-only (pgbench -S) or dual-write: `UPDATE bench_orders SET
+#   status = :s WHERE id = :id` over 100 000 rows, where direct and PgBouncer
+#   run with a BEFORE UPDATE trigger mapping legacy -> unified and switchyard
+#   runs with the trigger disabled and the tenant in dual_write (MODES defaults
+#   to prepared for it).
 #
 # All three paths are plaintext TCP on 127.0.0.1 (PGSSLMODE=disable, PgBouncer's
 # server_tls_sslmode=disable, switchyard tls disable) so they do the same work.
@@ -25,7 +30,12 @@ DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-8}
 JOBS=${JOBS:-2}
 SCALE=${SCALE:-10}
-MODES=${MODES:-prepared simple}
+WORKLOAD=${WORKLOAD:-select-only}
+case $WORKLOAD in
+  select-only) MODES=${MODES:-prepared simple} ;;
+  dual-write) MODES=${MODES:-prepared} ;;
+  *) echo "pgbench-compare: WORKLOAD must be select-only or dual-write" >&2; exit 2 ;;
+esac
 TARGETS=(direct pgbouncer switchyard)
 
 die() { printf 'pgbench-compare: %s\n' "$*" >&2; exit 1; }
@@ -83,6 +93,11 @@ export PGSSLMODE=disable
 log "pgbench -i -s $SCALE"
 "$PG_BIN/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$PGPORT" -U postgres app \
   > "$tmp/pgbench-init.log" 2>&1 || { cat "$tmp/pgbench-init.log" >&2; die "pgbench -i failed"; }
+psql_direct() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres app "$@"; }
+if [[ $WORKLOAD == dual-write ]]; then
+  psql_direct -f "$repo/tests/bench/dualwrite-schema.sql" > "$tmp/schema.log" 2>&1 ||
+    { cat "$tmp/schema.log" >&2; die "dual-write schema failed"; }
+fi
 
 # --- PgBouncer (refuses to run as root, so it runs as postgres) ---------------
 bouncer_port=$(free_port)
@@ -132,6 +147,22 @@ listeners:
     primary: legacy
 runtime: { workers: ${SY_WORKERS:-0} }
 YAML
+if [[ $WORKLOAD == dual-write ]]; then
+  cat >> "$tmp/switchyard.yaml" <<YAML
+tenants:
+  - name: bench
+    match: { listener: pg, database: app }
+    phase: dual_write
+    migrations: [bench_orders]
+migrations:
+  bench_orders:
+    table: bench_orders
+    legacy_column: status
+    unified_column: unified_status
+    map: { "1": CREATED, "2": PENDING_APPROVAL, "3": APPROVED, "4": IN_FULFILMENT, "5": DISPATCHED,
+           "6": DELIVERED, "7": CANCELLED }
+YAML
+fi
 "$SY_BIN" run -c "$tmp/switchyard.yaml" > "$tmp/switchyard.log" 2>&1 &
 sy_pid=$!
 wait_port "$sy_port" "$sy_pid" switchyard "$tmp/switchyard.log"
@@ -141,8 +172,15 @@ declare -A port=([direct]=$PGPORT [pgbouncer]=$bouncer_port [switchyard]=$sy_por
 declare -A sum=()
 
 run_pgbench() { # mode target round -> tps on stdout
-  local out=$tmp/run-$1-$2-$3.log tps
-  "$PG_BIN/pgbench" -n -S -c "$CLIENTS" -j "$JOBS" -T "$DURATION" -M "$1" \
+  local out=$tmp/run-$1-$2-$3.log tps workload=(-S)
+  if [[ $WORKLOAD == dual-write ]]; then
+    # The trigger does the mapping for direct and PgBouncer; switchyard does it on the wire.
+    local action=ENABLE
+    [[ $2 == switchyard ]] && action=DISABLE
+    psql_direct -c "ALTER TABLE bench_orders $action TRIGGER bench_orders_dual_write" >/dev/null
+    workload=(-f "$repo/tests/bench/dualwrite.pgbench")
+  fi
+  "$PG_BIN/pgbench" -n "${workload[@]}" -c "$CLIENTS" -j "$JOBS" -T "$DURATION" -M "$1" \
     -h 127.0.0.1 -p "${port[$2]}" -U postgres app > "$out" 2>&1 ||
     { cat "$out" >&2; die "pgbench failed: $1 via $2"; }
   tps=$(awk '/^tps = .*without initial connection time/ { print $3 }' "$out")
@@ -162,11 +200,19 @@ for mode in $MODES; do
 done
 
 kill -0 "$sy_pid" 2>/dev/null || die "switchyard died during the runs (see $tmp/switchyard.log)"
+if [[ $WORKLOAD == dual-write ]]; then
+  bad=$(psql_direct -At -c "SELECT count(*) FROM bench_orders WHERE unified_status IS DISTINCT FROM
+    (ARRAY['CREATED','PENDING_APPROVAL','APPROVED','IN_FULFILMENT','DISPATCHED','DELIVERED','CANCELLED'])[status::int]")
+  [[ $bad == 0 ]] || die "$bad rows where unified_status does not match status"
+  log "all 100000 rows consistent after the runs"
+fi
 
 # --- report ------------------------------------------------------------------
 printf '\n'
-printf '%s, pgbench -S -c %s -j %s -T %s, scale %s, %s round(s), %s CPU(s)\n\n' \
-  "$("$PG_BIN/postgres" --version)" "$CLIENTS" "$JOBS" "$DURATION" "$SCALE" "$ROUNDS" "$(nproc)"
+printf '%s, workload %s, pgbench -c %s -j %s -T %s, scale %s, %s round(s), %s CPU(s)\n' \
+  "$("$PG_BIN/postgres" --version)" "$WORKLOAD" "$CLIENTS" "$JOBS" "$DURATION" "$SCALE" "$ROUNDS" "$(nproc)"
+[[ $WORKLOAD == dual-write ]] && printf 'direct and pgbouncer map legacy -> unified with a BEFORE UPDATE trigger; switchyard rewrites in dual_write, trigger disabled\n'
+printf '\n' 
 printf '| mode | direct TPS | pgbouncer TPS | switchyard TPS | pgbouncer/direct | switchyard/direct | switchyard/pgbouncer |\n'
 printf '|---|---:|---:|---:|---:|---:|---:|\n'
 for mode in $MODES; do
