@@ -9,12 +9,16 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/connect.hpp>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "protocol/pg/messages.h"
 #include "proxy/cancel_registry.h"
 #include "proxy/listener_runtime.h"
+#include "proxy/admin_http.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
 #include "proxy/pg_session.h"
@@ -41,6 +45,10 @@ struct Server::Impl {
   std::vector<work_guard> guards;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<std::shared_ptr<const TenantRuntime>> tenants;
+  std::unique_ptr<AdminServer> admin;
+  // Reachability of each listener's primary target, refreshed by probe_loop.
+  std::mutex probe_mu;
+  std::map<std::string, std::string> unreachable;  //!< "listener/target" -> error
   size_t next_worker = 0;
   bool draining = false;
 
@@ -79,6 +87,46 @@ struct Server::Impl {
       }
       std::make_shared<PgSession>(std::move(sock), SessionDeps{rt, &cancels, &sessions})->start();
     }
+  }
+
+  // /readyz must answer without waiting on the network, so reachability is
+  // checked here in the background and only read by the handler.
+  asio::awaitable<void> probe_loop() {
+    asio::steady_timer tick(main());
+    while (!draining) {
+      for (const auto& l : cfg->listeners) {
+        const auto& t = l.primary_target();
+        std::string key = l.name + "/" + t.name;
+        error_code ec;
+        tcp::socket sock(main());
+        asio::steady_timer deadline(main(), std::chrono::milliseconds(std::min<uint32_t>(l.connect_timeout_ms, 2000)));
+        deadline.async_wait([&sock](error_code e) {
+          if (!e) sock.close();
+        });
+        tcp::resolver resolver(main());
+        auto results = co_await resolver.async_resolve(t.address.host, std::to_string(t.address.port),
+                                                       redirect_error(use_awaitable, ec));
+        if (!ec) co_await asio::async_connect(sock, results, redirect_error(use_awaitable, ec));
+        deadline.cancel();
+        std::lock_guard lock(probe_mu);
+        if (ec)
+          unreachable[key] = "target \"" + t.name + "\" of listener \"" + l.name + "\" at " + t.address.str() +
+                             " unreachable: " + ec.message();
+        else
+          unreachable.erase(key);
+      }
+      tick.expires_after(std::chrono::seconds(2));
+      error_code ec;
+      co_await tick.async_wait(redirect_error(use_awaitable, ec));
+    }
+  }
+
+  std::vector<std::string> not_ready() {
+    std::vector<std::string> reasons;
+    if (draining) reasons.push_back("draining: shutting down");
+    std::lock_guard lock(probe_mu);
+    for (const auto& [_, why] : unreachable) reasons.push_back(why);
+    return reasons;
   }
 
   asio::awaitable<void> drain(std::chrono::milliseconds timeout) {
@@ -164,6 +212,18 @@ int Server::run() {
     asio::co_spawn(d.main(), d.accept_loop(*acceptor, rt), asio::detached);
     d.acceptors.push_back(std::move(acceptor));
   }
+
+  if (cfg.admin.listen) {
+    d.admin = std::make_unique<AdminServer>(d.main(), *cfg.admin.listen,
+                                            AdminDeps{&d.metrics, [&d] { return d.not_ready(); }});
+    try {
+      d.admin->start();
+    } catch (const std::exception& e) {
+      log::Event(log::Level::critical, "admin_failed").str("error", e.what());
+      return 1;
+    }
+  }
+  asio::co_spawn(d.main(), d.probe_loop(), asio::detached);
 
   asio::signal_set signals(d.main(), SIGTERM, SIGINT);
   std::function<void(error_code, int)> on_signal = [&](error_code ec, int sig) {

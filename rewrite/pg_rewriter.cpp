@@ -76,6 +76,7 @@ struct Pending {
   std::vector<Edit> edits;
   std::vector<MigrationEvent> events;
   std::string unsupported;  // first reason the statement cannot be rewritten
+  const CompiledMigration* unsupported_migration = nullptr;
   std::string reject;       // refusal demanded by `unmapped: reject`
 };
 
@@ -118,8 +119,8 @@ class Analyzer {
     } else if (auto* pr = node(wrapper, "PrepareStmt")) {
       if (auto* q = member(*pr, "query")) visit(*q, p);
     } else if (auto* m = node(wrapper, "MergeStmt")) {
-      if (touches_table(member(*m, "relation")))
-        unsupported(p, "MERGE into a migrated table is not rewritten");
+      if (auto migs = migrations_for(member(*m, "relation")); !migs.empty())
+        unsupported(p, "MERGE into a migrated table is not rewritten", migs.front());
     } else if (auto* c = node(wrapper, "CopyStmt")) {
       copy(*c, p);
     }
@@ -145,8 +146,6 @@ class Analyzer {
     if (!rv) return {};
     return ms_.for_table(str_member(*rv, "schemaname"), str_member(*rv, "relname"));
   }
-
-  bool touches_table(const JsonValue* rel) { return !migrations_for(rel).empty(); }
 
   Target target_of(const JsonValue& rv, bool existing_row) {
     Target t;
@@ -186,24 +185,24 @@ class Analyzer {
         if (name == m->cfg->legacy_column) legacy = rt;
         // UPDATE t SET (a, status) = (...): the first column carries the whole row.
         if (auto* val = member(*rt, "val"); val && node(*val, "MultiAssignRef") && name == m->cfg->legacy_column)
-          return unsupported(p, "multi-column assignment to " + m->cfg->legacy_column);
+          return unsupported(p, "multi-column assignment to " + m->cfg->legacy_column, m);
       }
       if (!legacy || explicit_unified) continue;
-      if (member(*legacy, "indirection")) return unsupported(p, "subscripted assignment to " + m->cfg->legacy_column);
+      if (member(*legacy, "indirection")) return unsupported(p, "subscripted assignment to " + m->cfg->legacy_column, m);
       int col = token_at(static_cast<uint32_t>(int_member(*legacy, "location", -1)));
       if (col < 0 || col + 2 >= static_cast<int>(toks_.size()) || !is_op(toks_[col + 1], "="))
-        return unsupported(p, "cannot locate the assignment to " + m->cfg->legacy_column);
+        return unsupported(p, "cannot locate the assignment to " + m->cfg->legacy_column, m);
       auto* val = member(*legacy, "val");
-      if (!val) return unsupported(p, "assignment to " + m->cfg->legacy_column + " without a value");
+      if (!val) return unsupported(p, "assignment to " + m->cfg->legacy_column + " without a value", m);
       Value v = classify(*val, col + 2, stops);
-      if (v.kind == Value::Kind::Default) return unsupported(p, "DEFAULT assigned to " + m->cfg->legacy_column);
+      if (v.kind == Value::Kind::Default) return unsupported(p, "DEFAULT assigned to " + m->cfg->legacy_column, m);
       auto ev = event(*m, target, v, entity);
       std::string unified;
       if (on_conflict && opts_.phase == Phase::Cleanup && references_excluded(*val, m->cfg->legacy_column)) {
         // Cleanup stopped inserting the legacy column, so EXCLUDED.<legacy> is
         // no longer the proposed value; the proposed unified value is.
         if (!is_excluded_ref(*val, m->cfg->legacy_column))
-          return unsupported(p, "ON CONFLICT expression over EXCLUDED." + m->cfg->legacy_column + " in cleanup");
+          return unsupported(p, "ON CONFLICT expression over EXCLUDED." + m->cfg->legacy_column + " in cleanup", m);
         unified = "EXCLUDED." + quote_ident(m->cfg->unified_column);
         ev.unified = unified;
       } else {
@@ -235,7 +234,8 @@ class Analyzer {
     auto* select = member(ins, "selectStmt");
     auto* sel = select ? node(*select, "SelectStmt") : nullptr;
     if (!sel) return;  // DEFAULT VALUES
-    if (!cols || !cols->IsArray()) return unsupported(p, "INSERT without a column list into " + target.table);
+    if (!cols || !cols->IsArray())
+      return unsupported(p, "INSERT without a column list into " + target.table, migs.front());
     for (const auto* m : migs) {
       int k = -1;
       bool explicit_unified = false;
@@ -245,13 +245,13 @@ class Analyzer {
         auto name = str_member(*rt, "name");
         if (name == m->cfg->unified_column) explicit_unified = true;
         if (name == m->cfg->legacy_column) {
-          if (member(*rt, "indirection")) return unsupported(p, "subscripted insert into " + m->cfg->legacy_column);
+          if (member(*rt, "indirection")) return unsupported(p, "subscripted insert into " + m->cfg->legacy_column, m);
           k = static_cast<int>(i);
         }
       }
       if (k < 0 || explicit_unified) continue;
       int col_tok = token_at(static_cast<uint32_t>(int_member(*node((*cols)[k], "ResTarget"), "location", -1)));
-      if (col_tok < 0) return unsupported(p, "cannot locate column " + m->cfg->legacy_column);
+      if (col_tok < 0) return unsupported(p, "cannot locate column " + m->cfg->legacy_column, m);
       if (auto* rows = member(*sel, "valuesLists"))
         insert_values(*m, *rows, col_tok, static_cast<size_t>(k), cols->Size(), target, p);
       else
@@ -280,7 +280,7 @@ class Analyzer {
     int i = col_tok;
     while (i < static_cast<int>(toks_.size()) && toks_[i].begin < limit_ && !is_keyword(sql_, toks_[i], "VALUES")) ++i;
     if (i >= static_cast<int>(toks_.size()) || toks_[i].begin >= limit_)
-      return unsupported(p, "cannot locate VALUES");
+      return unsupported(p, "cannot locate VALUES", &m);
     ++i;
     std::vector<std::vector<std::pair<int, int>>> items;  // per row: [first token, last token]
     const int n = static_cast<int>(toks_.size());
@@ -302,19 +302,19 @@ class Analyzer {
           start = j + 1;
         }
       }
-      if (j >= n) return unsupported(p, "unterminated VALUES row");
+      if (j >= n) return unsupported(p, "unterminated VALUES row", &m);
       items.push_back(std::move(row));
       i = j + 1;
       if (i < n && toks_[i].kind == TokenKind::Comma) ++i;
       else break;
     }
-    if (!rows.IsArray() || items.size() != rows.Size()) return unsupported(p, "VALUES rows do not match the parse tree");
+    if (!rows.IsArray() || items.size() != rows.Size()) return unsupported(p, "VALUES rows do not match the parse tree", &m);
     add_column(m, col_tok, p);
     for (rapidjson::SizeType r = 0; r < rows.Size(); ++r) {
       auto* list = node(rows[r], "List");
       auto* row_items = list ? member(*list, "items") : nullptr;
       if (!row_items || !row_items->IsArray() || row_items->Size() != ncols || items[r].size() != ncols)
-        return unsupported(p, "VALUES row width does not match the column list");
+        return unsupported(p, "VALUES row width does not match the column list", &m);
       auto [first, last] = items[r][k];
       Value v = classify_span((*row_items)[static_cast<rapidjson::SizeType>(k)], first, last);
       auto ev = event(m, target, v, "");
@@ -336,17 +336,17 @@ class Analyzer {
   void insert_select(const CompiledMigration& m, const JsonValue& sel, int col_tok, size_t k, size_t ncols,
                      const Target& target, Pending& p) {
     if (str_member(sel, "op") != "SETOP_NONE" && !str_member(sel, "op").empty())
-      return unsupported(p, "INSERT ... SELECT with a set operation");
+      return unsupported(p, "INSERT ... SELECT with a set operation", &m);
     auto* targets = member(sel, "targetList");
     if (!targets || !targets->IsArray() || targets->Size() != ncols)
-      return unsupported(p, "INSERT ... SELECT whose select list does not match the column list");
+      return unsupported(p, "INSERT ... SELECT whose select list does not match the column list", &m);
     auto* rt = node((*targets)[static_cast<rapidjson::SizeType>(k)], "ResTarget");
     auto* val = rt ? member(*rt, "val") : nullptr;
-    if (!val) return unsupported(p, "INSERT ... SELECT with an unreadable select list");
+    if (!val) return unsupported(p, "INSERT ... SELECT with an unreadable select list", &m);
     if (auto* cr = node(*val, "ColumnRef"); cr && json_contains(*cr, "A_Star"))
-      return unsupported(p, "INSERT ... SELECT *");
+      return unsupported(p, "INSERT ... SELECT *", &m);
     int start = token_at(static_cast<uint32_t>(int_member(*rt, "location", -1)));
-    if (start < 0) return unsupported(p, "cannot locate the selected value");
+    if (start < 0) return unsupported(p, "cannot locate the selected value", &m);
     static const std::initializer_list<std::string_view> stops = {
         "FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "FETCH",
         "FOR",  "UNION", "INTERSECT", "EXCEPT", "ON", "RETURNING", "AS", "INTO"};
@@ -355,7 +355,7 @@ class Analyzer {
     if (!str_member(*rt, "name").empty()) {
       int as = next_token(v.end);
       if (as < 0 || !is_keyword(sql_, toks_[as], "AS") || as + 1 >= static_cast<int>(toks_.size()))
-        return unsupported(p, "select-list alias without AS");
+        return unsupported(p, "select-list alias without AS", &m);
       after = toks_[as + 1].end;
     }
     auto ev = event(m, target, v, "");
@@ -379,7 +379,7 @@ class Analyzer {
       for (size_t i = 0; att && att->IsArray() && i < att->Size(); ++i)
         if (auto* s = node((*att)[static_cast<rapidjson::SizeType>(i)], "String"))
           writes_legacy = writes_legacy || str_member(*s, "sval") == m->cfg->legacy_column;
-      if (writes_legacy) return unsupported(p, "COPY FROM into " + m->cfg->table + " cannot be rewritten");
+      if (writes_legacy) return unsupported(p, "COPY FROM into " + m->cfg->table + " cannot be rewritten", m);
     }
   }
 
@@ -599,8 +599,10 @@ class Analyzer {
   }
 
   // ---- outcome of one statement --------------------------------------------
-  void unsupported(Pending& p, std::string why) {
-    if (p.unsupported.empty()) p.unsupported = std::move(why);
+  void unsupported(Pending& p, std::string why, const CompiledMigration* m = nullptr) {
+    if (!p.unsupported.empty()) return;
+    p.unsupported = std::move(why);
+    p.unsupported_migration = m;
   }
 
   void finish(Pending& p, uint32_t begin, uint32_t end) {
@@ -608,7 +610,10 @@ class Analyzer {
       MigrationEvent ev;
       ev.outcome = Outcome::Unsupported;
       ev.reason = p.unsupported;
-      if (!p.events.empty()) {
+      if (p.unsupported_migration) {
+        ev.migration = p.unsupported_migration->cfg->name;
+        ev.table = p.unsupported_migration->cfg->table;
+      } else if (!p.events.empty()) {
         ev.migration = p.events.front().migration;
         ev.table = p.events.front().table;
       }

@@ -167,3 +167,55 @@ class Phases(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class MetricsAndHealth(unittest.TestCase):
+    def get(self, port, path):
+        import urllib.error
+        import urllib.request
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def test_rewrites_are_counted_by_outcome(self):
+        load_schema()
+        admin = free_port()
+        with Proxy(config() + f"admin: {{ listen: 127.0.0.1:{admin} }}\n") as proxy, connect(proxy.port) as conn:
+            conn.execute("UPDATE orders SET status = 'Dispatched' WHERE id = 1")
+            conn.execute("UPDATE orders SET status = %s WHERE id = %s", ("Delivered", 2))
+            conn.execute("UPDATE orders SET pr_status = 'lost' WHERE id = 3")
+            conn.execute("UPDATE orders SET (status, note) = ('Delivered', 'x') WHERE id = 4")
+            conn.execute("SELECT 1")
+            status, text = self.get(admin, "/metrics")
+        self.assertEqual(status, 200)
+        series = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+        self.assertEqual(series['switchyard_rewrites_total{tenant="corpus",migration="order_status",outcome="rewritten"}'], "2")
+        self.assertEqual(series['switchyard_rewrites_total{tenant="corpus",migration="pr_status",outcome="unmapped"}'], "1")
+        self.assertEqual(series['switchyard_rewrites_total{tenant="corpus",migration="order_status",outcome="unsupported"}'], "1")
+        self.assertGreaterEqual(int(series['switchyard_statements_total{tenant="corpus",kind="extended"}']) +
+                                int(series['switchyard_statements_total{tenant="corpus",kind="simple"}']), 5)
+        self.assertEqual(series['switchyard_client_connections{listener="pg"}'], "1")
+        self.assertGreaterEqual(int(series["switchyard_rewrite_duration_seconds_count"]), 3)
+        self.assertIn("# TYPE switchyard_rewrite_duration_seconds histogram", text)
+
+    def test_health_and_readiness(self):
+        admin = free_port()
+        with Proxy(config() + f"admin: {{ listen: 127.0.0.1:{admin} }}\n") as proxy:
+            self.assertEqual(self.get(admin, "/healthz")[0], 200)
+            deadline = time.monotonic() + 5
+            while self.get(admin, "/readyz")[0] != 200 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(self.get(admin, "/readyz"), (200, '{"ready":true}'))
+            self.assertEqual(self.get(admin, "/nope")[0], 404)
+        dead = free_port()
+        cfg = config().replace(f"address: 127.0.0.1:{PGPORT}", f"address: 127.0.0.1:{dead}")
+        with Proxy(cfg + f"admin: {{ listen: 127.0.0.1:{admin} }}\n") as proxy:
+            deadline = time.monotonic() + 5
+            while self.get(admin, "/readyz")[0] != 503 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            status, body = self.get(admin, "/readyz")
+            self.assertEqual(status, 503)
+            self.assertIn('target \\"legacy\\" of listener \\"pg\\"', body)
+            self.assertIn("unreachable", body)
