@@ -441,18 +441,22 @@ asio::awaitable<void> PgSession::pump_backend() {
     error_code wec;
     co_await client_.write(asio::buffer(pending_client_error_), wec);
   } else if (!frontend_done_ && pending_client_error_.empty()) {
-    // The server went away on its own. If it already said why (a FATAL
-    // ErrorResponse), that message stands; otherwise tell the client.
-    count_backend_error();
-    log::Event(log::Level::err, "backend_lost").str("target", target_->name).str("address", target_->address.str())
-        .str("client", client_addr_).str("error", ec.message());
-    if (server_scan_.at_boundary() && server_scan_.last_type() != pg::kErrorResponse) {
-      auto msg = pg::encode_error({.severity = "FATAL",
-                                   .sqlstate = pg::sqlstate::kConnectionFailure,
-                                   .message = "switchyard: lost connection to target \"" + target_->name + "\" at " +
-                                              target_->address.str() + ": " + ec.message()});
-      error_code wec;
-      co_await client_.write(asio::buffer(msg), wec);
+    if (server_scan_.at_boundary() && server_scan_.last_type() == pg::kErrorResponse) {
+      // The server ended the session itself and said why (bad password,
+      // pg_terminate_backend ...): that message stands on its own.
+      log::Event(log::Level::debug, "backend_closed_after_error").str("target", target_->name).str("client", client_addr_);
+    } else {
+      count_backend_error();
+      log::Event(log::Level::err, "backend_lost").str("target", target_->name).str("address", target_->address.str())
+          .str("client", client_addr_).str("error", ec.message());
+      if (server_scan_.at_boundary()) {
+        auto msg = pg::encode_error({.severity = "FATAL",
+                                     .sqlstate = pg::sqlstate::kConnectionFailure,
+                                     .message = "switchyard: lost connection to target \"" + target_->name + "\" at " +
+                                                target_->address.str() + ": " + ec.message()});
+        error_code wec;
+        co_await client_.write(asio::buffer(msg), wec);
+      }
     }
   }
   client_.close();

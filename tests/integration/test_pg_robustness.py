@@ -242,6 +242,8 @@ class Relay:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.pairs = []
+        self.closed = set()  # client sockets whose peer hung up
+        self.talked = set()  # client sockets that sent data: sessions, not readiness probes
         self.lock = threading.Lock()
 
     def __enter__(self):
@@ -264,17 +266,20 @@ class Relay:
             for src, dst in ((a, b), (b, a)):
                 threading.Thread(target=self.pump, args=(src, dst), daemon=True).start()
 
-    @staticmethod
-    def pump(src, dst):
+    def pump(self, src, dst):
         try:
             while data := src.recv(65536):
+                self.talked.add(src)
                 dst.sendall(data)
         except OSError:
             pass
+        with self.lock:
+            self.closed.add(src)
 
     def cut(self, first_only=False, last_only=False):
         with self.lock:
-            pairs = self.pairs[:1] if first_only else self.pairs[-1:] if last_only else self.pairs
+            live = [(a, b) for a, b in self.pairs if a in self.talked and a not in self.closed]
+            pairs = live[:1] if first_only else live[-1:] if last_only else self.pairs
             for a, b in pairs:
                 for s in (a, b):
                     try:
