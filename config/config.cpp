@@ -19,6 +19,23 @@ std::optional<Phase> parse_phase(const std::string& s) {
   return std::nullopt;
 }
 
+const char* to_string(StickyBy s) {
+  switch (s) {
+    case StickyBy::Session: return "session";
+    case StickyBy::User: return "user";
+    case StickyBy::ClientAddress: return "client_addr";
+    case StickyBy::ApplicationName: return "application_name";
+  }
+  return "session";
+}
+
+std::optional<StickyBy> parse_sticky_by(const std::string& s) {
+  for (StickyBy v : {StickyBy::Session, StickyBy::User, StickyBy::ClientAddress, StickyBy::ApplicationName})
+    if (s == to_string(v)) return v;
+  if (s == "client_address") return StickyBy::ClientAddress;  // accepted alias
+  return std::nullopt;
+}
+
 const Target* Listener::target(const std::string& n) const {
   for (const auto& t : targets)
     if (t.name == n) return &t;

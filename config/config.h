@@ -23,23 +23,28 @@ enum class Unmapped { Keep, Copy, Null, Reject };
 
 const char* to_string(Phase p);
 std::optional<Phase> parse_phase(const std::string& s);
+const char* to_string(StickyBy s);
+std::optional<StickyBy> parse_sticky_by(const std::string& s);
 
 struct Endpoint {
   std::string host;   //!< literal address or name, resolved when connecting
   uint16_t port = 0;
   std::string str() const { return host + ":" + std::to_string(port); }
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct ClientTls {
   ClientTlsMode mode = ClientTlsMode::Disable;  //!< what a client may or must negotiate
   std::string cert;                             //!< PEM certificate chain served to clients
   std::string key;                              //!< PEM private key
+  bool operator==(const ClientTls&) const = default;
 };
 
 struct BackendTls {
   BackendTlsMode mode = BackendTlsMode::Disable;
   std::string ca;           //!< PEM CA bundle; required for verify-full
   std::string server_name;  //!< SNI and name checked by verify-full; defaults to the address host
+  bool operator==(const BackendTls&) const = default;
 };
 
 struct Target {
@@ -49,6 +54,7 @@ struct Target {
   std::string user;          //!< for proxy-initiated connections (shadow, verify, backfill)
   std::string password_env;  //!< environment variable holding that user's password
   std::string database;
+  bool operator==(const Target&) const = default;
 };
 
 struct Listener {
@@ -64,6 +70,7 @@ struct Listener {
 
   const Target* target(const std::string& n) const;
   const Target& primary_target() const { return *target(primary); }
+  bool operator==(const Listener&) const = default;
 };
 
 struct Admin {
@@ -78,6 +85,7 @@ struct TenantMatch {
     return (listener.empty() || listener == l) && (database.empty() || database == db) &&
            (user.empty() || user == u) && (application_name.empty() || application_name == app);
   }
+  bool operator==(const TenantMatch&) const = default;
 };
 
 struct Canary {
@@ -85,6 +93,7 @@ struct Canary {
   std::string read_target;
   double percent = 0;  //!< 0..100 in steps of 0.01
   StickyBy sticky_by = StickyBy::Session;
+  bool operator==(const Canary&) const = default;
 };
 
 struct Shadow {
@@ -94,6 +103,7 @@ struct Shadow {
   std::vector<std::string> ignore_columns;
   uint32_t timeout_ms = 2000;
   uint32_t max_inflight = 64;
+  bool operator==(const Shadow&) const = default;
 };
 
 struct Guard {
@@ -101,6 +111,7 @@ struct Guard {
   double critical_mismatch_rate = 0.03;
   uint32_t min_samples = 200;
   OnCritical on_critical = OnCritical::Rollback;
+  bool operator==(const Guard&) const = default;
 };
 
 struct Tenant {
@@ -113,6 +124,7 @@ struct Tenant {
   Guard guard;
   OnUnsupported on_unsupported = OnUnsupported::Forward;
   std::vector<std::string> migrations;
+  bool operator==(const Tenant&) const = default;
 };
 
 struct Migration {
@@ -126,6 +138,7 @@ struct Migration {
   Unmapped unmapped = Unmapped::Keep;
   std::vector<std::vector<std::string>> transitions;
   std::vector<std::string> terminal;
+  bool operator==(const Migration&) const = default;
 };
 
 struct Runtime {

@@ -256,6 +256,7 @@ void read_tenant(Reader& r, const YAML::Node& n, const std::string& path, Tenant
     r.enumeration(c, "sticky_by", cp, t.canary.sticky_by,
                   {{"session", StickyBy::Session},
                    {"user", StickyBy::User},
+                   {"client_addr", StickyBy::ClientAddress},
                    {"client_address", StickyBy::ClientAddress},
                    {"application_name", StickyBy::ApplicationName}});
   }

@@ -10,8 +10,8 @@
 #include <boost/beast/http.hpp>
 #include <stdexcept>
 
+#include "proxy/admin_api.h"
 #include "proxy/log.h"
-#include "proxy/metrics.h"
 
 namespace sy::proxy {
 
@@ -24,72 +24,58 @@ namespace {
 //! Admin requests are small; anything bigger is refused before it is read.
 constexpr size_t kMaxBody = 64 * 1024;
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
-
-http::response<http::string_body> reply(http::status status, std::string body,
-                                        const char* type = "application/json") {
-  http::response<http::string_body> res{status, 11};
-  res.set(http::field::server, "switchyard");
-  res.set(http::field::content_type, type);
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
-
-std::string json_error(const std::string& msg) {
-  std::string out = "{\"error\":";
-  log::append_json_string(out, msg);
-  return out + "}";
-}
 }  // namespace
 
 struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& io;
   config::Endpoint listen;
-  AdminDeps deps;
+  std::shared_ptr<const AdminApi> api;
   tcp::acceptor acceptor;
 
-  Impl(asio::io_context& io_, config::Endpoint l, AdminDeps d)
-      : io(io_), listen(std::move(l)), deps(std::move(d)), acceptor(io_) {}
+  Impl(asio::io_context& io_, config::Endpoint l, std::shared_ptr<const AdminApi> a)
+      : io(io_), listen(std::move(l)), api(std::move(a)), acceptor(io_) {}
 
-  http::response<http::string_body> handle(const http::request<http::string_body>& req) {
-    auto target = std::string(req.target());
-    if (auto q = target.find('?'); q != std::string::npos) target.resize(q);
-    if (req.method() != http::verb::get && req.method() != http::verb::head)
-      return reply(http::status::method_not_allowed, json_error("only GET is served on " + target));
-    if (target == "/healthz") return reply(http::status::ok, "{\"status\":\"ok\"}");
-    if (target == "/readyz") {
-      auto reasons = deps.not_ready ? deps.not_ready() : std::vector<std::string>{};
-      std::string body = reasons.empty() ? "{\"ready\":true}" : "{\"ready\":false,\"reasons\":[";
-      for (size_t i = 0; i < reasons.size(); ++i) {
-        if (i) body += ",";
-        log::append_json_string(body, reasons[i]);
-      }
-      if (!reasons.empty()) body += "]}";
-      return reply(reasons.empty() ? http::status::ok : http::status::service_unavailable, body);
-    }
-    if (target == "/metrics")
-      return reply(http::status::ok, deps.metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
-    return reply(http::status::not_found, json_error("no such endpoint: " + target));
+  http::response<http::string_body> handle(const http::request<http::string_body>& req, const std::string& remote) {
+    AdminRequest in;
+    in.method = std::string(req.method_string());
+    in.target = std::string(req.target());
+    in.authorization = std::string(req[http::field::authorization]);
+    in.body = req.body();
+    in.remote = remote;
+    auto out = api->handle(in);
+    http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
+    res.set(http::field::server, "switchyard");
+    res.set(http::field::content_type, out.content_type);
+    res.set(http::field::cache_control, "no-store");
+    for (const auto& [k, v] : out.headers) res.set(k, v);
+    res.body() = req.method() == http::verb::head ? std::string() : std::move(out.body);
+    res.prepare_payload();
+    return res;
   }
 
   asio::awaitable<void> session(tcp::socket sock) {
+    beast::error_code ec;
+    auto peer = sock.remote_endpoint(ec);
+    std::string remote = ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
     beast::tcp_stream stream(std::move(sock));
     beast::flat_buffer buf;
     for (;;) {
       stream.expires_after(kIdleTimeout);
       http::request_parser<http::string_body> parser;
       parser.body_limit(kMaxBody);
-      beast::error_code ec;
       co_await http::async_read(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == http::error::body_limit) {
-          auto res = reply(http::status::payload_too_large, json_error("request body over 64 KiB"));
+          http::response<http::string_body> res{http::status::payload_too_large, 11};
+          res.set(http::field::content_type, "application/json");
+          res.body() = "{\"error\":\"request body over 64 KiB\"}";
+          res.prepare_payload();
           co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
         }
         break;
       }
       auto req = parser.release();
-      auto res = handle(req);
+      auto res = handle(req, remote);
       res.keep_alive(req.keep_alive());
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       if (ec || !res.keep_alive()) break;
@@ -112,8 +98,8 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-AdminServer::AdminServer(asio::io_context& io, const config::Endpoint& listen, AdminDeps deps)
-    : impl_(std::make_shared<Impl>(io, listen, std::move(deps))) {}
+AdminServer::AdminServer(asio::io_context& io, const config::Endpoint& listen, std::shared_ptr<const AdminApi> api)
+    : impl_(std::make_shared<Impl>(io, listen, std::move(api))) {}
 
 AdminServer::~AdminServer() { stop(); }
 

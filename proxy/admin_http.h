@@ -1,9 +1,7 @@
 #pragma once
-// The admin HTTP API (Boost.Beast, one coroutine per connection). Kept behind
-// this small interface so only admin_http.cpp compiles Beast.
-#include <functional>
+// HTTP transport of the admin API (Boost.Beast, one coroutine per
+// connection). Only admin_http.cpp compiles Beast.
 #include <memory>
-#include <string>
 
 #include "config/config.h"
 
@@ -13,17 +11,11 @@ class io_context;
 
 namespace sy::proxy {
 
-class Metrics;
-
-struct AdminDeps {
-  Metrics* metrics = nullptr;
-  //! Reasons the proxy is not ready (empty = ready); called per /readyz request.
-  std::function<std::vector<std::string>()> not_ready;
-};
+class AdminApi;
 
 class AdminServer {
  public:
-  AdminServer(boost::asio::io_context& io, const config::Endpoint& listen, AdminDeps deps);
+  AdminServer(boost::asio::io_context& io, const config::Endpoint& listen, std::shared_ptr<const AdminApi> api);
   ~AdminServer();
   //! Binds and starts accepting; throws std::runtime_error on failure.
   void start();

@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "config/loader.h"
 #include "proxy/log.h"
+#include "proxy/canary.h"
 #include "proxy/explain.h"
 #include "proxy/server.h"
 
@@ -20,6 +22,9 @@ constexpr const char* kUsage = R"(usage:
   switchyard check-config -c FILE   validate FILE; exit 0, or 1 with each error and its line
   switchyard explain -c FILE --tenant T [--phase P] [--dialect postgres] [--json] "SQL"
                                     show what the rewrite does to SQL, and why
+  switchyard bucket --tenant T [--percent P] KEY...
+                                    canary bucket (0..9999) of each sticky KEY, and whether a
+                                    canary of P percent includes it (same on every host)
   switchyard --version
 )";
 
@@ -31,6 +36,8 @@ struct Args {
   std::string dialect = "postgres";
   std::string sql;
   bool json = false;
+  double percent = -1;
+  std::vector<std::string> keys;
 };
 
 bool parse_args(int argc, char** argv, Args& a) {
@@ -50,10 +57,28 @@ bool parse_args(int argc, char** argv, Args& a) {
       a.dialect = argv[++i];
     else if (a.command == "explain" && a.sql.empty() && (arg.empty() || arg[0] != '-'))
       a.sql = arg;
+    else if (arg == "--percent" && i + 1 < argc)
+      a.percent = std::atof(argv[++i]);
+    else if (a.command == "bucket")
+      a.keys.push_back(arg);
     else
       return false;
   }
-  return !a.config.empty();
+  return !a.config.empty() || a.command == "bucket";
+}
+
+int bucket(const Args& a) {
+  if (a.tenant.empty() || a.keys.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  for (const auto& key : a.keys) {
+    auto b = sy::proxy::canary_bucket(a.tenant, key);
+    std::cout << key << "\t" << b;
+    if (a.percent >= 0) std::cout << "\t" << (sy::proxy::in_canary(b, a.percent) ? "canary" : "base");
+    std::cout << "\n";
+  }
+  return 0;
 }
 
 void print_errors(const std::string& file, const std::vector<sy::config::ConfigError>& errors) {
@@ -79,11 +104,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   Args args;
-  if (!parse_args(argc, argv, args) ||
-      (args.command != "run" && args.command != "check-config" && args.command != "explain")) {
+  if (!parse_args(argc, argv, args) || (args.command != "run" && args.command != "check-config" &&
+                                        args.command != "explain" && args.command != "bucket")) {
     std::cerr << kUsage;
     return 2;
   }
+  if (args.command == "bucket") return bucket(args);
   auto loaded = sy::config::load_file(args.config);
   if (args.command == "check-config") {
     if (!loaded.ok()) {

@@ -72,22 +72,56 @@ void Histogram::render(std::string& out, const std::string& name) const {
 }
 
 Metrics::Metrics()
-    : rewrite_duration_({1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2}) {
+    : rewrite_duration_({1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2}),
+      statement_overhead_({1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 1e-3}) {
   for (const auto& f : kFamilies) families_[f.name] = Family{f.type, f.help, {}};
 }
 
-Counter& Metrics::counter(const std::string& family, const std::vector<std::pair<std::string, std::string>>& labels) {
+std::string Metrics::label_key(const std::vector<std::pair<std::string, std::string>>& labels) {
   std::string key;
   for (const auto& [k, v] : labels) {
     key += key.empty() ? "" : ",";
     key += k + "=\"" + escape_label(v) + "\"";
   }
+  return key;
+}
+
+std::atomic<double>& Metrics::value(const std::string& family,
+                                    const std::vector<std::pair<std::string, std::string>>& labels) {
+  auto key = label_key(labels);
+  std::lock_guard lock(mu_);
+  auto& fam = families_[family];
+  auto& slot = fam.values[key];
+  if (!slot) {
+    slot = std::make_unique<std::atomic<double>>(0);
+    fam.label_sets[key] = labels;
+  }
+  return *slot;
+}
+
+Counter& Metrics::counter(const std::string& family, const std::vector<std::pair<std::string, std::string>>& labels) {
+  auto key = label_key(labels);
   std::lock_guard lock(mu_);
   auto& fam = families_[family];
   if (fam.type.empty()) fam.type = "counter";
   auto& slot = fam.series[key];
-  if (!slot) slot = std::make_unique<Counter>(0);
+  if (!slot) {
+    slot = std::make_unique<Counter>(0);
+    fam.label_sets[key] = labels;
+  }
   return *slot;
+}
+
+std::vector<Metrics::Sample> Metrics::snapshot(const std::string& family) const {
+  std::vector<Sample> out;
+  std::lock_guard lock(mu_);
+  auto it = families_.find(family);
+  if (it == families_.end()) return out;
+  const auto& fam = it->second;
+  for (const auto& [key, v] : fam.series)
+    out.push_back({fam.label_sets.at(key), double(v->load(std::memory_order_relaxed))});
+  for (const auto& [key, v] : fam.values) out.push_back({fam.label_sets.at(key), v->load(std::memory_order_relaxed)});
+  return out;
 }
 
 std::string Metrics::render() const {
@@ -98,10 +132,15 @@ std::string Metrics::render() const {
     out += "# HELP " + full + " " + fam.help + "\n# TYPE " + full + " " + fam.type + "\n";
     for (const auto& [labels, value] : fam.series)
       out += full + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(value->load(std::memory_order_relaxed)) + "\n";
+    for (const auto& [labels, value] : fam.values)
+      out += full + (labels.empty() ? "" : "{" + labels + "}") + " " + fmt_double(value->load(std::memory_order_relaxed)) + "\n";
   }
   out += "# HELP switchyard_rewrite_duration_seconds Time to decide and rewrite one statement that passed the pre-filter.\n"
          "# TYPE switchyard_rewrite_duration_seconds histogram\n";
   rewrite_duration_.render(out, "switchyard_rewrite_duration_seconds");
+  out += "# HELP switchyard_statement_overhead_seconds Time the proxy spends on one client statement (Query, Parse) before forwarding it.\n"
+         "# TYPE switchyard_statement_overhead_seconds histogram\n";
+  statement_overhead_.render(out, "switchyard_statement_overhead_seconds");
   return out;
 }
 

@@ -40,7 +40,23 @@ class Metrics {
     return counter(family, labels);
   }
 
+  //! A labelled gauge holding a non-integer value (e.g. a percentage).
+  std::atomic<double>& value(const std::string& family, const std::vector<std::pair<std::string, std::string>>& labels);
+
+  struct Sample {
+    std::vector<std::pair<std::string, std::string>> labels;
+    double value;
+    std::string label(const std::string& key) const {
+      for (const auto& [k, v] : labels)
+        if (k == key) return v;
+      return {};
+    }
+  };
+  //! Current values of one family's series (for the status page).
+  std::vector<Sample> snapshot(const std::string& family) const;
+
   Histogram& rewrite_duration() { return rewrite_duration_; }
+  Histogram& statement_overhead() { return statement_overhead_; }
 
   //! Prometheus text exposition format.
   std::string render() const;
@@ -50,10 +66,14 @@ class Metrics {
     std::string type;
     std::string help;
     std::map<std::string, std::unique_ptr<Counter>> series;  //!< by rendered label set
+    std::map<std::string, std::unique_ptr<std::atomic<double>>> values;
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> label_sets;
   };
+  static std::string label_key(const std::vector<std::pair<std::string, std::string>>& labels);
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
   Histogram rewrite_duration_;
+  Histogram statement_overhead_;
 };
 
 }  // namespace sy::proxy

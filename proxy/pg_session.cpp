@@ -9,11 +9,13 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "protocol/pg/messages.h"
+#include "proxy/canary.h"
 #include "proxy/cancel_registry.h"
 #include "proxy/listener_runtime.h"
 #include "proxy/log.h"
 #include "proxy/output_batch.h"
 #include "proxy/session_set.h"
+#include "proxy/tenant_directory.h"
 #include "rewrite/tenant_rewriter.h"
 
 namespace sy::proxy {
@@ -140,11 +142,14 @@ asio::awaitable<void> PgSession::run() {
 
   // PostgreSQL's default database is the user name.
   auto database = startup.param("database").empty() ? startup.param("user") : startup.param("database");
-  tenant_ = listener.bind(database, startup.param("user"), startup.param("application_name"));
+  user_ = startup.param("user");
+  application_name_ = startup.param("application_name");
+  tenant_version_ = listener.directory->version();
+  tenant_ = listener.directory->current()->bind(lcfg.name, database, user_, application_name_);
   if (tenant_) {
-    simple_statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_->cfg.name}, {"kind", "simple"}});
-    extended_statements_ =
-        &listener.metrics->counter("statements_total", {{"tenant", tenant_->cfg.name}, {"kind", "extended"}});
+    tenant_name_ = tenant_->cfg.name;
+    simple_statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "simple"}});
+    extended_statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "extended"}});
   }
 
   const auto& target = lcfg.primary_target();
@@ -160,7 +165,7 @@ asio::awaitable<void> PgSession::run() {
   }
   log::Event(log::Level::debug, "session_started").str("listener", lcfg.name).str("client", client_addr_)
       .str("user", startup.param("user")).str("database", startup.param("database"))
-      .str("target", target.name).num("tls", client_.is_tls()).str("tenant", tenant_ ? tenant_->cfg.name : "");
+      .str("target", target.name).num("tls", client_.is_tls()).str("tenant", tenant_name_);
 
   auto self = shared_from_this();
   asio::co_spawn(client_.socket().get_executor(), [self]() { return self->pump_backend(); }, asio::detached);
@@ -420,11 +425,14 @@ asio::awaitable<void> PgSession::pump_backend() {
           break;
         case pg::kReadyForQuery:
           if (!logged_in) {
-            // After login the stream is only relayed; stop looking at it.
+            // After login the stream is only relayed; a tenant's session still
+            // reads ReadyForQuery, whose status says whether a transaction is open.
             logged_in = true;
             server_scan_.inspect_none();
+            if (tenant_) server_scan_.inspect(pg::kReadyForQuery);
             login_timer_->cancel();
           }
+          if (bytes.size() == 6) in_transaction_ = bytes[5] != 'I';
           break;
       }
       out.forward(bytes.data(), bytes.size());
@@ -472,23 +480,52 @@ void PgSession::count_backend_error() {
       .fetch_add(1, std::memory_order_relaxed);
 }
 
+config::Phase PgSession::statement_phase() {
+  if (in_transaction_) return latched_phase_;
+  auto* directory = deps_.listener->directory;
+  if (auto v = directory->version(); v != tenant_version_) {
+    tenant_version_ = v;
+    tenant_ = directory->current()->find(tenant_name_);  // null if a reload removed it
+  }
+  if (!tenant_) return latched_phase_ = config::Phase::Off;
+  const auto& cfg = tenant_->cfg;
+  latched_phase_ = cfg.phase;
+  if (cfg.canary.phase && cfg.canary.percent > 0) {
+    auto bucket = canary_bucket(cfg.name, sticky_key(cfg.canary.sticky_by));
+    if (in_canary(bucket, cfg.canary.percent)) latched_phase_ = *cfg.canary.phase;
+  }
+  return latched_phase_;
+}
+
+std::string PgSession::sticky_key(config::StickyBy by) const {
+  switch (by) {
+    case config::StickyBy::User: return user_;
+    case config::StickyBy::ApplicationName: return application_name_;
+    case config::StickyBy::ClientAddress: return client_addr_.substr(0, client_addr_.rfind(':'));
+    case config::StickyBy::Session: break;
+  }
+  // A session is its client endpoint plus the server process serving it.
+  return client_addr_ + "/" + std::to_string(cancel_key_ ? cancel_key_->pid : 0);
+}
+
 void PgSession::rewrite_message(std::string_view message, OutputBatch& out) {
   const bool extended = message[0] == pg::kParse;
   if (!extended) simple_statements_->fetch_add(1, std::memory_order_relaxed);
-  auto phase = tenant_->cfg.phase;
+  auto started = std::chrono::steady_clock::now();
+  auto phase = statement_phase();
   auto text = pg::statement_text(message);
   if (phase == config::Phase::Off || !text) {
     out.forward(message.data(), message.size());  // a malformed body is the server's to reject
     return;
   }
-  auto started = std::chrono::steady_clock::now();
   auto decision = tenant_->rewriter->decide(text->sql, phase, extended);
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  deps_.listener->metrics->statement_overhead().observe(elapsed);
   if (!decision) {
     out.forward(message.data(), message.size());
     return;
   }
-  deps_.listener->metrics->rewrite_duration().observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  deps_.listener->metrics->rewrite_duration().observe(elapsed);
   log_decision(*decision, phase);
   if (decision->action == rewrite::Decision::Action::Rewrite)
     out.replace(pg::with_statement_text(message[0], *text, decision->sql));
@@ -498,7 +535,7 @@ void PgSession::rewrite_message(std::string_view message, OutputBatch& out) {
 
 void PgSession::log_decision(const rewrite::Decision& d, config::Phase phase) {
   auto& metrics = *deps_.listener->metrics;
-  const auto& tenant = tenant_->cfg.name;
+  const auto& tenant = tenant_name_;
   for (const auto& ev : d.events) {
     metrics.counter("rewrites_total", {{"tenant", tenant}, {"migration", ev.migration}, {"outcome", rewrite::to_string(ev.outcome)}})
         .fetch_add(1, std::memory_order_relaxed);

@@ -19,7 +19,7 @@
 namespace sy::proxy {
 
 struct ListenerRuntime;
-struct TenantRuntime;
+struct TenantState;
 class CancelRegistry;
 class SessionSet;
 
@@ -55,6 +55,10 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   void rewrite_message(std::string_view message, class OutputBatch& out);
   void log_decision(const rewrite::Decision& d, config::Phase phase);
   void count_backend_error();
+  //! The phase for the next statement: the tenant's flags (and canary) as in
+  //! force now, except inside a transaction, which keeps the phase it began with.
+  config::Phase statement_phase();
+  std::string sticky_key(config::StickyBy by) const;
 
   SessionDeps deps_;
   std::string client_addr_;
@@ -70,7 +74,12 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   bool frontend_done_ = false;        //!< client side ended (EOF, Terminate or error)
   bool counted_ = false;
   bool channel_binding_passthrough_ = false;  //!< client and target show the same certificate
-  std::shared_ptr<const TenantRuntime> tenant_;  //!< null: no tenant matched, pure relay
+  std::shared_ptr<const TenantState> tenant_;  //!< null: no tenant matched, pure relay
+  std::string tenant_name_;
+  uint64_t tenant_version_ = 0;       //!< directory version tenant_ was read from
+  bool in_transaction_ = false;       //!< last ReadyForQuery said 'T' or 'E'
+  config::Phase latched_phase_ = config::Phase::Off;  //!< phase of the current transaction
+  std::string user_, application_name_;
   Counter* simple_statements_ = nullptr;
   Counter* extended_statements_ = nullptr;
   Counter* connections_gauge_ = nullptr;

@@ -12,13 +12,19 @@
 #include <boost/asio/connect.hpp>
 #include <map>
 #include <mutex>
+#include <sys/stat.h>
+
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
 #include "protocol/pg/messages.h"
 #include "proxy/cancel_registry.h"
 #include "proxy/listener_runtime.h"
+#include "config/loader.h"
+#include "proxy/admin_api.h"
 #include "proxy/admin_http.h"
+#include "proxy/stats_sampler.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
 #include "proxy/pg_session.h"
@@ -44,7 +50,8 @@ struct Server::Impl {
   std::vector<std::unique_ptr<asio::io_context>> workers;
   std::vector<work_guard> guards;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
-  std::vector<std::shared_ptr<const TenantRuntime>> tenants;
+  std::unique_ptr<TenantDirectory> directory;
+  std::unique_ptr<StatsSampler> sampler;
   std::unique_ptr<AdminServer> admin;
   // Reachability of each listener's primary target, refreshed by probe_loop.
   std::mutex probe_mu;
@@ -66,8 +73,7 @@ struct Server::Impl {
     if (l.tls.mode != config::ClientTlsMode::Disable) rt->client_tls = make_server_tls(l.tls);
     for (const auto& t : l.targets)
       rt->target_tls[t.name] = t.tls.mode == config::BackendTlsMode::Disable ? nullptr : make_client_tls(t.tls);
-    for (const auto& t : tenants)
-      if (t->cfg.match.listener.empty() || t->cfg.match.listener == l.name) rt->tenants.push_back(t);
+    rt->directory = directory.get();
     rt->metrics = &metrics;
     return rt;
   }
@@ -116,6 +122,53 @@ struct Server::Impl {
           unreachable.erase(key);
       }
       tick.expires_after(std::chrono::seconds(2));
+      error_code ec;
+      co_await tick.async_wait(redirect_error(use_awaitable, ec));
+    }
+  }
+
+  // Reloads the config file named at start-up. An invalid file changes
+  // nothing: the running config stays and the errors are logged and returned.
+  ChangeResult reload(const std::string& who) {
+    auto loaded = config::load_file(cfg->source);
+    if (!loaded.ok()) {
+      ChangeResult r{422, "invalid config; the running config is unchanged", {}};
+      for (const auto& e : loaded.errors) r.details.push_back(e.str());
+      log::Event ev(log::Level::err, "config_reload_failed");
+      ev.str("who", who).str("config", cfg->source).num("errors", int64_t(r.details.size()));
+      ev.str("first_error", r.details.empty() ? "" : r.details.front());
+      return r;
+    }
+    return directory->reload(loaded.config, who);
+  }
+
+  // Kubernetes updates a mounted ConfigMap by swapping a symlink, so watch
+  // what the path resolves to (inode, size, mtime), polled once a second.
+  asio::awaitable<void> watch_config_file() {
+    auto stamp = [this] {
+      struct stat st {};
+      if (::stat(cfg->source.c_str(), &st) != 0) return std::string();
+      return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
+             "." + std::to_string(st.st_mtim.tv_nsec);
+    };
+    std::string last = stamp();
+    asio::steady_timer tick(main());
+    while (!draining) {
+      tick.expires_after(std::chrono::seconds(1));
+      error_code ec;
+      co_await tick.async_wait(redirect_error(use_awaitable, ec));
+      auto now = stamp();
+      if (now.empty() || now == last) continue;
+      last = now;
+      reload("file_change");
+    }
+  }
+
+  asio::awaitable<void> sample_stats() {
+    asio::steady_timer tick(main());
+    while (!draining) {
+      sampler->sample();
+      tick.expires_after(std::chrono::seconds(1));
       error_code ec;
       co_await tick.async_wait(redirect_error(use_awaitable, ec));
     }
@@ -175,12 +228,7 @@ int Server::run() {
     d.guards.emplace_back(d.workers.back()->get_executor());
   }
 
-  for (const auto& t : cfg.tenants) {
-    auto tr = std::make_shared<TenantRuntime>();
-    tr->cfg = t;
-    tr->rewriter = std::make_shared<rewrite::TenantRewriter>(cfg, t);
-    d.tenants.push_back(std::move(tr));
-  }
+  d.directory = std::make_unique<TenantDirectory>(d.cfg, &d.metrics);
   for (const auto& l : cfg.listeners) {
     std::shared_ptr<ListenerRuntime> rt;
     try {
@@ -213,9 +261,19 @@ int Server::run() {
     d.acceptors.push_back(std::move(acceptor));
   }
 
+  d.sampler = std::make_unique<StatsSampler>(d.metrics);
   if (cfg.admin.listen) {
-    d.admin = std::make_unique<AdminServer>(d.main(), *cfg.admin.listen,
-                                            AdminDeps{&d.metrics, [&d] { return d.not_ready(); }});
+    AdminDeps deps;
+    deps.metrics = &d.metrics;
+    deps.directory = d.directory.get();
+    deps.stats = d.sampler.get();
+    deps.reload = [&d](const std::string& who) { return d.reload(who); };
+    deps.not_ready = [&d] { return d.not_ready(); };
+    if (!cfg.admin.token_env.empty())
+      if (const char* token = std::getenv(cfg.admin.token_env.c_str())) deps.token = token;
+    if (deps.token.empty())
+      log::Event(log::Level::warn, "admin_read_only").str("reason", "admin.token_env is unset or empty: changes through the API are refused");
+    d.admin = std::make_unique<AdminServer>(d.main(), *cfg.admin.listen, std::make_shared<const AdminApi>(std::move(deps)));
     try {
       d.admin->start();
     } catch (const std::exception& e) {
@@ -224,6 +282,15 @@ int Server::run() {
     }
   }
   asio::co_spawn(d.main(), d.probe_loop(), asio::detached);
+  asio::co_spawn(d.main(), d.watch_config_file(), asio::detached);
+  asio::co_spawn(d.main(), d.sample_stats(), asio::detached);
+  asio::signal_set hangups(d.main(), SIGHUP);
+  std::function<void(error_code, int)> on_hangup = [&](error_code ec, int) {
+    if (ec) return;
+    d.reload("sighup");
+    hangups.async_wait(on_hangup);
+  };
+  hangups.async_wait(on_hangup);
 
   asio::signal_set signals(d.main(), SIGTERM, SIGINT);
   std::function<void(error_code, int)> on_signal = [&](error_code ec, int sig) {

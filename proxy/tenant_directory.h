@@ -1,0 +1,94 @@
+#pragma once
+// The tenants as they are in force right now: the config file's tenants with
+// runtime flag changes (admin API, persisted in state_file) laid over them.
+//
+// Readers get an immutable Directory snapshot; writers (reload, PATCH) build
+// a new one under a mutex and publish it atomically, bumping a version number
+// so a session can tell with one relaxed load whether to look again.
+//
+// Precedence: a runtime change wins over the file until the file itself
+// changes that same setting; then the file wins and the runtime change is
+// dropped (so "the last change wins", whoever made it).
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "rewrite/tenant_rewriter.h"
+
+namespace sy::proxy {
+
+class Metrics;
+
+//! Settings changed at run time; unset fields come from the file.
+struct TenantOverrides {
+  std::optional<config::Phase> phase;
+  std::optional<config::Canary> canary;
+  std::optional<std::string> read_target;
+  std::optional<double> shadow_sample_percent;
+  bool empty() const { return !phase && !canary && !read_target && !shadow_sample_percent; }
+};
+
+struct TenantState {
+  config::Tenant cfg;  //!< effective settings: file + overrides
+  std::shared_ptr<rewrite::TenantRewriter> rewriter;
+  TenantOverrides overrides;  //!< which settings came from the API
+};
+
+struct Directory {
+  std::shared_ptr<const config::Config> config;  //!< the file as last loaded
+  std::vector<std::shared_ptr<const TenantState>> tenants;  //!< file order
+  uint64_t version = 0;
+
+  std::shared_ptr<const TenantState> find(std::string_view name) const;
+  //! First tenant whose match fits a session, or null.
+  std::shared_ptr<const TenantState> bind(const std::string& listener, std::string_view database,
+                                          std::string_view user, std::string_view application_name) const;
+};
+
+struct ChangeResult {
+  int status = 200;       //!< HTTP-style: 200, 400, 404, 422, 500
+  std::string error;      //!< when status != 200
+  std::vector<std::string> details;  //!< e.g. config errors with lines
+};
+
+class TenantDirectory {
+ public:
+  //! Loads state_file (if configured and present) on top of `cfg`.
+  TenantDirectory(std::shared_ptr<const config::Config> cfg, Metrics* metrics);
+
+  std::shared_ptr<const Directory> current() const { return current_.load(); }
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
+  //! Takes a newly loaded file. Listener, admin and runtime.workers changes
+  //! need a restart and are reported in `details`, not applied.
+  ChangeResult reload(std::shared_ptr<const config::Config> next, const std::string& who);
+
+  //! Applies a JSON PATCH body to one tenant (SPEC.md: phase, canary,
+  //! read_target, shadow.sample_percent) and persists it to state_file.
+  ChangeResult patch(const std::string& tenant, std::string_view json_body, const std::string& who);
+
+  //! GET /v1/tenants body.
+  std::string tenants_json() const;
+
+ private:
+  void publish(std::shared_ptr<const config::Config> cfg, const std::string& who);  // write_mu_ held
+  bool persist(std::string& error) const;                                            // write_mu_ held
+  void load_state();
+
+  Metrics* metrics_;
+  mutable std::mutex write_mu_;
+  std::atomic<std::shared_ptr<const Directory>> current_;
+  std::atomic<uint64_t> version_{0};
+  std::map<std::string, TenantOverrides> overrides_;  //!< by tenant name; guarded by write_mu_
+};
+
+//! Human form of a tenant's canary for logs: "read_switch@10%".
+std::string describe_canary(const config::Canary& c);
+
+}  // namespace sy::proxy
