@@ -18,6 +18,7 @@ packages=(
   python3 python3-psycopg python3-psycopg2 python3-yaml python3-sqlalchemy rapidjson-dev openssl
   nodejs npm
   procps iproute2
+  prometheus chromium
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

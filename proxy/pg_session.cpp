@@ -491,8 +491,14 @@ config::Phase PgSession::statement_phase() {
   const auto& cfg = tenant_->cfg;
   latched_phase_ = cfg.phase;
   if (cfg.canary.phase && cfg.canary.percent > 0) {
-    auto bucket = canary_bucket(cfg.name, sticky_key(cfg.canary.sticky_by));
-    if (in_canary(bucket, cfg.canary.percent)) latched_phase_ = *cfg.canary.phase;
+    if (!bucket_ || bucket_sticky_by_ != cfg.canary.sticky_by) {
+      auto key = sticky_key(cfg.canary.sticky_by);
+      bucket_ = canary_bucket(cfg.name, key);
+      bucket_sticky_by_ = cfg.canary.sticky_by;
+      log::Event(log::Level::debug, "canary_bucket").str("tenant", cfg.name).str("key", key)
+          .str("sticky_by", config::to_string(cfg.canary.sticky_by)).num("bucket", *bucket_).str("client", client_addr_);
+    }
+    if (in_canary(*bucket_, cfg.canary.percent)) latched_phase_ = *cfg.canary.phase;
   }
   return latched_phase_;
 }

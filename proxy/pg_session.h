@@ -80,6 +80,8 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   bool in_transaction_ = false;       //!< last ReadyForQuery said 'T' or 'E'
   config::Phase latched_phase_ = config::Phase::Off;  //!< phase of the current transaction
   std::string user_, application_name_;
+  std::optional<uint32_t> bucket_;  //!< canary bucket of this session's sticky key
+  config::StickyBy bucket_sticky_by_ = config::StickyBy::Session;
   Counter* simple_statements_ = nullptr;
   Counter* extended_statements_ = nullptr;
   Counter* connections_gauge_ = nullptr;
