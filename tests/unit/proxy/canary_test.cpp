@@ -22,6 +22,9 @@ TEST(Canary, Murmur3ReferenceVectors) {
 TEST(Canary, BucketVectors) {
   EXPECT_EQ(canary_bucket("acme", "user-1"), murmur3_32("acme:user-1") % 10000);
   EXPECT_EQ(canary_bucket("acme", "127.0.0.1"), murmur3_32("acme:127.0.0.1") % 10000);
+  EXPECT_EQ(canary_bucket("acme", "user-1"), 6473u);
+  EXPECT_EQ(canary_bucket("acme", "10.0.0.7"), 2797u);
+  EXPECT_EQ(canary_bucket("acme", "billing-worker"), 9212u);
 }
 
 TEST(Canary, RaisingThePercentageKeepsEveryKeyIn) {
