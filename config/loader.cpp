@@ -392,7 +392,8 @@ LoadResult load_string(const std::string& yaml, const std::string& source) {
       r.only_keys(a, "admin", {"listen", "token_env"});
       Endpoint e;
       r.endpoint(a, "listen", "admin", e, false);
-      if (e.port) c->admin.listen = e;
+      // An admin section without an address serves on loopback only.
+      c->admin.listen = e.port ? e : Endpoint{"127.0.0.1", 9187};
       r.str(a, "token_env", "admin", c->admin.token_env);
     }
     r.str(root, "state_file", "", c->state_file);

@@ -176,6 +176,27 @@ class Patch(FlagsTest):
         changes = [(r["from"], r["to"]) for r in lines if r["who"].startswith("api:127.0.0.1")]
         self.assertEqual(changes, [("observe", "dual_write"), ("dual_write", "observe")])
 
+    def test_phase_change_reaches_an_open_psql_session(self):
+        reset_table(10)
+        self.start(phase="observe")
+        psql = subprocess.Popen(["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(self.port), "app"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+        def run(sql, marker):
+            psql.stdin.write(f"{sql};\n\\echo {marker}\n")
+            psql.stdin.flush()
+            while marker not in psql.stdout.readline():
+                pass
+
+        run("UPDATE flag_orders SET status = 'Dispatched' WHERE id = 1", "one")
+        self.assertEqual(dual_written(), set())
+        self.assertEqual(self.admin.call("PATCH", "/v1/tenants/acme", {"phase": "dual_write"})[0], 200)
+        run("UPDATE flag_orders SET status = 'Dispatched' WHERE id = 2", "two")
+        self.assertEqual(dual_written(), {2})
+        psql.stdin.write("\\q\n")
+        psql.stdin.close()
+        self.assertEqual(psql.wait(10), 0)
+
     def test_no_connection_dropped_while_50_sessions_run_pgbench(self):
         reset_table(1000)
         self.start(phase="observe")
