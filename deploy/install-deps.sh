@@ -2,9 +2,10 @@
 # Install everything switchyard needs to build, test and benchmark on Debian 12.
 #
 # Idempotent: only packages that are missing are installed, `apt-get update` runs
-# only when something is missing, and the node-postgres client used by the
-# integration tests is installed only when tests/integration/node/node_modules/pg
-# is absent. A second run does nothing and takes well under a second.
+# only when something is missing, and the Node.js clients used by the integration
+# tests (node-postgres and mysql2) are installed only when
+# tests/integration/node/node_modules/pg or .../mysql2 is absent. A second run
+# does nothing and takes well under a second.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +16,7 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15 pgbouncer
+  mariadb-server mariadb-client sysbench haproxy python3-pymysql
   python3 python3-psycopg python3-psycopg2 python3-yaml python3-sqlalchemy rapidjson-dev openssl
   nodejs npm
   procps iproute2
@@ -62,15 +64,15 @@ else
   log "all ${#packages[@]} Debian packages present"
 fi
 
-# node-postgres for the Node.js integration tests.
+# node-postgres and mysql2 for the Node.js integration tests.
 node_dir="$repo_root/tests/integration/node"
-if [[ ! -d $node_dir/node_modules/pg ]]; then
-  log "installing node-postgres into ${node_dir#"$repo_root"/}"
+if [[ ! -d $node_dir/node_modules/pg || ! -d $node_dir/node_modules/mysql2 ]]; then
+  log "installing node-postgres and mysql2 into ${node_dir#"$repo_root"/}"
   if [[ -f $node_dir/package-lock.json ]]; then
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
   else
     (cd "$node_dir" && npm install --no-audit --no-fund --loglevel=error)
   fi
 else
-  log "node-postgres present"
+  log "node-postgres and mysql2 present"
 fi

@@ -4,6 +4,7 @@
 
 #include "proxy/log.h"
 #include "rewrite/migration_set.h"
+#include "rewrite/mysql_rewriter.h"
 #include "rewrite/pg_rewriter.h"
 
 namespace sy::proxy {
@@ -48,8 +49,8 @@ int explain(const config::Config& cfg, const std::string& tenant_name, const std
     std::cerr << "explain: no tenant named \"" << tenant_name << "\" in " << cfg.source << "\n";
     return 2;
   }
-  if (dialect != "postgres") {
-    std::cerr << "explain: dialect \"" << dialect << "\" is not supported yet (postgres only)\n";
+  if (dialect != "postgres" && dialect != "mysql") {
+    std::cerr << "explain: dialect must be postgres or mysql\n";
     return 2;
   }
   if (sql.empty()) {
@@ -66,9 +67,10 @@ int explain(const config::Config& cfg, const std::string& tenant_name, const std
     phase = *p;
   }
   rewrite::MigrationSet migrations(cfg, *tenant);
-  rewrite::PgRewriter rewriter(migrations);
   bool prefiltered = migrations.may_touch(sql);
-  auto d = rewriter.rewrite(sql, {.phase = phase, .on_unsupported = tenant->on_unsupported});
+  rewrite::RewriteOptions opts{.phase = phase, .on_unsupported = tenant->on_unsupported};
+  auto d = dialect == "mysql" ? rewrite::MysqlRewriter(migrations).rewrite(sql, opts)
+                              : rewrite::PgRewriter(migrations).rewrite(sql, opts);
   if (json) {
     print_json(d, sql, phase, tenant->name);
     return 0;

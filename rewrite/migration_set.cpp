@@ -36,7 +36,7 @@ MigrationSet::MigrationSet(const config::Config& cfg, const config::Tenant& tena
     needles_.push_back({std::move(word), kind});
   };
   // Statements that can write a column all contain one of these words.
-  for (const char* kw : {"update", "insert", "merge", "copy"}) add(kw, kWrite);
+  for (const char* kw : {"update", "insert", "merge", "copy", "replace", "load"}) add(kw, kWrite);
   for (const auto& m : owned_) {
     add(lower(m.table), kTable);
     add(lower(m.legacy_column), kColumn);

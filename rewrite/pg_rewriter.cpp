@@ -6,6 +6,7 @@
 #include "rewrite/pg_parse.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/sql_text.h"
+#include "rewrite/text_edits.h"
 
 namespace sy::rewrite {
 
@@ -24,28 +25,6 @@ const char* to_string(Outcome o) {
 }
 
 namespace {
-
-struct Edit {
-  uint32_t at;
-  uint32_t remove;
-  std::string text;
-};
-
-std::string apply_edits(std::string_view sql, std::vector<Edit> edits) {
-  std::stable_sort(edits.begin(), edits.end(), [](const Edit& a, const Edit& b) { return a.at < b.at; });
-  std::string out;
-  size_t extra = 0;
-  for (const auto& e : edits) extra += e.text.size();
-  out.reserve(sql.size() + extra);
-  uint32_t pos = 0;
-  for (const auto& e : edits) {
-    out.append(sql.substr(pos, e.at - pos));
-    out.append(e.text);
-    pos = std::max(pos, e.at + e.remove);
-  }
-  out.append(sql.substr(pos));
-  return out;
-}
 
 // Highest $n in the text: the rewrite must never change the parameter count.
 int max_param(std::string_view sql, const std::vector<Token>& toks) {

@@ -47,7 +47,8 @@ size_t skip_dollar_quoted(std::string_view s, size_t i) {
 
 }  // namespace
 
-std::vector<Token> lex_sql(std::string_view s) {
+std::vector<Token> lex_sql(std::string_view s, Dialect dialect) {
+  const bool my = dialect == Dialect::Mysql;
   std::vector<Token> out;
   out.reserve(s.size() / 4 + 4);
   size_t i = 0;
@@ -58,16 +59,26 @@ std::vector<Token> lex_sql(std::string_view s) {
       ++i;
       continue;
     }
-    if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
+    // MySQL needs whitespace after "--" for a comment ("1--1" is arithmetic).
+    bool dash_comment = c == '-' && i + 1 < s.size() && s[i + 1] == '-' &&
+                        (!my || i + 2 >= s.size() || std::isspace(static_cast<unsigned char>(s[i + 2])));
+    if (dash_comment || (my && c == '#')) {
       auto nl = s.find('\n', i);
       i = nl == std::string_view::npos ? s.size() : nl + 1;
       continue;
     }
+    if (my && c == '/' && i + 2 < s.size() && s[i + 1] == '*' && s[i + 2] == '!') {
+      auto close = s.find("*/", i + 3);
+      size_t end = close == std::string_view::npos ? s.size() : close + 2;
+      out.push_back({TokenKind::Opaque, static_cast<uint32_t>(i), static_cast<uint32_t>(end)});
+      i = end;
+      continue;
+    }
     if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
-      int depth = 1;  // PostgreSQL block comments nest
+      int depth = 1;  // PostgreSQL block comments nest; MySQL's do not
       i += 2;
       while (i < s.size() && depth > 0) {
-        if (s[i] == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+        if (!my && s[i] == '/' && i + 1 < s.size() && s[i + 1] == '*') {
           ++depth;
           i += 2;
         } else if (s[i] == '*' && i + 1 < s.size() && s[i + 1] == '/') {
@@ -81,10 +92,30 @@ std::vector<Token> lex_sql(std::string_view s) {
     }
     size_t start = i;
     TokenKind kind;
-    if (c == '\'') {
+    if (my && (c == '\'' || c == '"')) {
+      i = skip_quoted(s, i, static_cast<char>(c), true);
+      kind = TokenKind::String;
+    } else if (my && c == '`') {
+      i = skip_quoted(s, i, '`', false);
+      kind = TokenKind::QuotedIdent;
+    } else if (my && c == '?') {
+      ++i;
+      kind = TokenKind::Param;
+    } else if (my && c == '_' && i + 1 < s.size() && std::isalpha(static_cast<unsigned char>(s[i + 1]))) {
+      // _utf8mb4'text': a charset introducer belongs to its string.
+      size_t j = i + 1;
+      while (j < s.size() && std::isalnum(static_cast<unsigned char>(s[j]))) ++j;
+      if (j < s.size() && (s[j] == '\'' || s[j] == '"')) {
+        i = skip_quoted(s, j, s[j], true);
+        kind = TokenKind::String;
+      } else {
+        while (i < s.size() && ident_char(static_cast<unsigned char>(s[i]))) ++i;
+        kind = TokenKind::Word;
+      }
+    } else if (c == '\'') {
       i = skip_quoted(s, i, '\'', false);
       kind = TokenKind::String;
-    } else if ((c == 'E' || c == 'e') && i + 1 < s.size() && s[i + 1] == '\'') {
+    } else if (!my && (c == 'E' || c == 'e') && i + 1 < s.size() && s[i + 1] == '\'') {
       i = skip_quoted(s, i + 1, '\'', true);
       kind = TokenKind::String;
     } else if ((c == 'B' || c == 'b' || c == 'X' || c == 'x' || c == 'N' || c == 'n') && i + 1 < s.size() &&
@@ -97,11 +128,11 @@ std::vector<Token> lex_sql(std::string_view s) {
     } else if (c == '"') {
       i = skip_quoted(s, i, '"', false);
       kind = TokenKind::QuotedIdent;
-    } else if (c == '$' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
+    } else if (!my && c == '$' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
       ++i;
       while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
       kind = TokenKind::Param;
-    } else if (c == '$') {
+    } else if (!my && c == '$') {
       size_t end = skip_dollar_quoted(s, i);
       if (end == std::string_view::npos) {
         ++i;

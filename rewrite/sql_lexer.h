@@ -1,5 +1,5 @@
 #pragma once
-// A position-preserving SQL tokenizer (PostgreSQL lexical rules). The rewriter
+// A position-preserving SQL tokenizer for the PostgreSQL and MySQL dialects. The rewriter
 // uses it to find where expressions and lists end, so it can insert text at
 // exact byte offsets and leave everything else untouched. It never allocates
 // per token beyond the output vector and never fails: unterminated strings or
@@ -24,7 +24,10 @@ enum class TokenKind : uint8_t {
   Semicolon,
   Dot,
   Operator,     //!< =, <>, ||, ::, ...
+  Opaque,       //!< MySQL /*! executable comment */: code we do not look into
 };
+
+enum class Dialect { Postgres, Mysql };
 
 struct Token {
   TokenKind kind;
@@ -33,7 +36,11 @@ struct Token {
 };
 
 //! Tokens of `sql` in order, comments and whitespace skipped.
-std::vector<Token> lex_sql(std::string_view sql);
+//! PostgreSQL: nested /* */, $n parameters, dollar quoting, E'' escapes.
+//! MySQL: # and "-- " comments, backtick identifiers, ? parameters, backslash
+//! escapes in '' and "" strings (double quotes are strings, as without
+//! ANSI_QUOTES).
+std::vector<Token> lex_sql(std::string_view sql, Dialect dialect = Dialect::Postgres);
 
 //! Case-insensitive comparison of an unquoted word token with an ASCII keyword.
 bool is_keyword(std::string_view sql, const Token& t, std::string_view upper_keyword);

@@ -30,6 +30,67 @@ std::string quote_ident(std::string_view name) {
   return out;
 }
 
+std::string quote_mysql_literal(std::string_view value) {
+  bool plain = true;
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\'' || c == '\\' || c == '"' || u < 0x20 || u == 0x7f) plain = false;
+  }
+  if (plain) return "'" + std::string(value) + "'";
+  static const char* hex = "0123456789ABCDEF";
+  std::string out = "_utf8mb4 X'";
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    out.push_back(hex[u >> 4]);
+    out.push_back(hex[u & 15]);
+  }
+  return out + "'";
+}
+
+std::string quote_mysql_ident(std::string_view name) {
+  std::string out = "`";
+  for (char c : name) {
+    if (c == '`') out.push_back('`');
+    out.push_back(c);
+  }
+  return out + "`";
+}
+
+std::string unquote_mysql_string(std::string_view t) {
+  size_t q = t.find_first_of("'\"");
+  if (q == std::string_view::npos || t.size() < q + 2) return std::string(t);
+  char quote = t[q];
+  std::string out;
+  for (size_t i = q + 1; i + 1 < t.size(); ++i) {
+    char c = t[i];
+    if (c == '\\' && i + 2 < t.size()) {
+      char n = t[++i];
+      switch (n) {
+        case 'n': out.push_back('\n'); break;
+        case 't': out.push_back('\t'); break;
+        case 'r': out.push_back('\r'); break;
+        case '0': out.push_back('\0'); break;
+        case 'b': out.push_back('\b'); break;
+        case 'Z': out.push_back('\x1a'); break;
+        case '%':
+        case '_':
+          out.push_back('\\');  // outside LIKE, \% and \_ stay two characters
+          out.push_back(n);
+          break;
+        default: out.push_back(n);  // \\, \', \" and unknown escapes
+      }
+      continue;
+    }
+    if (c == quote && i + 2 < t.size() && t[i + 1] == quote) {
+      out.push_back(quote);
+      ++i;
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
 bool contains_ci(std::string_view haystack, std::string_view lower_needle) {
   if (lower_needle.empty()) return true;
   if (haystack.size() < lower_needle.size()) return false;

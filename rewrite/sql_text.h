@@ -14,6 +14,18 @@ std::string quote_literal(std::string_view value);
 //! exact, so quoting keeps their case and never collides with a keyword.
 std::string quote_ident(std::string_view name);
 
+//! A MySQL string literal for `value` that means the same whether or not the
+//! server runs with NO_BACKSLASH_ESCAPES or ANSI_QUOTES: plain '...' when the
+//! value holds no quote, backslash or control byte, else _utf8mb4 X'<hex>'.
+std::string quote_mysql_literal(std::string_view value);
+
+//! A MySQL identifier in backticks, inner backticks doubled.
+std::string quote_mysql_ident(std::string_view name);
+
+//! The value of a MySQL string token ('..' or ".." with backslash escapes and
+//! doubled quotes, optionally with a _charset introducer).
+std::string unquote_mysql_string(std::string_view token);
+
 //! ASCII case-insensitive substring search.
 bool contains_ci(std::string_view haystack, std::string_view lower_needle);
 

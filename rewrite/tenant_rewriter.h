@@ -16,7 +16,9 @@
 #include "config/config.h"
 #include "rewrite/decision.h"
 #include "rewrite/migration_set.h"
+#include "rewrite/mysql_rewriter.h"
 #include "rewrite/pg_rewriter.h"
+#include "rewrite/sql_lexer.h"
 
 namespace sy::rewrite {
 
@@ -32,7 +34,8 @@ class TenantRewriter {
 
   //! nullptr: forward unchanged, nothing to log. Otherwise the decision, which
   //! may still be Forward (observe, unsupported) but carries events.
-  std::shared_ptr<const Decision> decide(std::string_view sql, config::Phase phase, bool extended);
+  std::shared_ptr<const Decision> decide(std::string_view sql, config::Phase phase, bool extended,
+                                         Dialect dialect = Dialect::Postgres);
 
   const std::string& tenant() const { return tenant_; }
   const MigrationSet& migrations() const { return migrations_; }
@@ -48,8 +51,9 @@ class TenantRewriter {
   config::OnUnsupported on_unsupported_;
   MigrationSet migrations_;
   PgRewriter pg_;
+  MysqlRewriter mysql_;
   std::mutex mu_;
-  std::array<Cache, 10> caches_;  //!< by phase x (simple, extended)
+  std::array<Cache, 20> caches_;  //!< by dialect x phase x (simple, extended)
 };
 
 }  // namespace sy::rewrite

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command: dependencies, build, a throwaway PostgreSQL, ctest.
+# The one test command: dependencies, build, a throwaway PostgreSQL and MariaDB, ctest.
 #
 #   tests/run.sh                  everything
 #   tests/run.sh -R pg_session    extra arguments go to ctest
@@ -11,8 +11,10 @@
 #   CTEST_PARALLEL_LEVEL  honoured by ctest as usual
 #
 # Tests see the variables from tests/pg_server.sh's env file (PGHOST PGPORT PGUSER
-# PGDATABASE SY_PG_DIR SY_PG_CA SY_PROXY_CERT SY_PROXY_KEY) plus SY_BIN (the proxy
-# binary) and SY_REPO (the repository root).
+# PGDATABASE SY_PG_DIR SY_PG_CA SY_PROXY_CERT SY_PROXY_KEY), from
+# tests/mariadb_server.sh's (MYHOST MYPORT MYUSER MYPASSWORD MYDATABASE SY_MY_DIR
+# SY_MY_CA SY_MY_PROXY_CERT SY_MY_PROXY_KEY) plus SY_BIN (the proxy binary) and
+# SY_REPO (the repository root).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,7 +39,7 @@ step "build"
 cmake --build "$build_dir"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-test.XXXXXX")
-chmod 0755 "$tmp" # the server runs as user postgres and lives in $tmp/pg
+chmod 0755 "$tmp" # the servers run as users postgres and mysql and live in $tmp/pg, $tmp/my
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
   local rc=$?
@@ -46,7 +48,12 @@ cleanup() {
     printf '\n==> failed (exit %d); last lines of postgres.log:\n' "$rc" >&2
     tail -n 40 "$tmp/pg/postgres.log" >&2
   fi
+  if ((rc != 0)) && [[ -f $tmp/my/mariadb.log ]]; then
+    printf '\n==> failed (exit %d); last lines of mariadb.log:\n' "$rc" >&2
+    tail -n 40 "$tmp/my/mariadb.log" >&2
+  fi
   bash "$repo/tests/pg_server.sh" stop "$tmp/pg"
+  bash "$repo/tests/mariadb_server.sh" stop "$tmp/my"
   rm -rf "$tmp"
   exit "$rc"
 }
@@ -58,6 +65,12 @@ step "postgresql"
 bash tests/pg_server.sh start "$tmp/pg"
 # shellcheck disable=SC1091
 source "$tmp/pg/env"
+
+step "mariadb"
+bash tests/mariadb_server.sh start "$tmp/my"
+# shellcheck disable=SC1091
+source "$tmp/my/env"
+
 export SY_REPO=$repo
 export SY_BIN=${SY_BIN:-$repo/$build_dir/switchyard}
 export PATH=/usr/lib/postgresql/15/bin:$PATH

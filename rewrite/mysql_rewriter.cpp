@@ -1,0 +1,610 @@
+#include "rewrite/mysql_rewriter.h"
+
+#include <cctype>
+
+#include "rewrite/sql_lexer.h"
+#include "rewrite/sql_text.h"
+#include "rewrite/text_edits.h"
+
+namespace sy::rewrite {
+
+using config::Phase;
+using config::Unmapped;
+
+namespace {
+
+bool enforcing(Phase p) { return p == Phase::DualWrite || p == Phase::ReadSwitch || p == Phase::Cleanup; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+// One `col = expr` of a SET list (UPDATE, INSERT ... SET, ON DUPLICATE KEY UPDATE).
+struct Assignment {
+  std::string qualifier;  // table or alias before the dot, if any
+  std::string column;
+  int col_first = 0;
+  int expr_first = 0, expr_last = 0;  // token indices, inclusive
+};
+
+struct Value {
+  enum class Kind { Literal, Null, Default, Expr } kind = Kind::Expr;
+  std::string literal;
+  uint32_t begin = 0, end = 0;
+  bool has_param = false;
+};
+
+class Analyzer {
+ public:
+  Analyzer(std::string_view sql, const std::vector<Token>& toks, const MigrationSet& ms, const RewriteOptions& o)
+      : sql_(sql), t_(toks), ms_(ms), opts_(o) {}
+
+  std::vector<Edit> edits;
+  std::vector<MigrationEvent> events;
+  bool rejected = false;
+  int statements = 0;
+
+  void run() {
+    int start = 0;
+    const int n = static_cast<int>(t_.size());
+    for (int i = 0; i <= n; ++i) {
+      if (i == n || t_[i].kind == TokenKind::Semicolon) {
+        if (i > start) statement(start, i - 1);
+        start = i + 1;
+      }
+    }
+  }
+
+ private:
+  struct Pending {
+    std::vector<Edit> edits;
+    std::vector<MigrationEvent> events;
+    std::string unsupported;
+    const CompiledMigration* unsupported_migration = nullptr;
+    std::string reject;
+  };
+
+  // ---- token helpers ------------------------------------------------------------
+  std::string_view text(int i) const { return sql_.substr(t_[i].begin, t_[i].end - t_[i].begin); }
+  bool kw(int i, std::string_view k) const { return i <= last_ && t_[i].kind == TokenKind::Word && iequals(text(i), k); }
+  bool is(int i, TokenKind k) const { return i <= last_ && t_[i].kind == k; }
+  bool is_ident(int i) const { return is(i, TokenKind::Word) || is(i, TokenKind::QuotedIdent); }
+  std::string ident(int i) const {
+    auto s = text(i);
+    if (t_[i].kind != TokenKind::QuotedIdent) return std::string(s);
+    std::string out;
+    for (size_t k = 1; k + 1 < s.size(); ++k) {
+      out.push_back(s[k]);
+      if (s[k] == '`' && k + 2 < s.size() && s[k + 1] == '`') ++k;
+    }
+    return out;
+  }
+
+  // Index of the token ending the expression starting at `i` (inclusive): it
+  // runs to a comma or closing bracket at depth 0, or a clause keyword.
+  int expr_last(int i, std::initializer_list<std::string_view> stops) const {
+    int depth = 0, k = i;
+    for (; k <= last_; ++k) {
+      auto kind = t_[k].kind;
+      if (kind == TokenKind::LParen || kind == TokenKind::LBracket) {
+        ++depth;
+      } else if (kind == TokenKind::RParen || kind == TokenKind::RBracket) {
+        if (depth == 0) break;
+        --depth;
+      } else if (depth == 0 && kind == TokenKind::Comma) {
+        break;
+      } else if (depth == 0 && kind == TokenKind::Word && k > i) {
+        bool stop = false;
+        for (auto s : stops) stop = stop || iequals(text(k), s);
+        if (stop) break;
+      }
+    }
+    return std::max(i, k - 1);
+  }
+
+  // ---- statements ------------------------------------------------------------
+  void statement(int first, int last) {
+    first_ = first;
+    last_ = last;
+    ++statements;
+    Pending p;
+    if (kw(first, "UPDATE")) {
+      update(first + 1, p);
+    } else if (kw(first, "INSERT") || kw(first, "REPLACE")) {
+      insert(first + 1, p);
+    } else if (kw(first, "LOAD")) {
+      load_data(first, p);
+    }
+    for (int i = first; i <= last && p.unsupported.empty(); ++i)
+      if (t_[i].kind == TokenKind::Opaque && !p.events.empty()) unsupported(p, "executable /*! */ comment in a migrated write", nullptr);
+    finish(p, first, last);
+  }
+
+  // Parses `[schema.]table`; returns the index after it, or -1.
+  int table_ref(int i, std::string& schema, std::string& table) const {
+    if (!is_ident(i)) return -1;
+    table = ident(i);
+    if (is(i + 1, TokenKind::Dot) && is_ident(i + 2)) {
+      schema = table;
+      table = ident(i + 2);
+      return i + 3;
+    }
+    return i + 1;
+  }
+
+  std::string table_label(const std::string& schema, const std::string& table) const {
+    return schema.empty() ? table : schema + "." + table;
+  }
+
+  void update(int i, Pending& p) {
+    while (kw(i, "LOW_PRIORITY") || kw(i, "IGNORE")) ++i;
+    const int tables_start = i;
+    std::string schema, table, alias;
+    i = table_ref(i, schema, table);
+    if (i < 0) return;
+    auto migs = ms_.for_table(schema, table);
+    if (kw(i, "AS")) ++i;
+    if (is_ident(i) && !kw(i, "SET")) alias = ident(i++);
+    if (!kw(i, "SET")) {
+      // t1, t2 ... or t1 JOIN t2: a multi-table UPDATE.
+      if (auto* m = first_migration(tables_start)) unsupported(p, "multi-table UPDATE has no left-to-right guarantee", m);
+      return;
+    }
+    if (migs.empty()) return;
+    auto assigns = set_list(i + 1, {"WHERE", "ORDER", "LIMIT"});
+    std::string entity = entity_id();
+    for (const auto* m : migs) assignment_pair(*m, assigns, table, alias, table_label(schema, table), entity, p);
+  }
+
+  const CompiledMigration* first_migration(int i) const {
+    for (int k = i; k <= last_ && !kw(k, "SET"); ++k) {
+      std::string schema, table;
+      if (!is_ident(k)) continue;
+      table_ref(k, schema, table);
+      auto migs = ms_.for_table(schema, table);
+      if (!migs.empty()) return migs.front();
+    }
+    return nullptr;
+  }
+
+  std::vector<Assignment> set_list(int i, std::initializer_list<std::string_view> stops) const {
+    std::vector<Assignment> out;
+    while (i <= last_) {
+      Assignment a;
+      a.col_first = i;
+      if (!is_ident(i)) break;
+      a.column = ident(i);
+      int k = i + 1;
+      while (is(k, TokenKind::Dot) && is_ident(k + 1)) {
+        a.qualifier = a.column;
+        a.column = ident(k + 1);
+        k += 2;
+      }
+      if (!is(k, TokenKind::Operator) || (text(k) != "=" && text(k) != ":=")) break;
+      a.expr_first = k + 1;
+      if (a.expr_first > last_) break;
+      a.expr_last = expr_last(a.expr_first, stops);
+      out.push_back(a);
+      i = a.expr_last + 1;
+      if (!is(i, TokenKind::Comma)) break;
+      ++i;
+    }
+    return out;
+  }
+
+  // The legacy assignment of `m` in a SET list, and the unified one placed after it.
+  void assignment_pair(const CompiledMigration& m, const std::vector<Assignment>& assigns, const std::string& table,
+                       const std::string& alias, const std::string& label, const std::string& entity, Pending& p) {
+    const Assignment* legacy = nullptr;
+    for (const auto& a : assigns) {
+      if (!a.qualifier.empty() && a.qualifier != table && a.qualifier != alias) continue;
+      if (iequals(a.column, m.cfg->unified_column)) return;  // set explicitly: left alone
+      if (iequals(a.column, m.cfg->legacy_column)) legacy = &a;
+    }
+    if (!legacy) return;
+    Value v = classify(legacy->expr_first, legacy->expr_last);
+    if (v.kind == Value::Kind::Default) return unsupported(p, "DEFAULT assigned to " + m.cfg->legacy_column, &m);
+    auto ev = event(m, label, v, entity);
+    std::string unified = unified_value(m, v, ev, p, /*row_has_unified=*/true);
+    if (!p.unsupported.empty()) return;
+    p.events.push_back(ev);
+    if (unified.empty()) {
+      if (opts_.phase != Phase::Cleanup) return;        // keep: nothing to add
+      unified = quote_mysql_ident(m.cfg->unified_column);  // cleanup + keep: assign it to itself
+    }
+    auto col = quote_mysql_ident(m.cfg->unified_column);
+    if (opts_.phase == Phase::Cleanup) {
+      uint32_t from = t_[legacy->col_first].begin;
+      p.edits.push_back({from, v.end - from, col + " = " + cleanup_value(m, v, unified)});
+    } else {
+      p.edits.push_back({v.end, 0, ", " + col + " = " + unified});
+    }
+  }
+
+  void insert(int i, Pending& p) {
+    while (kw(i, "LOW_PRIORITY") || kw(i, "DELAYED") || kw(i, "HIGH_PRIORITY") || kw(i, "IGNORE")) ++i;
+    if (kw(i, "INTO")) ++i;
+    std::string schema, table;
+    i = table_ref(i, schema, table);
+    if (i < 0) return;
+    auto migs = ms_.for_table(schema, table);
+    if (migs.empty()) return;
+    auto label = table_label(schema, table);
+    if (kw(i, "PARTITION")) return unsupported(p, "INSERT with PARTITION", migs.front());
+    if (kw(i, "SET")) {
+      auto assigns = set_list(i + 1, {"ON"});
+      for (const auto* m : migs) assignment_pair(*m, assigns, table, "", label, "", p);
+      int after = assigns.empty() ? i : assigns.back().expr_last + 1;
+      on_duplicate(after, migs, table, label, p);
+      return;
+    }
+    if (!is(i, TokenKind::LParen)) return unsupported(p, "INSERT without a column list into " + label, migs.front());
+    std::vector<std::pair<std::string, int>> cols;  // name, token
+    int k = i + 1;
+    while (is_ident(k)) {
+      cols.emplace_back(ident(k), k);
+      ++k;
+      if (is(k, TokenKind::Comma)) ++k;
+    }
+    if (!is(k, TokenKind::RParen)) return unsupported(p, "unreadable column list", migs.front());
+    ++k;
+    for (const auto* m : migs) {
+      int legacy = -1;
+      bool explicit_unified = false;
+      for (size_t c = 0; c < cols.size(); ++c) {
+        if (iequals(cols[c].first, m->cfg->unified_column)) explicit_unified = true;
+        if (iequals(cols[c].first, m->cfg->legacy_column)) legacy = static_cast<int>(c);
+      }
+      if (legacy < 0 || explicit_unified) continue;
+      if (kw(k, "VALUES") || kw(k, "VALUE")) {
+        values_rows(*m, k + 1, cols[legacy].second, static_cast<size_t>(legacy), cols.size(), label, p);
+      } else if (kw(k, "SELECT") || is(k, TokenKind::LParen)) {
+        insert_select(*m, k, cols[legacy].second, static_cast<size_t>(legacy), cols.size(), label, p);
+      } else {
+        unsupported(p, "unrecognised INSERT form", m);
+      }
+      if (!p.unsupported.empty()) return;
+    }
+    // ON DUPLICATE KEY UPDATE after the rows
+    for (int j = k; j <= last_; ++j)
+      if (kw(j, "ON") && kw(j + 1, "DUPLICATE")) return on_duplicate(j, migs, table, label, p);
+    on_duplicate(last_ + 1, migs, table, label, p);
+  }
+
+  void on_duplicate(int i, const std::vector<const CompiledMigration*>& migs, const std::string& table,
+                    const std::string& label, Pending& p) {
+    // ... [AS alias] ON DUPLICATE KEY UPDATE a = b, ...
+    int k = i;
+    while (k <= last_ && !(kw(k, "ON") && kw(k + 1, "DUPLICATE"))) ++k;
+    if (k > last_ || !kw(k + 2, "KEY") || !kw(k + 3, "UPDATE")) return;
+    auto assigns = set_list(k + 4, {});
+    for (const auto* m : migs) assignment_pair(*m, assigns, table, "", label, "", p);
+  }
+
+  void add_column(const CompiledMigration& m, int col_tok, Pending& p) {
+    auto col = quote_mysql_ident(m.cfg->unified_column);
+    if (opts_.phase == Phase::Cleanup)
+      p.edits.push_back({t_[col_tok].begin, t_[col_tok].end - t_[col_tok].begin, col});
+    else
+      p.edits.push_back({t_[col_tok].end, 0, ", " + col});
+  }
+
+  void values_rows(const CompiledMigration& m, int i, int col_tok, size_t k, size_t ncols, const std::string& label,
+                   Pending& p) {
+    std::vector<std::vector<std::pair<int, int>>> rows;
+    while (is(i, TokenKind::LParen)) {
+      std::vector<std::pair<int, int>> row;
+      int depth = 0, start = i + 1, j = i + 1;
+      for (; j <= last_; ++j) {
+        auto kind = t_[j].kind;
+        if (kind == TokenKind::LParen || kind == TokenKind::LBracket) {
+          ++depth;
+        } else if (kind == TokenKind::RParen || kind == TokenKind::RBracket) {
+          if (depth == 0) {
+            row.emplace_back(start, j - 1);
+            break;
+          }
+          --depth;
+        } else if (kind == TokenKind::Comma && depth == 0) {
+          row.emplace_back(start, j - 1);
+          start = j + 1;
+        }
+      }
+      if (j > last_) return unsupported(p, "unterminated VALUES row", &m);
+      rows.push_back(std::move(row));
+      i = j + 1;
+      if (is(i, TokenKind::Comma)) ++i;
+      else break;
+    }
+    if (rows.empty()) return unsupported(p, "cannot locate VALUES rows", &m);
+    add_column(m, col_tok, p);
+    for (const auto& row : rows) {
+      if (row.size() != ncols) return unsupported(p, "VALUES row width does not match the column list", &m);
+      auto [first, last] = row[k];
+      if (first > last) return unsupported(p, "empty VALUES item", &m);
+      Value v = classify(first, last);
+      auto ev = event(m, label, v, "");
+      std::string unified;
+      if (v.kind == Value::Kind::Default) {
+        unified = "DEFAULT";
+        ev.outcome = Outcome::Unmapped;
+      } else {
+        unified = unified_value(m, v, ev, p, /*row_has_unified=*/false);
+        if (!p.unsupported.empty()) return;
+        if (unified.empty()) unified = "DEFAULT";
+      }
+      p.events.push_back(ev);
+      if (opts_.phase == Phase::Cleanup)
+        p.edits.push_back({v.begin, v.end - v.begin, cleanup_value(m, v, unified)});
+      else
+        p.edits.push_back({v.end, 0, ", " + unified});
+    }
+  }
+
+  void insert_select(const CompiledMigration& m, int i, int col_tok, size_t k, size_t ncols, const std::string& label,
+                     Pending& p) {
+    if (!kw(i, "SELECT")) return unsupported(p, "INSERT ... (SELECT ...) in parentheses", &m);
+    int j = i + 1;
+    while (kw(j, "DISTINCT") || kw(j, "ALL") || kw(j, "STRAIGHT_JOIN") || kw(j, "SQL_NO_CACHE")) ++j;
+    std::vector<std::pair<int, int>> items;
+    static const std::initializer_list<std::string_view> stops = {"FROM", "WHERE", "GROUP", "HAVING", "ORDER",
+                                                                  "LIMIT", "UNION", "ON", "AS", "INTO", "FOR"};
+    while (j <= last_) {
+      int e = expr_last(j, stops);
+      int after = e + 1;
+      if (kw(after, "AS")) after += 2;  // alias
+      items.emplace_back(j, e);
+      if (!is(after, TokenKind::Comma)) {
+        j = after;
+        break;
+      }
+      j = after + 1;
+    }
+    for (int q = i; q <= last_; ++q)
+      if (kw(q, "UNION")) return unsupported(p, "INSERT ... SELECT with UNION", &m);
+    if (items.size() != ncols) return unsupported(p, "INSERT ... SELECT whose select list does not match the column list", &m);
+    auto [first, last] = items[k];
+    if (text(first) == "*") return unsupported(p, "INSERT ... SELECT *", &m);
+    Value v = classify(first, last);
+    // The select list cannot see the row being inserted, so the mapping must
+    // repeat the expression: only safe without parameters.
+    if (v.has_param) return unsupported(p, "INSERT ... SELECT with a parameter in the legacy value", &m);
+    auto ev = event(m, label, v, "");
+    std::string unified = unified_value(m, v, ev, p, /*row_has_unified=*/false);
+    if (!p.unsupported.empty()) return;
+    if (v.kind == Value::Kind::Expr) unified = case_over(m, std::string(sql_.substr(v.begin, v.end - v.begin)), "NULL");
+    if (unified.empty()) unified = "NULL";
+    p.events.push_back(ev);
+    add_column(m, col_tok, p);
+    uint32_t end = t_[last].end;
+    if (kw(last + 1, "AS")) end = t_[last + 2].end;
+    if (opts_.phase == Phase::Cleanup)
+      p.edits.push_back({v.begin, v.end - v.begin, unified});
+    else
+      p.edits.push_back({end, 0, ", " + unified});
+  }
+
+  void load_data(int first, Pending& p) {
+    for (int i = first; i <= last_; ++i)
+      if (kw(i, "TABLE")) {
+        std::string schema, table;
+        table_ref(i + 1, schema, table);
+        auto migs = ms_.for_table(schema, table);
+        if (!migs.empty()) unsupported(p, "LOAD DATA into " + table + " cannot be rewritten", migs.front());
+        return;
+      }
+  }
+
+  Value classify(int first, int last) const {
+    Value v;
+    v.begin = t_[first].begin;
+    v.end = t_[last].end;
+    for (int i = first; i <= last; ++i) v.has_param = v.has_param || t_[i].kind == TokenKind::Param;
+    if (first == last) {
+      if (t_[first].kind == TokenKind::String) {
+        v.kind = Value::Kind::Literal;
+        v.literal = unquote_mysql_string(text(first));
+      } else if (t_[first].kind == TokenKind::Number) {
+        v.kind = Value::Kind::Literal;
+        v.literal = std::string(text(first));
+      } else if (kw(first, "NULL")) {
+        v.kind = Value::Kind::Null;
+      } else if (kw(first, "DEFAULT")) {
+        v.kind = Value::Kind::Default;
+      }
+    }
+    return v;
+  }
+
+  MigrationEvent event(const CompiledMigration& m, const std::string& label, const Value& v, const std::string& entity) {
+    MigrationEvent ev;
+    ev.migration = m.cfg->name;
+    ev.table = label;
+    ev.entity_id = entity;
+    ev.literal = v.kind == Value::Kind::Literal;
+    ev.legacy = ev.literal ? v.literal
+                           : v.kind == Value::Kind::Null ? "NULL" : std::string(sql_.substr(v.begin, v.end - v.begin));
+    if (ev.legacy.size() > 200) ev.legacy = ev.legacy.substr(0, 200) + "...";
+    ev.outcome = opts_.phase == Phase::Observe ? Outcome::Observed : Outcome::Rewritten;
+    return ev;
+  }
+
+  // CASE over an expression that yields the legacy value.
+  std::string case_over(const CompiledMigration& m, const std::string& legacy_expr, const std::string& else_) const {
+    std::string out = "CASE " + legacy_expr;
+    for (const auto& [legacy, unified] : m.cfg->map)
+      out += " WHEN " + quote_mysql_literal(legacy) + " THEN " + quote_mysql_literal(unified);
+    return out + " ELSE " + else_ + " END";
+  }
+
+  std::string reject_expr(const CompiledMigration& m, const std::string& legacy_expr) const {
+    // No RAISE in an expression: a subquery returning two rows aborts the
+    // statement (error 1242) with nothing written; the log names the value.
+    (void)legacy_expr;
+    return "(SELECT " + quote_mysql_literal("switchyard: unmapped value for " + m.cfg->legacy_column + " (reject)") +
+           " UNION ALL SELECT NULL)";
+  }
+
+  // Returns the unified expression, empty for "assign nothing" (keep).
+  // `row_has_unified`: the unified column holds the row's current value
+  // (UPDATE, ON DUPLICATE KEY UPDATE); in VALUES it would read its default.
+  std::string unified_value(const CompiledMigration& m, const Value& v, MigrationEvent& ev, Pending& p,
+                            bool row_has_unified) {
+    (void)row_has_unified;
+    const auto policy = m.cfg->unmapped;
+    auto legacy_col = quote_mysql_ident(m.cfg->legacy_column);
+    auto unified_col = quote_mysql_ident(m.cfg->unified_column);
+    if (v.kind == Value::Kind::Literal || v.kind == Value::Kind::Null) {
+      const std::string* mapped = v.kind == Value::Kind::Literal ? m.lookup(v.literal) : nullptr;
+      if (mapped) {
+        ev.unified = *mapped;
+        return quote_mysql_literal(*mapped);
+      }
+      ev.outcome = Outcome::Unmapped;
+      switch (policy) {
+        case Unmapped::Keep: ev.unified = "(kept)"; return "";
+        case Unmapped::Copy:
+          ev.unified = ev.legacy;
+          return v.kind == Value::Kind::Null ? "NULL" : quote_mysql_literal(v.literal);
+        case Unmapped::Null: ev.unified = "NULL"; return "NULL";
+        case Unmapped::Reject:
+          ev.unified = "(rejected)";
+          if (p.reject.empty())
+            p.reject = "unmapped value " + quote_literal(ev.legacy) + " for " + ev.table + "." + m.cfg->legacy_column +
+                       " (migration " + m.cfg->name + ", unmapped: reject)";
+          return "";
+      }
+    }
+    ev.unified = "CASE";
+    std::string else_;
+    switch (policy) {
+      case Unmapped::Keep: else_ = unified_col; break;
+      case Unmapped::Copy: else_ = legacy_col; break;
+      case Unmapped::Null: else_ = "NULL"; break;
+      case Unmapped::Reject: else_ = reject_expr(m, legacy_col); break;
+    }
+    // Left to right: the legacy column already holds the new value here.
+    return case_over(m, legacy_col, else_);
+  }
+
+  // In cleanup the legacy column is no longer assigned, so a CASE must read
+  // the client's expression itself (it still appears exactly once).
+  std::string cleanup_value(const CompiledMigration& m, const Value& v, const std::string& unified) const {
+    if (v.kind != Value::Kind::Expr) return unified;
+    std::string expr(sql_.substr(v.begin, v.end - v.begin));
+    std::string else_;
+    switch (m.cfg->unmapped) {
+      case Unmapped::Keep: else_ = quote_mysql_ident(m.cfg->unified_column); break;
+      case Unmapped::Copy: else_ = "NULL"; break;  // the legacy value is gone in cleanup
+      case Unmapped::Null: else_ = "NULL"; break;
+      case Unmapped::Reject: else_ = reject_expr(m, expr); break;
+    }
+    return case_over(m, "(" + expr + ")", else_);
+  }
+
+  std::string entity_id() const {
+    for (int i = first_; i + 3 <= last_; ++i)
+      if (kw(i, "WHERE") && is_ident(i + 1) && iequals(ident(i + 1), "id") && is(i + 2, TokenKind::Operator) &&
+          text(i + 2) == "=" && (is(i + 3, TokenKind::Number) || is(i + 3, TokenKind::String)))
+        return t_[i + 3].kind == TokenKind::String ? unquote_mysql_string(text(i + 3)) : std::string(text(i + 3));
+    return "";
+  }
+
+  void unsupported(Pending& p, std::string why, const CompiledMigration* m) {
+    if (!p.unsupported.empty()) return;
+    p.unsupported = std::move(why);
+    p.unsupported_migration = m;
+  }
+
+  void finish(Pending& p, int first, int last) {
+    uint32_t begin = t_[first].begin, end = t_[last].end;
+    if (!p.unsupported.empty()) {
+      MigrationEvent ev;
+      ev.outcome = Outcome::Unsupported;
+      ev.reason = p.unsupported;
+      if (p.unsupported_migration) {
+        ev.migration = p.unsupported_migration->cfg->name;
+        ev.table = p.unsupported_migration->cfg->table;
+      }
+      events.push_back(ev);
+      if (opts_.on_unsupported == config::OnUnsupported::Reject && enforcing(opts_.phase))
+        refuse(begin, end, "cannot rewrite this write safely (" + p.unsupported + ") and the tenant has on_unsupported: reject");
+      return;
+    }
+    if (!p.reject.empty() && enforcing(opts_.phase)) {
+      for (auto& ev : p.events)
+        if (ev.outcome == Outcome::Unmapped) events.push_back(ev);
+      MigrationEvent r;
+      r.outcome = Outcome::Rejected;
+      r.reason = p.reject;
+      if (!p.events.empty()) {
+        r.migration = p.events.front().migration;
+        r.table = p.events.front().table;
+      }
+      events.push_back(r);
+      refuse(begin, end, p.reject);
+      return;
+    }
+    for (auto& ev : p.events) events.push_back(std::move(ev));
+    if (enforcing(opts_.phase))
+      for (auto& e : p.edits) edits.push_back(std::move(e));
+  }
+
+  // SIGNAL fails the statement with our message and SQLSTATE 45000 (error
+  // 1644), in text protocol and as a prepared statement alike.
+  void refuse(uint32_t begin, uint32_t end, const std::string& message) {
+    rejected = true;
+    // MESSAGE_TEXT takes a plain literal: quotes and escapes become '?'.
+    std::string text = "switchyard: " + message;
+    for (auto& c : text)
+      if (c == '\'' || c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '?';
+    if (text.size() > 128) text.resize(128);  // MESSAGE_TEXT's limit
+    edits.push_back({begin, end - begin, "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '" + text + "'"});
+  }
+
+  std::string_view sql_;
+  const std::vector<Token>& t_;
+  const MigrationSet& ms_;
+  const RewriteOptions& opts_;
+  int first_ = 0, last_ = -1;
+};
+
+int count_params(const std::vector<Token>& toks) {
+  int n = 0;
+  for (const auto& t : toks) n += t.kind == TokenKind::Param;
+  return n;
+}
+
+}  // namespace
+
+Decision MysqlRewriter::rewrite(std::string_view sql, const RewriteOptions& opts) const {
+  Decision d;
+  if (opts.phase == Phase::Off || migrations_.empty()) return d;
+  auto toks = lex_sql(sql, Dialect::Mysql);
+  Analyzer a(sql, toks, migrations_, opts);
+  a.run();
+  d.events = std::move(a.events);
+  d.rejected = a.rejected;
+  if (a.edits.empty()) return d;
+  std::string out = apply_edits(sql, std::move(a.edits));
+  // The same check as the PostgreSQL side, with the tokenizer as the parser:
+  // the statement count and the number of ? placeholders must not change.
+  auto out_toks = lex_sql(out, Dialect::Mysql);
+  int before = 0, after = 0;
+  for (const auto& t : toks) before += t.kind == TokenKind::Semicolon;
+  for (const auto& t : out_toks) after += t.kind == TokenKind::Semicolon;
+  if (before != after || (!d.rejected && count_params(out_toks) != count_params(toks))) {
+    for (auto& e : d.events)
+      if (e.outcome == Outcome::Rewritten) e.outcome = Outcome::Unsupported, e.reason = "rewritten text did not verify";
+    d.rejected = false;
+    return d;
+  }
+  d.action = Decision::Action::Rewrite;
+  d.sql = std::move(out);
+  return d;
+}
+
+}  // namespace sy::rewrite
