@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "protocol/pg/messages.h"
+#include "proxy/backend_connect.h"
 #include "proxy/canary.h"
 #include "proxy/cancel_registry.h"
 #include "proxy/listener_runtime.h"
@@ -239,48 +240,20 @@ asio::awaitable<bool> PgSession::connect_backend(const config::Target& target) {
     co_return false;
   };
 
-  error_code ec;
-  tcp::endpoint ep;
-  auto addr = asio::ip::make_address(target.address.host, ec);
-  if (!ec) {
-    ep = tcp::endpoint(addr, target.address.port);
-  } else {
-    tcp::resolver resolver(ex);
-    auto results = co_await resolver.async_resolve(target.address.host, std::to_string(target.address.port),
-                                                   redirect_error(use_awaitable, ec));
-    if (ec || results.empty()) co_return co_await cannot_connect("cannot resolve host: " + ec.message());
-    ep = *results.begin();
-  }
-
   server_ = std::make_unique<Conn>(tcp::socket(ex));
-  // The timer closes the socket, which fails whichever connect step is pending.
-  asio::steady_timer deadline(ex, std::chrono::milliseconds(lcfg.connect_timeout_ms));
-  bool timed_out = false;
-  deadline.async_wait([this, &timed_out](error_code e) {
-    if (e) return;
-    timed_out = true;
-    server_->close();
-  });
-  auto fail = [&](std::string why) { return cannot_connect(timed_out ? "connection timed out" : std::move(why)); };
-
-  co_await server_->socket().async_connect(ep, redirect_error(use_awaitable, ec));
-  if (ec) co_return co_await fail(ec.message());
-  server_->socket().set_option(tcp::no_delay(true), ec);
+  auto failed = co_await connect_tcp(*server_, target.address, std::chrono::milliseconds(lcfg.connect_timeout_ms));
+  if (!failed.empty()) co_return co_await cannot_connect(std::move(failed));
+  error_code ec;
 
   if (target.tls.mode != BackendTlsMode::Disable) {
     auto req = pg::encode_ssl_request();
     co_await server_->write(asio::buffer(req), ec);
     char answer = 0;
     if (!ec) co_await asio::async_read(server_->socket(), asio::buffer(&answer, 1), redirect_error(use_awaitable, ec));
-    if (ec) co_return co_await fail(ec.message());
+    if (ec) co_return co_await cannot_connect(ec.message());
     if (answer == 'S') {
-      const auto& host = target.tls.server_name.empty() ? target.address.host : target.tls.server_name;
-      error_code not_ip;
-      asio::ip::make_address(host, not_ip);
-      std::string sni = not_ip ? host : std::string();  // SNI carries names only
-      std::string verify = target.tls.mode == BackendTlsMode::VerifyFull ? host : std::string();
-      co_await server_->tls_connect(*deps_.listener->target_tls.at(target.name), sni, verify, ec);
-      if (ec) co_return co_await fail("TLS handshake failed: " + ec.message());
+      auto tls_failed = co_await start_target_tls(*server_, *deps_.listener->target_tls.at(target.name), target);
+      if (!tls_failed.empty()) co_return co_await cannot_connect(std::move(tls_failed));
       // tls-server-end-point binds to the server certificate only. When the
       // listener serves the very certificate the target presents, the client's
       // binding data is what the server expects, so SCRAM-SHA-256-PLUS can
@@ -289,11 +262,10 @@ asio::awaitable<bool> PgSession::connect_backend(const config::Target& target) {
       channel_binding_passthrough_ =
           client_tls && server_->peer_certificate_is(SSL_CTX_get0_certificate(client_tls->native_handle()));
     } else if (target.tls.mode != BackendTlsMode::Prefer) {
-      co_return co_await fail("server does not support TLS, but tls.mode is " +
+      co_return co_await cannot_connect("server does not support TLS, but tls.mode is " +
                               std::string(target.tls.mode == BackendTlsMode::Require ? "require" : "verify-full"));
     }
   }
-  deadline.cancel();
   co_return true;
 }
 

@@ -1,0 +1,42 @@
+#pragma once
+// Incremental walker over MySQL packets, the counterpart of pg::FrameScanner:
+// packets the proxy must see whole (the handshake; COM_QUERY and
+// COM_STMT_PREPARE in the command phase) are buffered up to a limit, all
+// others stream through in pieces. Never touches a socket.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "protocol/pg/frame_scanner.h"
+
+namespace sy::mysql {
+
+class PacketScanner {
+ public:
+  using Kind = pg::FrameScanner::Kind;
+  using Step = pg::FrameScanner::Step;
+
+  explicit PacketScanner(uint32_t max_inspected) : max_inspected_(max_inspected) {}
+
+  //! Every packet whole (handshake and authentication).
+  void inspect_all(bool on) { all_ = on; }
+  //! Command packets (sequence id 0) starting with COM_QUERY or COM_STMT_PREPARE.
+  void inspect_statements(bool on) { statements_ = on; }
+
+  Step next(std::string_view in);
+
+  bool at_boundary() const { return left_ == 0; }
+  uint8_t last_seq() const { return last_seq_; }
+  uint8_t last_first_byte() const { return last_first_; }
+
+ private:
+  uint32_t max_inspected_;
+  bool all_ = false;
+  bool statements_ = false;
+  size_t left_ = 0;
+  uint8_t last_seq_ = 0;
+  uint8_t last_first_ = 0;
+};
+
+}  // namespace sy::mysql
