@@ -333,8 +333,6 @@ void cross_check(Reader& r, const YAML::Node& root, Config& c) {
     if (!names.insert(l.name).second) r.error(node, Reader::index("listeners", i), "duplicate listener name");
     if (!addrs.insert(l.listen.str()).second)
       r.error(node, Reader::index("listeners", i), "listen address " + l.listen.str() + " used twice");
-    if (l.protocol == Protocol::Mysql)
-      r.error(node, Reader::index("listeners", i) + ".protocol", "mysql listeners are not supported yet");
   }
   for (size_t i = 0; i < c.tenants.size(); ++i) {
     auto& t = c.tenants[i];

@@ -504,45 +504,11 @@ void PgSession::rewrite_message(std::string_view message, OutputBatch& out) {
     return;
   }
   deps_.listener->metrics->rewrite_duration().observe(elapsed);
-  log_decision(*decision, phase);
+  record_decision(*deps_.listener->metrics, *decision, tenant_name_, phase, client_addr_);
   if (decision->action == rewrite::Decision::Action::Rewrite)
     out.replace(pg::with_statement_text(message[0], *text, decision->sql));
   else
     out.forward(message.data(), message.size());
-}
-
-void PgSession::log_decision(const rewrite::Decision& d, config::Phase phase) {
-  auto& metrics = *deps_.listener->metrics;
-  const auto& tenant = tenant_name_;
-  for (const auto& ev : d.events) {
-    metrics.counter("rewrites_total", {{"tenant", tenant}, {"migration", ev.migration}, {"outcome", rewrite::to_string(ev.outcome)}})
-        .fetch_add(1, std::memory_order_relaxed);
-    const char* category = "STATUS_UPDATE";
-    auto level = phase == config::Phase::Observe ? log::Level::info : log::Level::debug;
-    if (ev.outcome == rewrite::Outcome::Unmapped) {
-      category = "UNMAPPED_VALUE";
-      level = log::Level::warn;
-    } else if (ev.outcome == rewrite::Outcome::Unsupported || ev.outcome == rewrite::Outcome::Rejected) {
-      category = "REWRITE_UNSUPPORTED";
-      level = log::Level::warn;
-    }
-    if (ev.outcome == rewrite::Outcome::Rejected && ev.reason.find("unmapped value") != std::string::npos)
-      category = "UNMAPPED_VALUE";
-    log::Event e(level, "rewrite");
-    e.category(category).str("tenant", tenant).str("phase", config::to_string(phase)).str("table", ev.table)
-        .str("migration", ev.migration).str("outcome", rewrite::to_string(ev.outcome));
-    if (!ev.entity_id.empty()) e.str("entity_id", ev.entity_id);
-    if (!ev.legacy.empty()) {
-      std::string transition = "{\"legacy\":";
-      log::append_json_string(transition, ev.legacy);
-      transition += ",\"unified\":";
-      log::append_json_string(transition, ev.unified);
-      transition += "}";
-      e.raw("transition", transition);
-    }
-    if (!ev.reason.empty()) e.str("reason", ev.reason);
-    e.str("fingerprint", d.fingerprint).str("client", client_addr_);
-  }
 }
 
 }  // namespace sy::proxy

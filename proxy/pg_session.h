@@ -14,22 +14,14 @@
 #include "proxy/byte_buffer.h"
 #include "proxy/conn.h"
 #include "proxy/metrics.h"
+#include "proxy/session.h"
 #include "rewrite/decision.h"
 
 namespace sy::proxy {
 
-struct ListenerRuntime;
 struct TenantState;
-class CancelRegistry;
-class SessionSet;
 
-struct SessionDeps {
-  std::shared_ptr<ListenerRuntime> listener;
-  CancelRegistry* cancels;
-  SessionSet* sessions;
-};
-
-class PgSession : public std::enable_shared_from_this<PgSession> {
+class PgSession : public Session, public std::enable_shared_from_this<PgSession> {
  public:
   PgSession(tcp::socket client, SessionDeps deps);
   ~PgSession();
@@ -37,7 +29,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   void start();
   //! Ends the session from outside (drain deadline): the client gets `sqlstate`
   //! and `message` if it is between messages. Thread-safe.
-  void terminate(std::string sqlstate, std::string message);
+  void terminate(std::string sqlstate, std::string message) override;
 
  private:
   asio::awaitable<void> run();
@@ -53,7 +45,6 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   void fail_session(std::string error_message);
   //! Runs a Query/Parse through the tenant's rewriter; adds what to send to `out`.
   void rewrite_message(std::string_view message, class OutputBatch& out);
-  void log_decision(const rewrite::Decision& d, config::Phase phase);
   void count_backend_error();
   //! The phase for the next statement: the tenant's flags (and canary) as in
   //! force now, except inside a transaction, which keeps the phase it began with.

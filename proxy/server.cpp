@@ -27,6 +27,7 @@
 #include "proxy/stats_sampler.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
+#include "proxy/mysql_session.h"
 #include "proxy/pg_session.h"
 #include "proxy/session_set.h"
 #include "proxy/tls.h"
@@ -91,7 +92,11 @@ struct Server::Impl {
         co_await pause.async_wait(redirect_error(use_awaitable, ec));
         continue;
       }
-      std::make_shared<PgSession>(std::move(sock), SessionDeps{rt, &cancels, &sessions})->start();
+      SessionDeps deps{rt, &cancels, &sessions};
+      if (rt->cfg.protocol == config::Protocol::Mysql)
+        std::make_shared<MySqlSession>(std::move(sock), std::move(deps))->start();
+      else
+        std::make_shared<PgSession>(std::move(sock), std::move(deps))->start();
     }
   }
 
@@ -199,7 +204,7 @@ struct Server::Impl {
     if (size_t left = sessions.size()) {
       log::Event(log::Level::warn, "drain_timeout").num("sessions_terminated", int64_t(left));
       for (auto& s : sessions.snapshot())
-        s->terminate(std::string(pg::sqlstate::kAdminShutdown),
+        s->terminate(std::string(pg::sqlstate::kAdminShutdown),  // MySQL sessions use their own code
                      "switchyard: terminating connection because the proxy is shutting down");
       auto hard = std::chrono::steady_clock::now() + std::chrono::seconds(2);
       while (sessions.size() > 0 && std::chrono::steady_clock::now() < hard) {

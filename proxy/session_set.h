@@ -7,17 +7,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/session.h"
+
 namespace sy::proxy {
 
-class PgSession;
 
 class SessionSet {
  public:
-  void add(const std::shared_ptr<PgSession>& s) {
+  void add(const std::shared_ptr<Session>& s) {
     std::lock_guard lock(mu_);
     live_[s.get()] = s;
   }
-  void remove(const PgSession* s) {
+  void remove(const Session* s) {
     std::lock_guard lock(mu_);
     live_.erase(s);
   }
@@ -25,9 +26,9 @@ class SessionSet {
     std::lock_guard lock(mu_);
     return live_.size();
   }
-  std::vector<std::shared_ptr<PgSession>> snapshot() const {
+  std::vector<std::shared_ptr<Session>> snapshot() const {
     std::lock_guard lock(mu_);
-    std::vector<std::shared_ptr<PgSession>> out;
+    std::vector<std::shared_ptr<Session>> out;
     for (const auto& [_, weak] : live_)
       if (auto s = weak.lock()) out.push_back(std::move(s));
     return out;
@@ -35,7 +36,7 @@ class SessionSet {
 
  private:
   mutable std::mutex mu_;
-  std::unordered_map<const PgSession*, std::weak_ptr<PgSession>> live_;
+  std::unordered_map<const Session*, std::weak_ptr<Session>> live_;
 };
 
 }  // namespace sy::proxy

@@ -1,0 +1,435 @@
+#include "proxy/mysql_session.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+#include "protocol/mysql/handshake.h"
+#include "protocol/mysql/packet.h"
+#include "proxy/backend_connect.h"
+#include "proxy/canary.h"
+#include "proxy/listener_runtime.h"
+#include "proxy/log.h"
+#include "proxy/output_batch.h"
+#include "proxy/session_set.h"
+#include "proxy/tenant_directory.h"
+#include "rewrite/tenant_rewriter.h"
+
+namespace sy::proxy {
+
+namespace my = sy::mysql;
+using config::BackendTlsMode;
+using config::ClientTlsMode;
+
+namespace {
+constexpr size_t kInitialBuffer = 16 * 1024;
+constexpr size_t kRelayBuffer = 64 * 1024;
+constexpr uint32_t kMaxHandshakePacket = 1u << 20;
+constexpr auto kLoginTimeout = std::chrono::seconds(60);
+// Capabilities the proxy never lets through: it must read every packet as sent.
+constexpr uint32_t kStripped = my::kClientCompress | my::kClientZstdCompression | my::kClientQueryAttributes;
+
+std::string endpoint_string(const tcp::socket& s) {
+  error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+std::string_view payload_of(std::string_view packet) { return packet.substr(my::kHeaderSize); }
+}  // namespace
+
+MySqlSession::MySqlSession(tcp::socket client, SessionDeps deps)
+    : deps_(std::move(deps)),
+      client_addr_(endpoint_string(client)),
+      client_(std::move(client)),
+      client_buf_(kInitialBuffer),
+      server_buf_(kRelayBuffer),
+      server_scan_(kMaxHandshakePacket) {}
+
+MySqlSession::~MySqlSession() {
+  if (counted_) deps_.listener->clients.fetch_sub(1, std::memory_order_relaxed);
+  if (connections_gauge_) connections_gauge_->fetch_sub(1, std::memory_order_relaxed);
+  deps_.sessions->remove(this);
+}
+
+void MySqlSession::start() {
+  deps_.sessions->add(shared_from_this());
+  auto self = shared_from_this();
+  asio::co_spawn(client_.socket().get_executor(), [self]() { return self->run(); }, [self](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::Event(log::Level::err, "session_crashed").str("client", self->client_addr_).str("error", ex.what());
+    }
+    self->client_.close();
+    if (self->server_) self->server_->close();
+  });
+}
+
+void MySqlSession::terminate(std::string, std::string message) {
+  auto self = shared_from_this();
+  asio::post(client_.socket().get_executor(), [self, message = std::move(message)] {
+    if (!self->server_ || !self->authenticated_) {
+      self->client_.close();
+      if (self->server_) self->server_->close();
+      return;
+    }
+    self->pending_client_error_ = my::encode_err(1, my::kErServerShutdown, "08S01", message);
+    self->server_->close();
+  });
+}
+
+asio::awaitable<void> MySqlSession::refuse(uint8_t seq, uint16_t code, std::string_view sqlstate,
+                                           const std::string& message) {
+  auto packet = my::encode_err(seq, code, sqlstate, message);
+  error_code ec;
+  co_await client_.write(asio::buffer(packet), ec);
+  client_.close();
+  if (server_) server_->close();
+}
+
+void MySqlSession::count_backend_error() {
+  deps_.listener->metrics->counter("backend_errors_total", {{"target", target_ ? target_->name : "unknown"}})
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<bool> MySqlSession::read_packet(Conn& conn, ByteBuffer& buf, std::string& out, uint32_t limit) {
+  for (;;) {
+    auto view = buf.unread();
+    if (view.size() >= my::kHeaderSize) {
+      uint32_t len = my::payload_length(view.data());
+      if (len > limit || len >= my::kMaxPacketPayload) co_return false;
+      if (view.size() >= my::kHeaderSize + len) {
+        out.assign(view.substr(0, my::kHeaderSize + len));
+        buf.consume(my::kHeaderSize + len);
+        co_return true;
+      }
+    }
+    if (!buf.make_room(limit + my::kHeaderSize)) co_return false;
+    error_code ec;
+    size_t n = co_await conn.read_some(asio::buffer(buf.write_ptr(), buf.writable()), ec);
+    if (ec) co_return false;
+    buf.commit(n);
+  }
+}
+
+asio::awaitable<void> MySqlSession::run() {
+  auto& listener = *deps_.listener;
+  const auto& lcfg = listener.cfg;
+  if (listener.clients.fetch_add(1, std::memory_order_relaxed) >= lcfg.max_client_connections) {
+    listener.clients.fetch_sub(1, std::memory_order_relaxed);
+    co_await refuse(0, my::kErTooManyConnections, "08004", "switchyard: too many connections");
+    co_return;
+  }
+  counted_ = true;
+  connections_gauge_ = &listener.metrics->gauge("client_connections", {{"listener", lcfg.name}});
+  connections_gauge_->fetch_add(1, std::memory_order_relaxed);
+  error_code ec;
+  client_.socket().set_option(tcp::no_delay(true), ec);
+  login_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(), kLoginTimeout);
+  login_timer_->async_wait([weak = weak_from_this()](error_code e) {
+    if (e) return;
+    if (auto self = weak.lock()) {
+      log::Event(log::Level::warn, "login_timeout").str("client", self->client_addr_);
+      self->client_.close();
+      if (self->server_) self->server_->close();
+    }
+  });
+
+  // 1. The server speaks first: connect before greeting the client.
+  const auto& target = lcfg.primary_target();
+  target_ = &target;
+  server_ = std::make_unique<Conn>(tcp::socket(client_.socket().get_executor()));
+  auto failed = co_await connect_tcp(*server_, target.address, std::chrono::milliseconds(lcfg.connect_timeout_ms));
+  std::string greeting_packet;
+  if (failed.empty() && !co_await read_packet(*server_, server_buf_, greeting_packet, kMaxHandshakePacket))
+    failed = "no greeting from the server";
+  if (!failed.empty()) {
+    count_backend_error();
+    log::Event(log::Level::err, "backend_connect_failed").str("target", target.name).str("address", target.address.str())
+        .str("client", client_addr_).str("error", failed);
+    co_await refuse(0, my::kErConHostError, "HY000",
+                    "switchyard: cannot connect to target \"" + target.name + "\" at " + target.address.str() + ": " + failed);
+    co_return;
+  }
+  std::string greeting(payload_of(greeting_packet));
+  if (!greeting.empty() && static_cast<uint8_t>(greeting[0]) == 0xff) {
+    // The server refused us outright (too many connections, host blocked): its words stand.
+    co_await client_.write(asio::buffer(greeting_packet), ec);
+    client_.close();
+    co_return;
+  }
+  auto g = my::parse_greeting(greeting);
+  if (!g) {
+    co_await refuse(0, my::kErHandshake, "08S01", "switchyard: target \"" + target.name + "\" sent an unknown greeting");
+    co_return;
+  }
+  bool server_tls = (g->capabilities & my::kClientSsl) != 0;
+  bool backend_tls = target.tls.mode != BackendTlsMode::Disable && server_tls;
+  if (!server_tls && (target.tls.mode == BackendTlsMode::Require || target.tls.mode == BackendTlsMode::VerifyFull)) {
+    co_await refuse(0, my::kErConHostError, "HY000",
+                    "switchyard: target \"" + target.name + "\" does not support TLS, but tls.mode requires it");
+    co_return;
+  }
+  bool offer_tls = listener.client_tls && lcfg.tls.mode != ClientTlsMode::Disable;
+  uint32_t offered = (g->capabilities & ~kStripped & ~my::kClientSsl) | (offer_tls ? my::kClientSsl : 0);
+  my::set_greeting_capabilities(greeting, *g, offered);
+  auto out = my::encode_packet(0, greeting);
+  co_await client_.write(asio::buffer(out), ec);
+  if (ec) co_return;
+
+  // 2. The client's answer: an SSLRequest first, or straight away its login.
+  std::string hello_packet;
+  if (!co_await read_packet(client_, client_buf_, hello_packet, kMaxHandshakePacket)) {
+    client_.close();  // a port scanner or a client that gave up: nothing to say
+    co_return;
+  }
+  auto hello = my::parse_client_hello(payload_of(hello_packet));
+  if (hello && hello->ssl_request) {
+    if (!offer_tls || !client_buf_.unread().empty()) {
+      co_await refuse(2, my::kErHandshake, "08S01", "switchyard: unexpected TLS request");
+      co_return;
+    }
+    co_await client_.tls_accept(*listener.client_tls, ec);
+    if (ec) {
+      log::Event(log::Level::warn, "tls_handshake_failed").str("client", client_addr_).str("error", ec.message());
+      client_.close();
+      co_return;
+    }
+    if (!co_await read_packet(client_, client_buf_, hello_packet, kMaxHandshakePacket)) {
+      client_.close();
+      co_return;
+    }
+    hello = my::parse_client_hello(payload_of(hello_packet));
+  }
+  const uint8_t client_seq = my::sequence_id(hello_packet.data());
+  if (!hello || hello->ssl_request) {
+    log::Event(log::Level::warn, "protocol_error").str("client", client_addr_).str("phase", "handshake");
+    co_await refuse(client_seq + 1, my::kErHandshake, "08S01", "switchyard: bad handshake response");
+    co_return;
+  }
+  if (lcfg.tls.mode == ClientTlsMode::Require && !client_.is_tls()) {
+    co_await refuse(client_seq + 1, my::kErSecureTransportRequired, "HY000",
+                    "switchyard: listener \"" + lcfg.name + "\" requires an encrypted connection (--ssl)");
+    co_return;
+  }
+  user_ = hello->user;
+  program_ = hello->program_name;
+  tenant_version_ = listener.directory->version();
+  tenant_ = listener.directory->current()->bind(lcfg.name, hello->database, user_, program_);
+  if (tenant_) {
+    tenant_name_ = tenant_->cfg.name;
+    statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "simple"}});
+  }
+
+  // 3. Login to the server on the client's behalf, TLS first if configured.
+  std::string login(payload_of(hello_packet));
+  my::set_hello_capabilities(login, (hello->capabilities & ~kStripped & ~my::kClientSsl) | (backend_tls ? my::kClientSsl : 0));
+  uint8_t server_seq = 1;
+  if (backend_tls) {
+    auto req = my::encode_packet(server_seq++, my::ssl_request_from(login));
+    co_await server_->write(asio::buffer(req), ec);
+    // (Not a ?: — GCC 12 mishandles co_await inside a conditional expression.)
+    std::string tls_failed = ec.message();
+    if (!ec) tls_failed = co_await start_target_tls(*server_, *listener.target_tls.at(target.name), target);
+    if (!tls_failed.empty()) {
+      count_backend_error();
+      co_await refuse(client_seq + 1, my::kErConHostError, "HY000",
+                      "switchyard: cannot connect to target \"" + target.name + "\": " + tls_failed);
+      co_return;
+    }
+  }
+  seq_offset_ = int(server_seq) - int(client_seq);
+  auto login_packet = my::encode_packet(server_seq, login);
+  co_await server_->write(asio::buffer(login_packet), ec);
+  if (ec) co_return;
+  log::Event(log::Level::debug, "session_started").str("listener", lcfg.name).str("client", client_addr_)
+      .str("user", user_).str("database", hello->database).str("target", target.name)
+      .num("connection_id", g->connection_id).num("tls", client_.is_tls()).str("tenant", tenant_name_);
+
+  auto self = shared_from_this();
+  asio::co_spawn(client_.socket().get_executor(), [self]() { return self->pump_backend(); }, asio::detached);
+  co_await pump_frontend();
+}
+
+config::Phase MySqlSession::statement_phase() {
+  auto* directory = deps_.listener->directory;
+  if (auto v = directory->version(); v != tenant_version_) {
+    tenant_version_ = v;
+    tenant_ = directory->current()->find(tenant_name_);
+  }
+  if (!tenant_) return config::Phase::Off;
+  const auto& cfg = tenant_->cfg;
+  if (cfg.canary.phase && cfg.canary.percent > 0) {
+    std::string key;
+    switch (cfg.canary.sticky_by) {
+      case config::StickyBy::User: key = user_; break;
+      case config::StickyBy::ApplicationName: key = program_; break;
+      case config::StickyBy::ClientAddress: key = client_addr_.substr(0, client_addr_.rfind(':')); break;
+      case config::StickyBy::Session: key = client_addr_; break;
+    }
+    if (in_canary(canary_bucket(cfg.name, key), cfg.canary.percent)) return *cfg.canary.phase;
+  }
+  return cfg.phase;
+}
+
+asio::awaitable<void> MySqlSession::pump_frontend() {
+  const auto& lcfg = deps_.listener->cfg;
+  my::PacketScanner scan(lcfg.max_message_bytes);
+  scan.inspect_all(true);  // authentication packets carry sequence ids to renumber
+  const size_t limit = size_t(lcfg.max_message_bytes) + my::kHeaderSize;
+  OutputBatch out;
+  error_code ec;
+  bool drained = false;
+  for (;;) {
+    out.clear();
+    bool quit = false;
+    if (authenticated_) {
+      scan.inspect_all(false);
+      scan.inspect_statements(tenant_ != nullptr);
+    }
+    for (;;) {
+      auto view = client_buf_.unread();
+      auto step = scan.next(view);
+      if (step.kind == my::PacketScanner::Kind::NeedMore) break;
+      if (step.kind == my::PacketScanner::Kind::Error) {
+        log::Event(log::Level::warn, "protocol_error").str("client", client_addr_).str("error", step.error);
+        if (!out.empty()) co_await server_->write(out.buffers(), ec);
+        frontend_done_ = true;
+        pending_client_error_ = my::encode_err(1, my::kErNetPacketTooLarge, "08S01", "switchyard: " + step.error);
+        server_->close();
+        co_return;
+      }
+      auto bytes = view.substr(0, step.size);
+      client_buf_.consume(step.size);
+      if (step.kind == my::PacketScanner::Kind::Message) {
+        if (!authenticated_) {
+          std::string renumbered(bytes);
+          my::set_sequence_id(renumbered, static_cast<uint8_t>(my::sequence_id(bytes.data()) + seq_offset_));
+          out.replace(std::move(renumbered));
+          continue;
+        }
+        rewrite_packet(bytes, out);
+        continue;
+      }
+      // A whole COM_QUIT arrives as one Forward of 5 bytes.
+      quit = quit || (bytes.size() == 5 && my::sequence_id(bytes.data()) == 0 &&
+                      static_cast<uint8_t>(bytes[4]) == my::kComQuit && scan.at_boundary());
+      out.forward(bytes.data(), bytes.size());
+    }
+    if (!out.empty()) {
+      co_await server_->write(out.buffers(), ec);
+      if (ec) break;
+    }
+    if (quit) break;
+    if (!client_buf_.make_room(limit)) break;
+    size_t room = client_buf_.writable();
+    size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), room), ec, drained);
+    if (ec) break;
+    drained = n < room;
+    client_buf_.commit(n);
+  }
+  frontend_done_ = true;
+  server_->close();
+}
+
+void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
+  statements_->fetch_add(1, std::memory_order_relaxed);
+  auto started = std::chrono::steady_clock::now();
+  auto phase = statement_phase();
+  if (phase == config::Phase::Off) {
+    out.forward(packet.data(), packet.size());
+    return;
+  }
+  const uint8_t cmd = static_cast<uint8_t>(packet[my::kHeaderSize]);
+  std::string_view sql = packet.substr(my::kHeaderSize + 1);
+  auto decision = tenant_->rewriter->decide(sql, phase, cmd == my::kComStmtPrepare, rewrite::Dialect::Mysql);
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  deps_.listener->metrics->statement_overhead().observe(elapsed);
+  if (!decision) {
+    out.forward(packet.data(), packet.size());
+    return;
+  }
+  deps_.listener->metrics->rewrite_duration().observe(elapsed);
+  record_decision(*deps_.listener->metrics, *decision, tenant_name_, phase, client_addr_);
+  if (decision->action != rewrite::Decision::Action::Rewrite || decision->sql.size() + 1 >= my::kMaxPacketPayload) {
+    out.forward(packet.data(), packet.size());
+    return;
+  }
+  std::string payload;
+  payload.reserve(decision->sql.size() + 1);
+  payload.push_back(static_cast<char>(cmd));
+  payload.append(decision->sql);
+  out.replace(my::encode_packet(0, payload));
+}
+
+asio::awaitable<void> MySqlSession::pump_backend() {
+  auto self = shared_from_this();
+  server_scan_.inspect_all(true);
+  OutputBatch out;
+  error_code ec;
+  bool drained = false;
+  for (;;) {
+    size_t room = server_buf_.writable();
+    size_t n = co_await server_->read_some(asio::buffer(server_buf_.write_ptr(), room), ec, drained);
+    if (ec) break;
+    drained = n < room;
+    server_buf_.commit(n);
+    out.clear();
+    for (;;) {
+      auto view = server_buf_.unread();
+      auto step = server_scan_.next(view);
+      if (step.kind == my::PacketScanner::Kind::NeedMore) break;
+      if (step.kind == my::PacketScanner::Kind::Error) {
+        ec = asio::error::invalid_argument;
+        break;
+      }
+      auto bytes = view.substr(0, step.size);
+      server_buf_.consume(step.size);
+      if (step.kind == my::PacketScanner::Kind::Message && !authenticated_) {
+        std::string renumbered(bytes);
+        my::set_sequence_id(renumbered, static_cast<uint8_t>(my::sequence_id(bytes.data()) - seq_offset_));
+        auto first = bytes.size() > my::kHeaderSize ? static_cast<uint8_t>(bytes[my::kHeaderSize]) : 0xff;
+        if (first == 0x00) {
+          // OK: logged in. From here on both sides count from 0 per command.
+          authenticated_ = true;
+          server_scan_.inspect_all(false);
+          login_timer_->cancel();
+        }
+        out.replace(std::move(renumbered));
+        continue;
+      }
+      out.forward(bytes.data(), bytes.size());
+    }
+    if (!out.empty()) {
+      error_code wec;
+      co_await client_.write(out.buffers(), wec);
+      if (wec) break;
+    }
+    if (ec) break;
+    if (!server_buf_.make_room(kMaxHandshakePacket + my::kHeaderSize)) break;
+  }
+  if (!pending_client_error_.empty() && server_scan_.at_boundary()) {
+    error_code wec;
+    co_await client_.write(asio::buffer(pending_client_error_), wec);
+  } else if (!frontend_done_ && pending_client_error_.empty() && authenticated_) {
+    bool said_why = server_scan_.last_first_byte() == 0xff;
+    if (!said_why) {
+      count_backend_error();
+      log::Event(log::Level::err, "backend_lost").str("target", target_->name).str("address", target_->address.str())
+          .str("client", client_addr_).str("error", ec.message());
+      if (server_scan_.at_boundary()) {
+        auto msg = my::encode_err(static_cast<uint8_t>(server_scan_.last_seq() + 1), my::kErServerLost, "08S01",
+                                  "switchyard: lost connection to target \"" + target_->name + "\" at " +
+                                      target_->address.str() + ": " + ec.message());
+        error_code wec;
+        co_await client_.write(asio::buffer(msg), wec);
+      }
+    }
+  }
+  client_.close();
+  server_->close();
+}
+
+}  // namespace sy::proxy

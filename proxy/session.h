@@ -1,0 +1,37 @@
+#pragma once
+// What the server needs from any client session, whatever its protocol:
+// a way to end it from outside when the drain deadline passes.
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "rewrite/decision.h"
+
+namespace sy::proxy {
+
+struct ListenerRuntime;
+class CancelRegistry;
+class SessionSet;
+class Metrics;
+
+//! What every session gets from the server that accepted it.
+struct SessionDeps {
+  std::shared_ptr<ListenerRuntime> listener;
+  CancelRegistry* cancels;
+  SessionSet* sessions;
+};
+
+//! Counts a rewrite decision's events in rewrites_total and writes one JSON
+//! `rewrite` line per event (category, transition, fingerprint ...).
+void record_decision(Metrics& metrics, const rewrite::Decision& d, const std::string& tenant, config::Phase phase,
+                     const std::string& client);
+
+class Session {
+ public:
+  virtual ~Session() = default;
+  //! Ends the session with a protocol-appropriate error (`code` is a SQLSTATE
+  //! for PostgreSQL, an error number for MySQL). Thread-safe.
+  virtual void terminate(std::string code, std::string message) = 0;
+};
+
+}  // namespace sy::proxy
