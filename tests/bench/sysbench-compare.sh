@@ -253,5 +253,5 @@ printf 'sysbench --threads=%s --time=%s --tables=%s --table-size=%s --db-ps-mode
   "$THREADS" "$DURATION" "$TABLES" "$TABLE_SIZE" "$PS_MODE"
 printf '\n'
 table tps_sum TPS
-printf '\nQueries per second (oltp_point_select: one query per transaction; oltp_read_write: 18 plus BEGIN/COMMIT):\n\n'
+printf '\nQueries per second (oltp_point_select: one query per transaction; oltp_read_write: 20 with BEGIN and COMMIT):\n\n'
 table qps_sum QPS
