@@ -287,7 +287,7 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
     bool quit = false;
     if (authenticated_) {
       scan.inspect_all(false);
-      scan.inspect_statements(tenant_ != nullptr);
+      scan.inspect_statements(true);  // also enforces max_message_bytes on statements
     }
     for (;;) {
       auto view = client_buf_.unread();
@@ -335,6 +335,10 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
 }
 
 void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
+  if (!tenant_) {
+    out.forward(packet.data(), packet.size());
+    return;
+  }
   statements_->fetch_add(1, std::memory_order_relaxed);
   auto started = std::chrono::steady_clock::now();
   auto phase = statement_phase();

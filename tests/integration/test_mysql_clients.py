@@ -1,0 +1,223 @@
+"""MariaDB through the proxy with real clients: the mariadb CLI, PyMySQL,
+npm mysql2 (server-side prepared statements), sysbench; authentication
+plugins, TLS, KILL QUERY, LOAD DATA LOCAL INFILE, bad clients and dead
+servers."""
+import os
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+from pathlib import Path
+
+import pymysql
+
+from harness import Proxy, free_port
+from test_mysql_corpus import MYPORT, direct
+
+NODE_DIR = Path(__file__).parent / "node"
+MY_DIR = os.environ.get("SY_MY_DIR", "")
+CA = os.environ.get("SY_MY_CA")
+PROXY_CERT = os.environ.get("SY_MY_PROXY_CERT")
+PROXY_KEY = os.environ.get("SY_MY_PROXY_KEY")
+
+
+def listener(port, target_port=MYPORT, client_tls="disable", backend_tls="disable", extra=""):
+    tls = f"mode: {client_tls}" + (f", cert: {PROXY_CERT}, key: {PROXY_KEY}" if client_tls != "disable" else "")
+    return f"""listeners:
+  - name: my
+    protocol: mysql
+    listen: 127.0.0.1:{port}
+    tls: {{ {tls} }}
+    targets:
+      legacy: {{ address: 127.0.0.1:{target_port}, tls: {{ mode: {backend_tls} }} }}
+{extra}"""
+
+
+TENANT = """tenants:
+  - name: shop
+    match: { listener: my, user: app, database: app }
+    phase: dual_write
+    migrations: [transfer_state]
+migrations:
+  transfer_state:
+    table: transfers
+    legacy_column: state
+    unified_column: unified_state
+    map: { draft: OPEN, sent: SENT, receiving: DISPATCHED, received: RECEIVED, completed: RECEIVED, cancelled: CANCELLED }
+"""
+
+
+def mariadb_cli(port, *args, user="app", password="apppass", input=None):
+    return subprocess.run(["mariadb", "-h127.0.0.1", f"-P{port}", f"-u{user}", f"-p{password}", "app", *args],
+                          input=input, capture_output=True, text=True, timeout=60)
+
+
+def via(port, **kw):
+    args = dict(host="127.0.0.1", port=port, user="app", password="apppass", database="app", autocommit=True)
+    args.update(kw)
+    return pymysql.connect(**args)
+
+
+class Clients(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.proxy = Proxy(listener(free_port(), extra=TENANT)).start()
+        cls.port = cls.proxy.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+
+    def test_mariadb_cli_multi_statements_and_result_sets(self):
+        r = mariadb_cli(self.port, "-N", "-e", "SELECT 1; SELECT 'two'; SELECT 3 UNION SELECT 4")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split(), ["1", "two", "3", "4"])
+        r = mariadb_cli(self.port, "-N", "-e", "SELECT 1/0; SHOW WARNINGS")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_pymysql_and_dual_write(self):
+        with via(self.port) as conn, conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS transfers")
+            cur.execute("CREATE TABLE transfers (id INT PRIMARY KEY, state VARCHAR(32), unified_state VARCHAR(32))")
+            cur.executemany("INSERT INTO transfers (id, state) VALUES (%s, %s)", [(i, "draft") for i in range(50)])
+            cur.execute("UPDATE transfers SET state = %s WHERE id < %s", ("completed", 10))
+            cur.execute("SELECT state, unified_state, COUNT(*) FROM transfers GROUP BY 1, 2 ORDER BY 1")
+            self.assertEqual(cur.fetchall(), (("completed", "RECEIVED", 10), ("draft", "OPEN", 40)))
+            conn.select_db("app")  # COM_INIT_DB
+            conn.ping()            # COM_PING
+            cur.execute("SELECT REPEAT('x', 100000), 2")
+            self.assertEqual(len(cur.fetchone()[0]), 100000)
+
+    def test_large_result_and_load_data_local_infile(self):
+        data = "".join(f"{i}\tsent\n" for i in range(1, 20001))
+        with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
+            f.write(data)
+        with via(self.port, local_infile=True) as conn, conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS bulk")
+            cur.execute("CREATE TABLE bulk (id INT PRIMARY KEY, state VARCHAR(32))")
+            cur.execute(f"LOAD DATA LOCAL INFILE '{f.name}' INTO TABLE bulk")
+            cur.execute("SELECT COUNT(*), SUM(id) FROM bulk")
+            self.assertEqual(cur.fetchone(), (20000, sum(range(1, 20001))))
+            cur.execute("SELECT a.id, b.id FROM bulk a JOIN bulk b ON b.id <= 10 WHERE a.id <= 20000")
+            self.assertEqual(len(cur.fetchall()), 200000)
+        os.unlink(f.name)
+
+    def test_mysql2_prepared_statements(self):
+        r = subprocess.run(["node", "mysql_client.js"], cwd=NODE_DIR, capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, SY_PORT=str(self.port)))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("mysql2 ok", r.stdout)
+
+    def test_kill_query_from_a_second_connection(self):
+        with via(self.port) as victim, via(self.port) as killer:
+            thread_id = victim.thread_id()  # the server's id: the proxy relays the real greeting
+            result = {}
+
+            def sleep():
+                start = time.monotonic()
+                try:
+                    with victim.cursor() as cur:
+                        cur.execute("SELECT SLEEP(30)")
+                        result["value"] = cur.fetchone()[0]
+                except pymysql.MySQLError as e:
+                    result["error"] = e.args[0]
+                result["elapsed"] = time.monotonic() - start
+
+            t = threading.Thread(target=sleep)
+            t.start()
+            time.sleep(0.5)
+            with killer.cursor() as cur:
+                cur.execute(f"KILL QUERY {thread_id}")
+            t.join(10)
+            self.assertLess(result["elapsed"], 3)
+            self.assertTrue(result.get("value") == 1 or result.get("error") == 1317, result)
+            with victim.cursor() as cur:
+                cur.execute("SELECT 1")
+                self.assertEqual(cur.fetchone(), (1,))
+
+    def test_sysbench_through_the_proxy(self):
+        base = ["--db-driver=mysql", "--mysql-host=127.0.0.1", "--mysql-user=sbtest", "--mysql-password=sbpass",
+                "--mysql-db=sbtest", "--mysql-ssl=off", "--tables=4", "--table-size=10000"]
+        prep = subprocess.run(["sysbench", "oltp_read_write", *base, f"--mysql-port={MYPORT}", "prepare"],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(prep.returncode, 0, prep.stdout + prep.stderr)
+        try:
+            for test in ("oltp_point_select", "oltp_read_write"):
+                with self.subTest(test=test):
+                    r = subprocess.run(["sysbench", test, *base, f"--mysql-port={self.port}", "--threads=2", "--time=3",
+                                        "run"], capture_output=True, text=True, timeout=120)
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                    self.assertRegex(r.stdout, r"ignored errors:\s+0 ")
+                    self.assertRegex(r.stdout, r"reconnects:\s+0 ")
+        finally:
+            subprocess.run(["sysbench", "oltp_read_write", *base, f"--mysql-port={MYPORT}", "cleanup"],
+                           capture_output=True, timeout=120)
+
+
+class AuthAndTls(unittest.TestCase):
+    def test_plugins_and_tls_on_both_sides(self):
+        port = free_port()
+        with Proxy(listener(port, client_tls="require", backend_tls="prefer")) as proxy:
+            # mysql_native_password through PyMySQL with a verified client-side certificate
+            with via(port, ssl_ca=CA, ssl_verify_cert=True) as conn, conn.cursor() as cur:
+                cur.execute("SELECT CURRENT_USER()")
+                self.assertEqual(cur.fetchone()[0], "app@%")
+            # ed25519 (MariaDB's own plugin) through the mariadb CLI
+            r = mariadb_cli(port, "-N", "-e", "SELECT CURRENT_USER(); SHOW SESSION STATUS LIKE 'Ssl_version'",
+                            user="eduser", password="edpass")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("eduser@%", r.stdout)
+            self.assertIn("TLSv1", r.stdout)  # the server's side of the session is encrypted too
+            # a REQUIRE SSL user: the server sees TLS from the proxy
+            r = mariadb_cli(port, "-N", "-e", "SELECT CURRENT_USER()", user="tlsuser", password="tlspass")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            # plaintext clients are refused by a `require` listener
+            r = mariadb_cli(port, "--skip-ssl", "-e", "SELECT 1")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("requires an encrypted connection", r.stderr)
+            # wrong password: the server's own error
+            with self.assertRaises(pymysql.err.OperationalError) as cm:
+                via(port, password="wrong", ssl_ca=CA)
+            self.assertEqual(cm.exception.args[0], 1045)
+            self.assertNotIn("backend_lost", proxy.log_text())
+
+
+class Failures(unittest.TestCase):
+    def test_dead_backend_gives_2003_with_the_target_name(self):
+        port = free_port()
+        with Proxy(listener(port, target_port=free_port())):
+            with self.assertRaises(pymysql.err.OperationalError) as cm:
+                via(port)
+            self.assertEqual(cm.exception.args[0], 2003)
+            self.assertIn('cannot connect to target "legacy"', cm.exception.args[1])
+
+    def test_bad_clients_do_not_hurt_others(self):
+        port = free_port()
+        config = listener(port).replace("    targets:", "    max_message_bytes: 65536\n    targets:")
+        with Proxy(config), via(port) as good:
+            # garbage instead of a handshake response
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.recv(4096)  # greeting
+                s.sendall(b"\x05\x00\x00\x01GARBAGE!!")
+                s.settimeout(5)
+                reply = s.recv(4096)
+                self.assertTrue(reply == b"" or reply[4] == 0xFF)
+            # an oversized COM_QUERY after login
+            bad = via(port)
+            sock = bad._sock
+            sock.sendall(struct.pack("<I", 0xFFFFF0)[:3] + b"\x00\x03SELECT")
+            sock.settimeout(5)
+            reply = sock.recv(4096)
+            self.assertEqual(reply[4], 0xFF)
+            self.assertEqual(struct.unpack("<H", reply[5:7])[0], 1153)
+            bad._sock = None
+            with good.cursor() as cur:
+                cur.execute("SELECT 'still serving'")
+                self.assertEqual(cur.fetchone(), ("still serving",))
+
+
+if __name__ == "__main__":
+    unittest.main()
