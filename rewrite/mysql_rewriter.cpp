@@ -1,6 +1,7 @@
 #include "rewrite/mysql_rewriter.h"
 
 #include <cctype>
+#include <cstdio>
 
 #include "rewrite/sql_lexer.h"
 #include "rewrite/sql_text.h"
@@ -572,6 +573,28 @@ class Analyzer {
   int first_ = 0, last_ = -1;
 };
 
+// A statement's shape for logs: its tokens with every literal and
+// placeholder folded to one symbol, hashed (FNV-1a), as hex. Statements that
+// differ only in values share it, as pg_query's fingerprints do.
+std::string fingerprint(std::string_view sql, const std::vector<Token>& toks) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view s) {
+    for (char c : s) {
+      h ^= static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(c)));
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ull;
+  };
+  for (const auto& t : toks) {
+    bool value = t.kind == TokenKind::String || t.kind == TokenKind::Number || t.kind == TokenKind::Param;
+    mix(value ? std::string_view("?") : sql.substr(t.begin, t.end - t.begin));
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 int count_params(const std::vector<Token>& toks) {
   int n = 0;
   for (const auto& t : toks) n += t.kind == TokenKind::Param;
@@ -588,6 +611,7 @@ Decision MysqlRewriter::rewrite(std::string_view sql, const RewriteOptions& opts
   a.run();
   d.events = std::move(a.events);
   d.rejected = a.rejected;
+  if (!d.events.empty()) d.fingerprint = fingerprint(sql, toks);
   if (a.edits.empty()) return d;
   std::string out = apply_edits(sql, std::move(a.edits));
   // The same check as the PostgreSQL side, with the tokenizer as the parser:

@@ -6,6 +6,7 @@ import tempfile
 import threading
 import time
 import unittest
+from pathlib import Path
 
 import psycopg
 
@@ -40,6 +41,14 @@ tenants:
         for expected in ("line 3: listeners[0].protocol", "line 6: listeners[0].targets.legacy.address",
                          "line 7: listeners[0].primary", "line 10: tenants[0].phase", "4 errors"):
             self.assertIn(expected, r.stderr)
+
+    def test_every_example_config_is_valid(self):
+        examples = sorted((Path(__file__).resolve().parents[2] / "config" / "examples").glob("*.yaml"))
+        self.assertGreaterEqual(len(examples), 4)
+        for path in examples:
+            with self.subTest(example=path.name):
+                r = subprocess.run([SY_BIN, "check-config", "-c", str(path)], capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_run_refuses_invalid_config(self):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
