@@ -22,57 +22,22 @@ using config::BackendTlsMode;
 using config::ClientTlsMode;
 
 namespace {
-constexpr size_t kInitialBuffer = 16 * 1024;
 constexpr size_t kRelayBuffer = 64 * 1024;
 constexpr uint32_t kMaxHandshakePacket = 1u << 20;
-constexpr auto kLoginTimeout = std::chrono::seconds(60);
 // Capabilities the proxy never lets through: it must read every packet as sent.
 constexpr uint32_t kStripped = my::kClientCompress | my::kClientZstdCompression | my::kClientQueryAttributes;
-
-std::string endpoint_string(const tcp::socket& s) {
-  error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  return ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
-}
 
 std::string_view payload_of(std::string_view packet) { return packet.substr(my::kHeaderSize); }
 }  // namespace
 
 MySqlSession::MySqlSession(tcp::socket client, SessionDeps deps)
-    : deps_(std::move(deps)),
-      client_addr_(endpoint_string(client)),
-      client_(std::move(client)),
-      client_buf_(kInitialBuffer),
-      server_buf_(kRelayBuffer),
-      server_scan_(kMaxHandshakePacket) {}
-
-MySqlSession::~MySqlSession() {
-  if (counted_) deps_.listener->clients.fetch_sub(1, std::memory_order_relaxed);
-  if (connections_gauge_) connections_gauge_->fetch_sub(1, std::memory_order_relaxed);
-  deps_.sessions->remove(this);
-}
-
-void MySqlSession::start() {
-  deps_.sessions->add(shared_from_this());
-  auto self = shared_from_this();
-  asio::co_spawn(client_.socket().get_executor(), [self]() { return self->run(); }, [self](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::Event(log::Level::err, "session_crashed").str("client", self->client_addr_).str("error", ex.what());
-    }
-    self->client_.close();
-    if (self->server_) self->server_->close();
-  });
-}
+    : RelaySession(std::move(client), std::move(deps), kRelayBuffer), server_scan_(kMaxHandshakePacket) {}
 
 void MySqlSession::terminate(std::string, std::string message) {
-  auto self = shared_from_this();
+  auto self = this->self<MySqlSession>();
   asio::post(client_.socket().get_executor(), [self, message = std::move(message)] {
     if (!self->server_ || !self->authenticated_) {
-      self->client_.close();
-      if (self->server_) self->server_->close();
+      self->close_both();
       return;
     }
     self->pending_client_error_ = my::encode_err(1, my::kErServerShutdown, "08S01", message);
@@ -85,14 +50,9 @@ asio::awaitable<void> MySqlSession::refuse(uint8_t seq, uint16_t code, std::stri
   auto packet = my::encode_err(seq, code, sqlstate, message);
   error_code ec;
   co_await client_.write(asio::buffer(packet), ec);
-  client_.close();
-  if (server_) server_->close();
+  close_both();
 }
 
-void MySqlSession::count_backend_error() {
-  deps_.listener->metrics->counter("backend_errors_total", {{"target", target_ ? target_->name : "unknown"}})
-      .fetch_add(1, std::memory_order_relaxed);
-}
 
 asio::awaitable<bool> MySqlSession::read_packet(Conn& conn, ByteBuffer& buf, std::string& out, uint32_t limit) {
   for (;;) {
@@ -117,25 +77,11 @@ asio::awaitable<bool> MySqlSession::read_packet(Conn& conn, ByteBuffer& buf, std
 asio::awaitable<void> MySqlSession::run() {
   auto& listener = *deps_.listener;
   const auto& lcfg = listener.cfg;
-  if (listener.clients.fetch_add(1, std::memory_order_relaxed) >= lcfg.max_client_connections) {
-    listener.clients.fetch_sub(1, std::memory_order_relaxed);
+  if (!admit()) {
     co_await refuse(0, my::kErTooManyConnections, "08004", "switchyard: too many connections");
     co_return;
   }
-  counted_ = true;
-  connections_gauge_ = &listener.metrics->gauge("client_connections", {{"listener", lcfg.name}});
-  connections_gauge_->fetch_add(1, std::memory_order_relaxed);
   error_code ec;
-  client_.socket().set_option(tcp::no_delay(true), ec);
-  login_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(), kLoginTimeout);
-  login_timer_->async_wait([weak = weak_from_this()](error_code e) {
-    if (e) return;
-    if (auto self = weak.lock()) {
-      log::Event(log::Level::warn, "login_timeout").str("client", self->client_addr_);
-      self->client_.close();
-      if (self->server_) self->server_->close();
-    }
-  });
 
   // 1. The server speaks first: connect before greeting the client.
   const auto& target = lcfg.primary_target();
@@ -248,7 +194,7 @@ asio::awaitable<void> MySqlSession::run() {
       .str("user", user_).str("database", hello->database).str("target", target.name)
       .num("connection_id", g->connection_id).num("tls", client_.is_tls()).str("tenant", tenant_name_);
 
-  auto self = shared_from_this();
+  auto self = this->self<MySqlSession>();
   asio::co_spawn(client_.socket().get_executor(), [self]() { return self->pump_backend(); }, asio::detached);
   co_await pump_frontend();
 }
@@ -369,7 +315,7 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
 }
 
 asio::awaitable<void> MySqlSession::pump_backend() {
-  auto self = shared_from_this();
+  auto self = this->self<MySqlSession>();  // keeps the session alive while either loop runs
   server_scan_.inspect_all(true);
   OutputBatch out;
   error_code ec;
@@ -399,7 +345,7 @@ asio::awaitable<void> MySqlSession::pump_backend() {
           // OK: logged in. From here on both sides count from 0 per command.
           authenticated_ = true;
           server_scan_.inspect_all(false);
-          login_timer_->cancel();
+          logged_in();
         }
         out.replace(std::move(renumbered));
         continue;

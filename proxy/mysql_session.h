@@ -16,23 +16,21 @@
 #include "proxy/byte_buffer.h"
 #include "proxy/conn.h"
 #include "proxy/metrics.h"
-#include "proxy/session.h"
+#include "proxy/relay_session.h"
 
 namespace sy::proxy {
 
 struct TenantState;
 class OutputBatch;
 
-class MySqlSession : public Session, public std::enable_shared_from_this<MySqlSession> {
+class MySqlSession : public RelaySession {
  public:
   MySqlSession(tcp::socket client, SessionDeps deps);
-  ~MySqlSession() override;
 
-  void start();
   void terminate(std::string code, std::string message) override;
 
  private:
-  asio::awaitable<void> run();
+  asio::awaitable<void> run() override;
   //! Reads one whole packet (header included) from `conn` into `out`.
   asio::awaitable<bool> read_packet(Conn& conn, ByteBuffer& buf, std::string& out, uint32_t limit);
   asio::awaitable<void> refuse(uint8_t seq, uint16_t code, std::string_view sqlstate, const std::string& message);
@@ -40,28 +38,11 @@ class MySqlSession : public Session, public std::enable_shared_from_this<MySqlSe
   asio::awaitable<void> pump_backend();
   void rewrite_packet(std::string_view packet, OutputBatch& out);
   config::Phase statement_phase();
-  void count_backend_error();
 
-  SessionDeps deps_;
-  std::string client_addr_;
-  Conn client_;
-  std::unique_ptr<Conn> server_;
-  const config::Target* target_ = nullptr;
-  ByteBuffer client_buf_;
-  ByteBuffer server_buf_;
   mysql::PacketScanner server_scan_;
-  std::unique_ptr<asio::steady_timer> login_timer_;
-  std::string pending_client_error_;
-  bool frontend_done_ = false;
   bool authenticated_ = false;
   int seq_offset_ = 0;  //!< server-side minus client-side sequence ids during authentication
-  bool counted_ = false;
-  Counter* connections_gauge_ = nullptr;
   Counter* statements_ = nullptr;
-  std::shared_ptr<const TenantState> tenant_;
-  std::string tenant_name_;
-  uint64_t tenant_version_ = 0;
-  config::Phase phase_ = config::Phase::Off;
   std::string user_, program_;
 };
 

@@ -27,56 +27,23 @@ using config::BackendTlsMode;
 using config::ClientTlsMode;
 
 namespace {
-constexpr size_t kInitialBuffer = 16 * 1024;
 constexpr size_t kRelayBuffer = 64 * 1024;
 //! Auth and startup messages from the server are small; this bounds a hostile one.
 constexpr uint32_t kMaxServerInspected = 1u << 20;
-//! How long a client may take from connect to ReadyForQuery.
-constexpr auto kLoginTimeout = std::chrono::seconds(60);
-
-std::string endpoint_string(const tcp::socket& s) {
-  error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) return "unknown";
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
-}
 
 std::string_view slice(std::string_view s, size_t n) { return s.substr(0, n); }
 
 }  // namespace
 
 PgSession::PgSession(tcp::socket client, SessionDeps deps)
-    : deps_(std::move(deps)),
-      client_addr_(endpoint_string(client)),
-      client_(std::move(client)),
-      client_buf_(kInitialBuffer),
-      server_buf_(kRelayBuffer),
-      server_scan_(kMaxServerInspected) {}
+    : RelaySession(std::move(client), std::move(deps), kRelayBuffer), server_scan_(kMaxServerInspected) {}
 
 PgSession::~PgSession() {
   if (cancel_key_) deps_.cancels->remove(*cancel_key_);
-  if (counted_) deps_.listener->clients.fetch_sub(1, std::memory_order_relaxed);
-  if (connections_gauge_) connections_gauge_->fetch_sub(1, std::memory_order_relaxed);
-  deps_.sessions->remove(this);
-}
-
-void PgSession::start() {
-  deps_.sessions->add(shared_from_this());
-  auto self = shared_from_this();
-  asio::co_spawn(client_.socket().get_executor(), [self]() { return self->run(); }, [self](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::Event(log::Level::err, "session_crashed").str("client", self->client_addr_).str("error", ex.what());
-    }
-    self->client_.close();
-    if (self->server_) self->server_->close();
-  });
 }
 
 void PgSession::terminate(std::string sqlstate, std::string message) {
-  auto self = shared_from_this();
+  auto self = this->self<PgSession>();
   asio::post(client_.socket().get_executor(), [self, sqlstate = std::move(sqlstate), message = std::move(message)] {
     if (!self->server_) {  // still logging in: nothing to preserve
       self->client_.close();
@@ -104,28 +71,10 @@ void PgSession::fail_session(std::string error_message) {
 asio::awaitable<void> PgSession::run() {
   auto& listener = *deps_.listener;
   const auto& lcfg = listener.cfg;
-  if (listener.clients.fetch_add(1, std::memory_order_relaxed) >= lcfg.max_client_connections) {
-    listener.clients.fetch_sub(1, std::memory_order_relaxed);
-    log::Event(log::Level::warn, "client_refused").str("listener", lcfg.name).str("client", client_addr_)
-        .str("reason", "max_client_connections");
+  if (!admit()) {
     co_await refuse(pg::sqlstate::kTooManyConnections, "switchyard: sorry, too many clients already");
     co_return;
   }
-  counted_ = true;
-  connections_gauge_ = &listener.metrics->gauge("client_connections", {{"listener", lcfg.name}});
-  connections_gauge_->fetch_add(1, std::memory_order_relaxed);
-  error_code ignored;
-  client_.socket().set_option(tcp::no_delay(true), ignored);
-
-  login_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(), kLoginTimeout);
-  login_timer_->async_wait([weak = weak_from_this()](error_code ec) {
-    if (ec) return;
-    if (auto self = weak.lock()) {
-      log::Event(log::Level::warn, "login_timeout").str("client", self->client_addr_);
-      self->client_.close();
-      if (self->server_) self->server_->close();
-    }
-  });
 
   pg::StartupPacket startup;
   std::string raw_startup;
@@ -168,7 +117,7 @@ asio::awaitable<void> PgSession::run() {
       .str("user", startup.param("user")).str("database", startup.param("database"))
       .str("target", target.name).num("tls", client_.is_tls()).str("tenant", tenant_name_);
 
-  auto self = shared_from_this();
+  auto self = this->self<PgSession>();
   asio::co_spawn(client_.socket().get_executor(), [self]() { return self->pump_backend(); }, asio::detached);
   co_await pump_frontend();
 }
@@ -353,11 +302,11 @@ asio::awaitable<void> PgSession::pump_frontend() {
 }
 
 asio::awaitable<void> PgSession::pump_backend() {
-  auto self = shared_from_this();  // keeps the session alive while either loop runs
+  auto self = this->self<PgSession>();  // keeps the session alive while either loop runs
   server_scan_.inspect(pg::kAuthentication);
   server_scan_.inspect(pg::kBackendKeyData);
   server_scan_.inspect(pg::kReadyForQuery);
-  bool logged_in = false;
+  bool login_done = false;
   OutputBatch out;
   error_code ec;
   bool drained = false;
@@ -396,13 +345,13 @@ asio::awaitable<void> PgSession::pump_backend() {
           if (cancel_key_) deps_.cancels->add(*cancel_key_, target_->address);
           break;
         case pg::kReadyForQuery:
-          if (!logged_in) {
+          if (!login_done) {
             // After login the stream is only relayed; a tenant's session still
             // reads ReadyForQuery, whose status says whether a transaction is open.
-            logged_in = true;
+            login_done = true;
             server_scan_.inspect_none();
             if (tenant_) server_scan_.inspect(pg::kReadyForQuery);
-            login_timer_->cancel();
+            logged_in();
           }
           if (bytes.size() == 6) in_transaction_ = bytes[5] != 'I';
           break;
@@ -447,10 +396,6 @@ asio::awaitable<void> PgSession::pump_backend() {
 
 namespace sy::proxy {
 
-void PgSession::count_backend_error() {
-  deps_.listener->metrics->counter("backend_errors_total", {{"target", target_ ? target_->name : "unknown"}})
-      .fetch_add(1, std::memory_order_relaxed);
-}
 
 config::Phase PgSession::statement_phase() {
   if (in_transaction_) return latched_phase_;

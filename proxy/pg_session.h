@@ -14,25 +14,24 @@
 #include "proxy/byte_buffer.h"
 #include "proxy/conn.h"
 #include "proxy/metrics.h"
-#include "proxy/session.h"
+#include "proxy/relay_session.h"
 #include "rewrite/decision.h"
 
 namespace sy::proxy {
 
 struct TenantState;
 
-class PgSession : public Session, public std::enable_shared_from_this<PgSession> {
+class PgSession : public RelaySession {
  public:
   PgSession(tcp::socket client, SessionDeps deps);
-  ~PgSession();
+  ~PgSession() override;
 
-  void start();
   //! Ends the session from outside (drain deadline): the client gets `sqlstate`
   //! and `message` if it is between messages. Thread-safe.
   void terminate(std::string sqlstate, std::string message) override;
 
  private:
-  asio::awaitable<void> run();
+  asio::awaitable<void> run() override;
   asio::awaitable<bool> read_startup(pg::StartupPacket& out, std::string& raw);
   asio::awaitable<bool> connect_backend(const config::Target& target);
   asio::awaitable<void> forward_cancel(pg::CancelKey key);
@@ -45,29 +44,14 @@ class PgSession : public Session, public std::enable_shared_from_this<PgSession>
   void fail_session(std::string error_message);
   //! Runs a Query/Parse through the tenant's rewriter; adds what to send to `out`.
   void rewrite_message(std::string_view message, class OutputBatch& out);
-  void count_backend_error();
   //! The phase for the next statement: the tenant's flags (and canary) as in
   //! force now, except inside a transaction, which keeps the phase it began with.
   config::Phase statement_phase();
   std::string sticky_key(config::StickyBy by) const;
 
-  SessionDeps deps_;
-  std::string client_addr_;
-  Conn client_;
-  std::unique_ptr<Conn> server_;
-  const config::Target* target_ = nullptr;
-  ByteBuffer client_buf_;
-  ByteBuffer server_buf_;
   pg::FrameScanner server_scan_;
   std::optional<pg::CancelKey> cancel_key_;
-  std::unique_ptr<asio::steady_timer> login_timer_;
-  std::string pending_client_error_;  //!< whole ErrorResponse to send before closing
-  bool frontend_done_ = false;        //!< client side ended (EOF, Terminate or error)
-  bool counted_ = false;
   bool channel_binding_passthrough_ = false;  //!< client and target show the same certificate
-  std::shared_ptr<const TenantState> tenant_;  //!< null: no tenant matched, pure relay
-  std::string tenant_name_;
-  uint64_t tenant_version_ = 0;       //!< directory version tenant_ was read from
   bool in_transaction_ = false;       //!< last ReadyForQuery said 'T' or 'E'
   config::Phase latched_phase_ = config::Phase::Off;  //!< phase of the current transaction
   std::string user_, application_name_;
@@ -75,7 +59,6 @@ class PgSession : public Session, public std::enable_shared_from_this<PgSession>
   config::StickyBy bucket_sticky_by_ = config::StickyBy::Session;
   Counter* simple_statements_ = nullptr;
   Counter* extended_statements_ = nullptr;
-  Counter* connections_gauge_ = nullptr;
 };
 
 }  // namespace sy::proxy

@@ -1,0 +1,88 @@
+#include "proxy/relay_session.h"
+
+#include <boost/asio/co_spawn.hpp>
+
+#include "proxy/listener_runtime.h"
+#include "proxy/log.h"
+#include "proxy/session_set.h"
+
+namespace sy::proxy {
+
+namespace {
+constexpr size_t kInitialBuffer = 16 * 1024;
+//! How long a client may take from connect to being logged in.
+constexpr auto kLoginTimeout = std::chrono::seconds(60);
+
+std::string endpoint_string(const tcp::socket& s) {
+  error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+}  // namespace
+
+RelaySession::RelaySession(tcp::socket client, SessionDeps deps, size_t server_buffer)
+    : deps_(std::move(deps)),
+      client_addr_(endpoint_string(client)),
+      client_(std::move(client)),
+      client_buf_(kInitialBuffer),
+      server_buf_(server_buffer) {}
+
+RelaySession::~RelaySession() {
+  if (counted_) deps_.listener->clients.fetch_sub(1, std::memory_order_relaxed);
+  if (connections_gauge_) connections_gauge_->fetch_sub(1, std::memory_order_relaxed);
+  deps_.sessions->remove(this);
+}
+
+void RelaySession::start() {
+  deps_.sessions->add(shared_from_this());
+  auto self = shared_from_this();
+  asio::co_spawn(client_.socket().get_executor(), [self]() { return self->run(); }, [self](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::Event(log::Level::err, "session_crashed").str("client", self->client_addr_).str("error", ex.what());
+    }
+    self->close_both();
+  });
+}
+
+bool RelaySession::admit() {
+  auto& listener = *deps_.listener;
+  if (listener.clients.fetch_add(1, std::memory_order_relaxed) >= listener.cfg.max_client_connections) {
+    listener.clients.fetch_sub(1, std::memory_order_relaxed);
+    log::Event(log::Level::warn, "client_refused").str("listener", listener.cfg.name).str("client", client_addr_)
+        .str("reason", "max_client_connections");
+    return false;
+  }
+  counted_ = true;
+  connections_gauge_ = &listener.metrics->gauge("client_connections", {{"listener", listener.cfg.name}});
+  connections_gauge_->fetch_add(1, std::memory_order_relaxed);
+  error_code ignored;
+  client_.socket().set_option(tcp::no_delay(true), ignored);
+  login_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(), kLoginTimeout);
+  login_timer_->async_wait([weak = weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) {
+      log::Event(log::Level::warn, "login_timeout").str("client", self->client_addr_);
+      self->close_both();
+    }
+  });
+  return true;
+}
+
+void RelaySession::logged_in() {
+  if (login_timer_) login_timer_->cancel();
+}
+
+void RelaySession::close_both() {
+  client_.close();
+  if (server_) server_->close();
+}
+
+void RelaySession::count_backend_error() {
+  deps_.listener->metrics->counter("backend_errors_total", {{"target", target_ ? target_->name : "unknown"}})
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace sy::proxy

@@ -1,0 +1,65 @@
+#pragma once
+// What the PostgreSQL and MySQL sessions share: one client socket, one server
+// connection, their read buffers, and the lifecycle around them (admission
+// against max_client_connections, the login deadline, crash containment at
+// the coroutine boundary, and the counters). Each protocol's session derives
+// from it and supplies run().
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "proxy/byte_buffer.h"
+#include "proxy/conn.h"
+#include "proxy/metrics.h"
+#include "proxy/session.h"
+
+namespace sy::proxy {
+
+struct TenantState;
+
+class RelaySession : public Session, public std::enable_shared_from_this<RelaySession> {
+ public:
+  RelaySession(tcp::socket client, SessionDeps deps, size_t server_buffer);
+  ~RelaySession() override;
+
+  //! Registers the session and runs it; an exception ends only this session.
+  void start();
+
+ protected:
+  virtual asio::awaitable<void> run() = 0;
+
+  //! Counts the client against max_client_connections; false when over it
+  //! (the caller refuses in its own protocol). Also arms the login deadline.
+  bool admit();
+  //! Cancels the login deadline: the client is in.
+  void logged_in();
+  void close_both();
+  void count_backend_error();
+
+  template <class Derived>
+  std::shared_ptr<Derived> self() {
+    return std::static_pointer_cast<Derived>(shared_from_this());
+  }
+
+  SessionDeps deps_;
+  std::string client_addr_;
+  Conn client_;
+  std::unique_ptr<Conn> server_;
+  const config::Target* target_ = nullptr;
+  ByteBuffer client_buf_;
+  ByteBuffer server_buf_;
+  std::string pending_client_error_;  //!< whole error message to send the client before closing
+  bool frontend_done_ = false;        //!< the client side ended (EOF, quit or error)
+  std::shared_ptr<const TenantState> tenant_;  //!< null: no tenant matched, pure relay
+  std::string tenant_name_;
+  uint64_t tenant_version_ = 0;  //!< directory version tenant_ was read from
+
+ private:
+  std::unique_ptr<asio::steady_timer> login_timer_;
+  Counter* connections_gauge_ = nullptr;
+  bool counted_ = false;
+};
+
+}  // namespace sy::proxy
