@@ -5,6 +5,7 @@
 
 #include "rewrite/sql_lexer.h"
 #include "rewrite/sql_text.h"
+#include "rewrite/statement_outcome.h"
 #include "rewrite/text_edits.h"
 
 namespace sy::rewrite {
@@ -13,8 +14,6 @@ using config::Phase;
 using config::Unmapped;
 
 namespace {
-
-bool enforcing(Phase p) { return p == Phase::DualWrite || p == Phase::ReadSwitch || p == Phase::Cleanup; }
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -60,14 +59,6 @@ class Analyzer {
   }
 
  private:
-  struct Pending {
-    std::vector<Edit> edits;
-    std::vector<MigrationEvent> events;
-    std::string unsupported;
-    const CompiledMigration* unsupported_migration = nullptr;
-    std::string reject;
-  };
-
   // ---- token helpers ------------------------------------------------------------
   std::string_view text(int i) const { return sql_.substr(t_[i].begin, t_[i].end - t_[i].begin); }
   bool kw(int i, std::string_view k) const { return i <= last_ && t_[i].kind == TokenKind::Word && iequals(text(i), k); }
@@ -111,7 +102,7 @@ class Analyzer {
     first_ = first;
     last_ = last;
     ++statements;
-    Pending p;
+    PendingStatement p;
     if (kw(first, "UPDATE")) {
       update(first + 1, p);
     } else if (kw(first, "INSERT") || kw(first, "REPLACE")) {
@@ -120,7 +111,7 @@ class Analyzer {
       load_data(first, p);
     }
     for (int i = first; i <= last && p.unsupported.empty(); ++i)
-      if (t_[i].kind == TokenKind::Opaque && !p.events.empty()) unsupported(p, "executable /*! */ comment in a migrated write", nullptr);
+      if (t_[i].kind == TokenKind::Opaque && !p.events.empty()) p.mark_unsupported("executable /*! */ comment in a migrated write", nullptr);
     finish(p, first, last);
   }
 
@@ -140,7 +131,7 @@ class Analyzer {
     return schema.empty() ? table : schema + "." + table;
   }
 
-  void update(int i, Pending& p) {
+  void update(int i, PendingStatement& p) {
     while (kw(i, "LOW_PRIORITY") || kw(i, "IGNORE")) ++i;
     const int tables_start = i;
     std::string schema, table, alias;
@@ -151,7 +142,7 @@ class Analyzer {
     if (is_ident(i) && !kw(i, "SET")) alias = ident(i++);
     if (!kw(i, "SET")) {
       // t1, t2 ... or t1 JOIN t2: a multi-table UPDATE.
-      if (auto* m = first_migration(tables_start)) unsupported(p, "multi-table UPDATE has no left-to-right guarantee", m);
+      if (auto* m = first_migration(tables_start)) p.mark_unsupported("multi-table UPDATE has no left-to-right guarantee", m);
       return;
     }
     if (migs.empty()) return;
@@ -198,7 +189,7 @@ class Analyzer {
 
   // The legacy assignment of `m` in a SET list, and the unified one placed after it.
   void assignment_pair(const CompiledMigration& m, const std::vector<Assignment>& assigns, const std::string& table,
-                       const std::string& alias, const std::string& label, const std::string& entity, Pending& p) {
+                       const std::string& alias, const std::string& label, const std::string& entity, PendingStatement& p) {
     const Assignment* legacy = nullptr;
     for (const auto& a : assigns) {
       if (!a.qualifier.empty() && a.qualifier != table && a.qualifier != alias) continue;
@@ -207,7 +198,7 @@ class Analyzer {
     }
     if (!legacy) return;
     Value v = classify(legacy->expr_first, legacy->expr_last);
-    if (v.kind == Value::Kind::Default) return unsupported(p, "DEFAULT assigned to " + m.cfg->legacy_column, &m);
+    if (v.kind == Value::Kind::Default) return p.mark_unsupported("DEFAULT assigned to " + m.cfg->legacy_column, &m);
     auto ev = event(m, label, v, entity);
     std::string unified = unified_value(m, v, ev, p, /*row_has_unified=*/true);
     if (!p.unsupported.empty()) return;
@@ -225,7 +216,7 @@ class Analyzer {
     }
   }
 
-  void insert(int i, Pending& p) {
+  void insert(int i, PendingStatement& p) {
     while (kw(i, "LOW_PRIORITY") || kw(i, "DELAYED") || kw(i, "HIGH_PRIORITY") || kw(i, "IGNORE")) ++i;
     if (kw(i, "INTO")) ++i;
     std::string schema, table;
@@ -234,7 +225,7 @@ class Analyzer {
     auto migs = ms_.for_table(schema, table);
     if (migs.empty()) return;
     auto label = table_label(schema, table);
-    if (kw(i, "PARTITION")) return unsupported(p, "INSERT with PARTITION", migs.front());
+    if (kw(i, "PARTITION")) return p.mark_unsupported("INSERT with PARTITION", migs.front());
     if (kw(i, "SET")) {
       auto assigns = set_list(i + 1, {"ON"});
       for (const auto* m : migs) assignment_pair(*m, assigns, table, "", label, "", p);
@@ -242,7 +233,7 @@ class Analyzer {
       on_duplicate(after, migs, table, label, p);
       return;
     }
-    if (!is(i, TokenKind::LParen)) return unsupported(p, "INSERT without a column list into " + label, migs.front());
+    if (!is(i, TokenKind::LParen)) return p.mark_unsupported("INSERT without a column list into " + label, migs.front());
     std::vector<std::pair<std::string, int>> cols;  // name, token
     int k = i + 1;
     while (is_ident(k)) {
@@ -250,7 +241,7 @@ class Analyzer {
       ++k;
       if (is(k, TokenKind::Comma)) ++k;
     }
-    if (!is(k, TokenKind::RParen)) return unsupported(p, "unreadable column list", migs.front());
+    if (!is(k, TokenKind::RParen)) return p.mark_unsupported("unreadable column list", migs.front());
     ++k;
     for (const auto* m : migs) {
       int legacy = -1;
@@ -265,7 +256,7 @@ class Analyzer {
       } else if (kw(k, "SELECT") || is(k, TokenKind::LParen)) {
         insert_select(*m, k, cols[legacy].second, static_cast<size_t>(legacy), cols.size(), label, p);
       } else {
-        unsupported(p, "unrecognised INSERT form", m);
+        p.mark_unsupported("unrecognised INSERT form", m);
       }
       if (!p.unsupported.empty()) return;
     }
@@ -276,7 +267,7 @@ class Analyzer {
   }
 
   void on_duplicate(int i, const std::vector<const CompiledMigration*>& migs, const std::string& table,
-                    const std::string& label, Pending& p) {
+                    const std::string& label, PendingStatement& p) {
     // ... [AS alias] ON DUPLICATE KEY UPDATE a = b, ...
     int k = i;
     while (k <= last_ && !(kw(k, "ON") && kw(k + 1, "DUPLICATE"))) ++k;
@@ -285,7 +276,7 @@ class Analyzer {
     for (const auto* m : migs) assignment_pair(*m, assigns, table, "", label, "", p);
   }
 
-  void add_column(const CompiledMigration& m, int col_tok, Pending& p) {
+  void add_column(const CompiledMigration& m, int col_tok, PendingStatement& p) {
     auto col = quote_mysql_ident(m.cfg->unified_column);
     if (opts_.phase == Phase::Cleanup)
       p.edits.push_back({t_[col_tok].begin, t_[col_tok].end - t_[col_tok].begin, col});
@@ -294,7 +285,7 @@ class Analyzer {
   }
 
   void values_rows(const CompiledMigration& m, int i, int col_tok, size_t k, size_t ncols, const std::string& label,
-                   Pending& p) {
+                   PendingStatement& p) {
     std::vector<std::vector<std::pair<int, int>>> rows;
     while (is(i, TokenKind::LParen)) {
       std::vector<std::pair<int, int>> row;
@@ -314,18 +305,18 @@ class Analyzer {
           start = j + 1;
         }
       }
-      if (j > last_) return unsupported(p, "unterminated VALUES row", &m);
+      if (j > last_) return p.mark_unsupported("unterminated VALUES row", &m);
       rows.push_back(std::move(row));
       i = j + 1;
       if (is(i, TokenKind::Comma)) ++i;
       else break;
     }
-    if (rows.empty()) return unsupported(p, "cannot locate VALUES rows", &m);
+    if (rows.empty()) return p.mark_unsupported("cannot locate VALUES rows", &m);
     add_column(m, col_tok, p);
     for (const auto& row : rows) {
-      if (row.size() != ncols) return unsupported(p, "VALUES row width does not match the column list", &m);
+      if (row.size() != ncols) return p.mark_unsupported("VALUES row width does not match the column list", &m);
       auto [first, last] = row[k];
-      if (first > last) return unsupported(p, "empty VALUES item", &m);
+      if (first > last) return p.mark_unsupported("empty VALUES item", &m);
       Value v = classify(first, last);
       auto ev = event(m, label, v, "");
       std::string unified;
@@ -346,8 +337,8 @@ class Analyzer {
   }
 
   void insert_select(const CompiledMigration& m, int i, int col_tok, size_t k, size_t ncols, const std::string& label,
-                     Pending& p) {
-    if (!kw(i, "SELECT")) return unsupported(p, "INSERT ... (SELECT ...) in parentheses", &m);
+                     PendingStatement& p) {
+    if (!kw(i, "SELECT")) return p.mark_unsupported("INSERT ... (SELECT ...) in parentheses", &m);
     int j = i + 1;
     while (kw(j, "DISTINCT") || kw(j, "ALL") || kw(j, "STRAIGHT_JOIN") || kw(j, "SQL_NO_CACHE")) ++j;
     std::vector<std::pair<int, int>> items;
@@ -365,14 +356,14 @@ class Analyzer {
       j = after + 1;
     }
     for (int q = i; q <= last_; ++q)
-      if (kw(q, "UNION")) return unsupported(p, "INSERT ... SELECT with UNION", &m);
-    if (items.size() != ncols) return unsupported(p, "INSERT ... SELECT whose select list does not match the column list", &m);
+      if (kw(q, "UNION")) return p.mark_unsupported("INSERT ... SELECT with UNION", &m);
+    if (items.size() != ncols) return p.mark_unsupported("INSERT ... SELECT whose select list does not match the column list", &m);
     auto [first, last] = items[k];
-    if (text(first) == "*") return unsupported(p, "INSERT ... SELECT *", &m);
+    if (text(first) == "*") return p.mark_unsupported("INSERT ... SELECT *", &m);
     Value v = classify(first, last);
     // The select list cannot see the row being inserted, so the mapping must
     // repeat the expression: only safe without parameters.
-    if (v.has_param) return unsupported(p, "INSERT ... SELECT with a parameter in the legacy value", &m);
+    if (v.has_param) return p.mark_unsupported("INSERT ... SELECT with a parameter in the legacy value", &m);
     auto ev = event(m, label, v, "");
     std::string unified = unified_value(m, v, ev, p, /*row_has_unified=*/false);
     if (!p.unsupported.empty()) return;
@@ -388,13 +379,13 @@ class Analyzer {
       p.edits.push_back({end, 0, ", " + unified});
   }
 
-  void load_data(int first, Pending& p) {
+  void load_data(int first, PendingStatement& p) {
     for (int i = first; i <= last_; ++i)
       if (kw(i, "TABLE")) {
         std::string schema, table;
         table_ref(i + 1, schema, table);
         auto migs = ms_.for_table(schema, table);
-        if (!migs.empty()) unsupported(p, "LOAD DATA into " + table + " cannot be rewritten", migs.front());
+        if (!migs.empty()) p.mark_unsupported("LOAD DATA into " + table + " cannot be rewritten", migs.front());
         return;
       }
   }
@@ -452,7 +443,7 @@ class Analyzer {
   // Returns the unified expression, empty for "assign nothing" (keep).
   // `row_has_unified`: the unified column holds the row's current value
   // (UPDATE, ON DUPLICATE KEY UPDATE); in VALUES it would read its default.
-  std::string unified_value(const CompiledMigration& m, const Value& v, MigrationEvent& ev, Pending& p,
+  std::string unified_value(const CompiledMigration& m, const Value& v, MigrationEvent& ev, PendingStatement& p,
                             bool row_has_unified) {
     (void)row_has_unified;
     const auto policy = m.cfg->unmapped;
@@ -514,44 +505,10 @@ class Analyzer {
     return "";
   }
 
-  void unsupported(Pending& p, std::string why, const CompiledMigration* m) {
-    if (!p.unsupported.empty()) return;
-    p.unsupported = std::move(why);
-    p.unsupported_migration = m;
-  }
-
-  void finish(Pending& p, int first, int last) {
+  void finish(PendingStatement& p, int first, int last) {
     uint32_t begin = t_[first].begin, end = t_[last].end;
-    if (!p.unsupported.empty()) {
-      MigrationEvent ev;
-      ev.outcome = Outcome::Unsupported;
-      ev.reason = p.unsupported;
-      if (p.unsupported_migration) {
-        ev.migration = p.unsupported_migration->cfg->name;
-        ev.table = p.unsupported_migration->cfg->table;
-      }
-      events.push_back(ev);
-      if (opts_.on_unsupported == config::OnUnsupported::Reject && enforcing(opts_.phase))
-        refuse(begin, end, "cannot rewrite this write safely (" + p.unsupported + ") and the tenant has on_unsupported: reject");
-      return;
-    }
-    if (!p.reject.empty() && enforcing(opts_.phase)) {
-      for (auto& ev : p.events)
-        if (ev.outcome == Outcome::Unmapped) events.push_back(ev);
-      MigrationEvent r;
-      r.outcome = Outcome::Rejected;
-      r.reason = p.reject;
-      if (!p.events.empty()) {
-        r.migration = p.events.front().migration;
-        r.table = p.events.front().table;
-      }
-      events.push_back(r);
-      refuse(begin, end, p.reject);
-      return;
-    }
-    for (auto& ev : p.events) events.push_back(std::move(ev));
-    if (enforcing(opts_.phase))
-      for (auto& e : p.edits) edits.push_back(std::move(e));
+    finish_statement(p, opts_, events, edits,
+                     [&](const std::string& message, const char*) { refuse(begin, end, message); });
   }
 
   // SIGNAL fails the statement with our message and SQLSTATE 45000 (error

@@ -6,6 +6,7 @@
 #include "rewrite/pg_parse.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/sql_text.h"
+#include "rewrite/statement_outcome.h"
 #include "rewrite/text_edits.h"
 
 namespace sy::rewrite {
@@ -34,8 +35,6 @@ int max_param(std::string_view sql, const std::vector<Token>& toks) {
   return n;
 }
 
-bool enforcing(Phase p) { return p == Phase::DualWrite || p == Phase::ReadSwitch || p == Phase::Cleanup; }
-
 // A legacy value as the statement writes it.
 struct Value {
   enum class Kind { Literal, Null, Default, Expr } kind = Kind::Expr;
@@ -49,14 +48,6 @@ struct Target {
   std::string rel_sql;   // relation as an SQL reference, for typed-NULL anchors
   std::string row_ref;   // alias/name to qualify the existing row's columns; empty for INSERT rows
   std::string table;     // for logs
-};
-
-struct Pending {
-  std::vector<Edit> edits;
-  std::vector<MigrationEvent> events;
-  std::string unsupported;  // first reason the statement cannot be rewritten
-  const CompiledMigration* unsupported_migration = nullptr;
-  std::string reject;       // refusal demanded by `unmapped: reject`
 };
 
 class Analyzer {
@@ -75,14 +66,14 @@ class Analyzer {
     int len = int_member(raw_stmt, "stmt_len", 0);
     uint32_t end = len > 0 ? begin + static_cast<uint32_t>(len) : static_cast<uint32_t>(sql_.size());
     limit_ = end;
-    Pending p;
+    PendingStatement p;
     visit(*stmt, p);
     finish(p, begin, end);
   }
 
  private:
   // ---- statement dispatch ------------------------------------------------
-  void visit(const JsonValue& wrapper, Pending& p) {
+  void visit(const JsonValue& wrapper, PendingStatement& p) {
     if (auto* u = node(wrapper, "UpdateStmt")) {
       with_clause(*u, p);
       update(*u, p);
@@ -99,13 +90,13 @@ class Analyzer {
       if (auto* q = member(*pr, "query")) visit(*q, p);
     } else if (auto* m = node(wrapper, "MergeStmt")) {
       if (auto migs = migrations_for(member(*m, "relation")); !migs.empty())
-        unsupported(p, "MERGE into a migrated table is not rewritten", migs.front());
+        p.mark_unsupported("MERGE into a migrated table is not rewritten", migs.front());
     } else if (auto* c = node(wrapper, "CopyStmt")) {
       copy(*c, p);
     }
   }
 
-  void with_clause(const JsonValue& stmt, Pending& p) {
+  void with_clause(const JsonValue& stmt, PendingStatement& p) {
     auto* w = member(stmt, "withClause");
     auto* ctes = w ? member(*w, "ctes") : nullptr;
     if (!ctes || !ctes->IsArray()) return;
@@ -141,7 +132,7 @@ class Analyzer {
   }
 
   // ---- UPDATE and ON CONFLICT DO UPDATE ------------------------------------
-  void update(const JsonValue& u, Pending& p) {
+  void update(const JsonValue& u, PendingStatement& p) {
     auto migs = migrations_for(member(u, "relation"));
     if (migs.empty()) return;
     auto target = target_of(*range_var(member(u, "relation")), true);
@@ -150,7 +141,7 @@ class Analyzer {
   }
 
   void set_list(const JsonValue* targets, const std::vector<const CompiledMigration*>& migs, const Target& target,
-                const std::string& entity, std::initializer_list<std::string_view> stops, Pending& p,
+                const std::string& entity, std::initializer_list<std::string_view> stops, PendingStatement& p,
                 bool on_conflict = false) {
     if (!targets || !targets->IsArray()) return;
     for (const auto* m : migs) {
@@ -164,24 +155,24 @@ class Analyzer {
         if (name == m->cfg->legacy_column) legacy = rt;
         // UPDATE t SET (a, status) = (...): the first column carries the whole row.
         if (auto* val = member(*rt, "val"); val && node(*val, "MultiAssignRef") && name == m->cfg->legacy_column)
-          return unsupported(p, "multi-column assignment to " + m->cfg->legacy_column, m);
+          return p.mark_unsupported("multi-column assignment to " + m->cfg->legacy_column, m);
       }
       if (!legacy || explicit_unified) continue;
-      if (member(*legacy, "indirection")) return unsupported(p, "subscripted assignment to " + m->cfg->legacy_column, m);
+      if (member(*legacy, "indirection")) return p.mark_unsupported("subscripted assignment to " + m->cfg->legacy_column, m);
       int col = token_at(static_cast<uint32_t>(int_member(*legacy, "location", -1)));
       if (col < 0 || col + 2 >= static_cast<int>(toks_.size()) || !is_op(toks_[col + 1], "="))
-        return unsupported(p, "cannot locate the assignment to " + m->cfg->legacy_column, m);
+        return p.mark_unsupported("cannot locate the assignment to " + m->cfg->legacy_column, m);
       auto* val = member(*legacy, "val");
-      if (!val) return unsupported(p, "assignment to " + m->cfg->legacy_column + " without a value", m);
+      if (!val) return p.mark_unsupported("assignment to " + m->cfg->legacy_column + " without a value", m);
       Value v = classify(*val, col + 2, stops);
-      if (v.kind == Value::Kind::Default) return unsupported(p, "DEFAULT assigned to " + m->cfg->legacy_column, m);
+      if (v.kind == Value::Kind::Default) return p.mark_unsupported("DEFAULT assigned to " + m->cfg->legacy_column, m);
       auto ev = event(*m, target, v, entity);
       std::string unified;
       if (on_conflict && opts_.phase == Phase::Cleanup && references_excluded(*val, m->cfg->legacy_column)) {
         // Cleanup stopped inserting the legacy column, so EXCLUDED.<legacy> is
         // no longer the proposed value; the proposed unified value is.
         if (!is_excluded_ref(*val, m->cfg->legacy_column))
-          return unsupported(p, "ON CONFLICT expression over EXCLUDED." + m->cfg->legacy_column + " in cleanup", m);
+          return p.mark_unsupported("ON CONFLICT expression over EXCLUDED." + m->cfg->legacy_column + " in cleanup", m);
         unified = "EXCLUDED." + quote_ident(m->cfg->unified_column);
         ev.unified = unified;
       } else {
@@ -200,7 +191,7 @@ class Analyzer {
   }
 
   // ---- INSERT ----------------------------------------------------------------
-  void insert(const JsonValue& ins, Pending& p) {
+  void insert(const JsonValue& ins, PendingStatement& p) {
     auto* rel = member(ins, "relation");
     auto migs = migrations_for(rel);
     if (auto* oc = member(ins, "onConflictClause"))
@@ -214,7 +205,7 @@ class Analyzer {
     auto* sel = select ? node(*select, "SelectStmt") : nullptr;
     if (!sel) return;  // DEFAULT VALUES
     if (!cols || !cols->IsArray())
-      return unsupported(p, "INSERT without a column list into " + target.table, migs.front());
+      return p.mark_unsupported("INSERT without a column list into " + target.table, migs.front());
     for (const auto* m : migs) {
       int k = -1;
       bool explicit_unified = false;
@@ -224,13 +215,13 @@ class Analyzer {
         auto name = str_member(*rt, "name");
         if (name == m->cfg->unified_column) explicit_unified = true;
         if (name == m->cfg->legacy_column) {
-          if (member(*rt, "indirection")) return unsupported(p, "subscripted insert into " + m->cfg->legacy_column, m);
+          if (member(*rt, "indirection")) return p.mark_unsupported("subscripted insert into " + m->cfg->legacy_column, m);
           k = static_cast<int>(i);
         }
       }
       if (k < 0 || explicit_unified) continue;
       int col_tok = token_at(static_cast<uint32_t>(int_member(*node((*cols)[k], "ResTarget"), "location", -1)));
-      if (col_tok < 0) return unsupported(p, "cannot locate column " + m->cfg->legacy_column, m);
+      if (col_tok < 0) return p.mark_unsupported("cannot locate column " + m->cfg->legacy_column, m);
       if (auto* rows = member(*sel, "valuesLists"))
         insert_values(*m, *rows, col_tok, static_cast<size_t>(k), cols->Size(), target, p);
       else
@@ -239,14 +230,14 @@ class Analyzer {
     }
   }
 
-  void add_column(const CompiledMigration& m, int col_tok, Pending& p) {
+  void add_column(const CompiledMigration& m, int col_tok, PendingStatement& p) {
     if (opts_.phase == Phase::Cleanup)
       p.edits.push_back({toks_[col_tok].begin, toks_[col_tok].end - toks_[col_tok].begin, quote_ident(m.cfg->unified_column)});
     else
       p.edits.push_back({toks_[col_tok].end, 0, ", " + quote_ident(m.cfg->unified_column)});
   }
 
-  void place_value(const Value& v, const std::string& unified, Pending& p) {
+  void place_value(const Value& v, const std::string& unified, PendingStatement& p) {
     if (opts_.phase == Phase::Cleanup)
       p.edits.push_back({v.begin, v.end - v.begin, unified});
     else
@@ -254,12 +245,12 @@ class Analyzer {
   }
 
   void insert_values(const CompiledMigration& m, const JsonValue& rows, int col_tok, size_t k, size_t ncols,
-                     const Target& target, Pending& p) {
+                     const Target& target, PendingStatement& p) {
     // Find the VALUES rows in the text: '(' item, item ... ')' at depth 0.
     int i = col_tok;
     while (i < static_cast<int>(toks_.size()) && toks_[i].begin < limit_ && !is_keyword(sql_, toks_[i], "VALUES")) ++i;
     if (i >= static_cast<int>(toks_.size()) || toks_[i].begin >= limit_)
-      return unsupported(p, "cannot locate VALUES", &m);
+      return p.mark_unsupported("cannot locate VALUES", &m);
     ++i;
     std::vector<std::vector<std::pair<int, int>>> items;  // per row: [first token, last token]
     const int n = static_cast<int>(toks_.size());
@@ -281,19 +272,19 @@ class Analyzer {
           start = j + 1;
         }
       }
-      if (j >= n) return unsupported(p, "unterminated VALUES row", &m);
+      if (j >= n) return p.mark_unsupported("unterminated VALUES row", &m);
       items.push_back(std::move(row));
       i = j + 1;
       if (i < n && toks_[i].kind == TokenKind::Comma) ++i;
       else break;
     }
-    if (!rows.IsArray() || items.size() != rows.Size()) return unsupported(p, "VALUES rows do not match the parse tree", &m);
+    if (!rows.IsArray() || items.size() != rows.Size()) return p.mark_unsupported("VALUES rows do not match the parse tree", &m);
     add_column(m, col_tok, p);
     for (rapidjson::SizeType r = 0; r < rows.Size(); ++r) {
       auto* list = node(rows[r], "List");
       auto* row_items = list ? member(*list, "items") : nullptr;
       if (!row_items || !row_items->IsArray() || row_items->Size() != ncols || items[r].size() != ncols)
-        return unsupported(p, "VALUES row width does not match the column list", &m);
+        return p.mark_unsupported("VALUES row width does not match the column list", &m);
       auto [first, last] = items[r][k];
       Value v = classify_span((*row_items)[static_cast<rapidjson::SizeType>(k)], first, last);
       auto ev = event(m, target, v, "");
@@ -313,19 +304,19 @@ class Analyzer {
   }
 
   void insert_select(const CompiledMigration& m, const JsonValue& sel, int col_tok, size_t k, size_t ncols,
-                     const Target& target, Pending& p) {
+                     const Target& target, PendingStatement& p) {
     if (str_member(sel, "op") != "SETOP_NONE" && !str_member(sel, "op").empty())
-      return unsupported(p, "INSERT ... SELECT with a set operation", &m);
+      return p.mark_unsupported("INSERT ... SELECT with a set operation", &m);
     auto* targets = member(sel, "targetList");
     if (!targets || !targets->IsArray() || targets->Size() != ncols)
-      return unsupported(p, "INSERT ... SELECT whose select list does not match the column list", &m);
+      return p.mark_unsupported("INSERT ... SELECT whose select list does not match the column list", &m);
     auto* rt = node((*targets)[static_cast<rapidjson::SizeType>(k)], "ResTarget");
     auto* val = rt ? member(*rt, "val") : nullptr;
-    if (!val) return unsupported(p, "INSERT ... SELECT with an unreadable select list", &m);
+    if (!val) return p.mark_unsupported("INSERT ... SELECT with an unreadable select list", &m);
     if (auto* cr = node(*val, "ColumnRef"); cr && json_contains(*cr, "A_Star"))
-      return unsupported(p, "INSERT ... SELECT *", &m);
+      return p.mark_unsupported("INSERT ... SELECT *", &m);
     int start = token_at(static_cast<uint32_t>(int_member(*rt, "location", -1)));
-    if (start < 0) return unsupported(p, "cannot locate the selected value", &m);
+    if (start < 0) return p.mark_unsupported("cannot locate the selected value", &m);
     static const std::initializer_list<std::string_view> stops = {
         "FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "FETCH",
         "FOR",  "UNION", "INTERSECT", "EXCEPT", "ON", "RETURNING", "AS", "INTO"};
@@ -334,7 +325,7 @@ class Analyzer {
     if (!str_member(*rt, "name").empty()) {
       int as = next_token(v.end);
       if (as < 0 || !is_keyword(sql_, toks_[as], "AS") || as + 1 >= static_cast<int>(toks_.size()))
-        return unsupported(p, "select-list alias without AS", &m);
+        return p.mark_unsupported("select-list alias without AS", &m);
       after = toks_[as + 1].end;
     }
     auto ev = event(m, target, v, "");
@@ -349,7 +340,7 @@ class Analyzer {
       p.edits.push_back({after, 0, ", " + unified});
   }
 
-  void copy(const JsonValue& c, Pending& p) {
+  void copy(const JsonValue& c, PendingStatement& p) {
     auto* is_from = member(c, "is_from");
     if (!is_from || !is_from->IsBool() || !is_from->GetBool()) return;
     for (const auto* m : migrations_for(member(c, "relation"))) {
@@ -358,7 +349,7 @@ class Analyzer {
       for (size_t i = 0; att && att->IsArray() && i < att->Size(); ++i)
         if (auto* s = node((*att)[static_cast<rapidjson::SizeType>(i)], "String"))
           writes_legacy = writes_legacy || str_member(*s, "sval") == m->cfg->legacy_column;
-      if (writes_legacy) return unsupported(p, "COPY FROM into " + m->cfg->table + " cannot be rewritten", m);
+      if (writes_legacy) return p.mark_unsupported("COPY FROM into " + m->cfg->table + " cannot be rewritten", m);
     }
   }
 
@@ -420,7 +411,7 @@ class Analyzer {
 
   // Returns the unified expression; empty means "assign nothing" (keep).
   std::string unified_value(const CompiledMigration& m, const Value& v, const Target& t,
-                            MigrationEvent& ev, Pending& p) {
+                            MigrationEvent& ev, PendingStatement& p) {
     const auto policy = m.cfg->unmapped;
     if (v.kind == Value::Kind::Literal || v.kind == Value::Kind::Null) {
       const std::string* mapped = v.kind == Value::Kind::Literal ? m.lookup(v.literal) : nullptr;
@@ -578,46 +569,9 @@ class Analyzer {
   }
 
   // ---- outcome of one statement --------------------------------------------
-  void unsupported(Pending& p, std::string why, const CompiledMigration* m = nullptr) {
-    if (!p.unsupported.empty()) return;
-    p.unsupported = std::move(why);
-    p.unsupported_migration = m;
-  }
-
-  void finish(Pending& p, uint32_t begin, uint32_t end) {
-    if (!p.unsupported.empty()) {
-      MigrationEvent ev;
-      ev.outcome = Outcome::Unsupported;
-      ev.reason = p.unsupported;
-      if (p.unsupported_migration) {
-        ev.migration = p.unsupported_migration->cfg->name;
-        ev.table = p.unsupported_migration->cfg->table;
-      } else if (!p.events.empty()) {
-        ev.migration = p.events.front().migration;
-        ev.table = p.events.front().table;
-      }
-      events.push_back(ev);
-      if (opts_.on_unsupported == config::OnUnsupported::Reject && enforcing(opts_.phase))
-        refuse(begin, end, "cannot rewrite this write safely (" + p.unsupported + ") and the tenant has on_unsupported: reject", "0A000");
-      return;
-    }
-    if (!p.reject.empty() && enforcing(opts_.phase)) {
-      for (auto& ev : p.events)
-        if (ev.outcome == Outcome::Unmapped) events.push_back(ev);
-      MigrationEvent r;
-      r.outcome = Outcome::Rejected;
-      r.reason = p.reject;
-      if (!p.events.empty()) {
-        r.migration = p.events.front().migration;
-        r.table = p.events.front().table;
-      }
-      events.push_back(r);
-      refuse(begin, end, p.reject, "22023");
-      return;
-    }
-    for (auto& ev : p.events) events.push_back(std::move(ev));
-    if (enforcing(opts_.phase))
-      for (auto& e : p.edits) edits.push_back(std::move(e));
+  void finish(PendingStatement& p, uint32_t begin, uint32_t end) {
+    finish_statement(p, opts_, events, edits,
+                     [&](const std::string& message, const char* sqlstate) { refuse(begin, end, message, sqlstate); });
   }
 
   // Replaces the statement with one that fails with `message`, so the client
