@@ -449,27 +449,9 @@ class Analyzer {
     const auto policy = m.cfg->unmapped;
     auto legacy_col = quote_mysql_ident(m.cfg->legacy_column);
     auto unified_col = quote_mysql_ident(m.cfg->unified_column);
-    if (v.kind == Value::Kind::Literal || v.kind == Value::Kind::Null) {
-      const std::string* mapped = v.kind == Value::Kind::Literal ? m.lookup(v.literal) : nullptr;
-      if (mapped) {
-        ev.unified = *mapped;
-        return quote_mysql_literal(*mapped);
-      }
-      ev.outcome = Outcome::Unmapped;
-      switch (policy) {
-        case Unmapped::Keep: ev.unified = "(kept)"; return "";
-        case Unmapped::Copy:
-          ev.unified = ev.legacy;
-          return v.kind == Value::Kind::Null ? "NULL" : quote_mysql_literal(v.literal);
-        case Unmapped::Null: ev.unified = "NULL"; return "NULL";
-        case Unmapped::Reject:
-          ev.unified = "(rejected)";
-          if (p.reject.empty())
-            p.reject = "unmapped value " + quote_literal(ev.legacy) + " for " + ev.table + "." + m.cfg->legacy_column +
-                       " (migration " + m.cfg->name + ", unmapped: reject)";
-          return "";
-      }
-    }
+    if (v.kind == Value::Kind::Literal || v.kind == Value::Kind::Null)
+      return unified_for_literal(m, v.kind == Value::Kind::Literal ? &v.literal : nullptr, ev.table, ev, p,
+                                 quote_mysql_literal);
     ev.unified = "CASE";
     std::string else_;
     switch (policy) {

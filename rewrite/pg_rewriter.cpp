@@ -413,27 +413,8 @@ class Analyzer {
   std::string unified_value(const CompiledMigration& m, const Value& v, const Target& t,
                             MigrationEvent& ev, PendingStatement& p) {
     const auto policy = m.cfg->unmapped;
-    if (v.kind == Value::Kind::Literal || v.kind == Value::Kind::Null) {
-      const std::string* mapped = v.kind == Value::Kind::Literal ? m.lookup(v.literal) : nullptr;
-      if (mapped) {
-        ev.unified = *mapped;
-        return quote_literal(*mapped);
-      }
-      ev.outcome = Outcome::Unmapped;
-      switch (policy) {
-        case Unmapped::Keep: ev.unified = "(kept)"; return "";
-        case Unmapped::Copy:
-          ev.unified = ev.legacy;
-          return v.kind == Value::Kind::Null ? "NULL" : quote_literal(v.literal);
-        case Unmapped::Null: ev.unified = "NULL"; return "NULL";
-        case Unmapped::Reject:
-          ev.unified = "(rejected)";
-          if (p.reject.empty())
-            p.reject = "unmapped value " + quote_literal(ev.legacy) + " for " + t.table + "." + m.cfg->legacy_column +
-                       " (migration " + m.cfg->name + ", unmapped: reject)";
-          return "";
-      }
-    }
+    if (v.kind == Value::Kind::Literal || v.kind == Value::Kind::Null)
+      return unified_for_literal(m, v.kind == Value::Kind::Literal ? &v.literal : nullptr, t.table, ev, p, quote_literal);
     // An expression or parameter: map it in SQL with a CASE over its text form.
     ev.unified = "CASE";
     std::string expr(sql_.substr(v.begin, v.end - v.begin));

@@ -27,6 +27,32 @@ struct PendingStatement {
   }
 };
 
+//! The unified value for a literal legacy value (`literal` null for SQL NULL)
+//! under the migration's map and unmapped policy, quoted with `quote`; fills
+//! the event. Returns "" for "assign nothing" (keep, or a refusal recorded in
+//! `p`).
+inline std::string unified_for_literal(const CompiledMigration& m, const std::string* literal, const std::string& table,
+                                       MigrationEvent& ev, PendingStatement& p,
+                                       std::string (*quote)(std::string_view)) {
+  if (const std::string* mapped = literal ? m.lookup(*literal) : nullptr) {
+    ev.unified = *mapped;
+    return quote(*mapped);
+  }
+  ev.outcome = Outcome::Unmapped;
+  switch (m.cfg->unmapped) {
+    case config::Unmapped::Keep: ev.unified = "(kept)"; return "";
+    case config::Unmapped::Copy: ev.unified = ev.legacy; return literal ? quote(*literal) : "NULL";
+    case config::Unmapped::Null: ev.unified = "NULL"; return "NULL";
+    case config::Unmapped::Reject:
+      ev.unified = "(rejected)";
+      if (p.reject.empty())
+        p.reject = "unmapped value '" + ev.legacy + "' for " + table + "." + m.cfg->legacy_column + " (migration " +
+                   m.cfg->name + ", unmapped: reject)";
+      return "";
+  }
+  return "";
+}
+
 inline bool rewrites_writes(config::Phase p) {
   return p == config::Phase::DualWrite || p == config::Phase::ReadSwitch || p == config::Phase::Cleanup;
 }
