@@ -1,4 +1,5 @@
 """Process lifecycle: check-config and SIGTERM draining."""
+import re
 import signal
 import socket
 import subprocess
@@ -49,6 +50,17 @@ tenants:
             with self.subTest(example=path.name):
                 r = subprocess.run([SY_BIN, "check-config", "-c", str(path)], capture_output=True, text=True)
                 self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_every_accepted_key_is_documented(self):
+        repo = Path(__file__).resolve().parents[2]
+        loader = (repo / "config" / "loader.cpp").read_text()
+        keys = set()
+        for group in re.findall(r"only_keys\([^{]*\{([^}]*)\}", loader):
+            keys.update(re.findall(r'"([a-z_]+)"', group))
+        self.assertGreater(len(keys), 50)
+        doc = (repo / "config" / "README.md").read_text()
+        missing = sorted(k for k in keys if f"`{k}`" not in doc)
+        self.assertEqual(missing, [], "keys the loader accepts but config/README.md does not document")
 
     def test_run_refuses_invalid_config(self):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
