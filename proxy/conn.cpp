@@ -65,9 +65,13 @@ asio::awaitable<void> Conn::write(asio::const_buffer buf, error_code& ec) {
   co_await write(one, ec);
 }
 
-asio::awaitable<void> Conn::tls_accept(asio::ssl::context& ctx, error_code& ec) {
+asio::awaitable<void> Conn::tls_accept(asio::ssl::context& ctx, error_code& ec, std::string_view already_read) {
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(sock_, ctx);
-  co_await tls_->async_handshake(asio::ssl::stream_base::server, redirect_error(use_awaitable, ec));
+  if (already_read.empty())
+    co_await tls_->async_handshake(asio::ssl::stream_base::server, redirect_error(use_awaitable, ec));
+  else
+    co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::buffer(already_read),
+                                   redirect_error(use_awaitable, ec));
 }
 
 asio::awaitable<void> Conn::tls_connect(asio::ssl::context& ctx, const std::string& sni,

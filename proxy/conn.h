@@ -27,7 +27,9 @@ class Conn {
   asio::awaitable<void> write(const std::vector<asio::const_buffer>& bufs, error_code& ec);
   asio::awaitable<void> write(asio::const_buffer buf, error_code& ec);
 
-  asio::awaitable<void> tls_accept(asio::ssl::context& ctx, error_code& ec);
+  //! `already_read`: TLS bytes the caller read before deciding to start TLS
+  //! (a MySQL client sends its ClientHello right behind the SSLRequest).
+  asio::awaitable<void> tls_accept(asio::ssl::context& ctx, error_code& ec, std::string_view already_read = {});
   //! `verify_name` empty = no hostname check (prefer/require).
   asio::awaitable<void> tls_connect(asio::ssl::context& ctx, const std::string& sni, const std::string& verify_name,
                                     error_code& ec);

@@ -133,11 +133,15 @@ asio::awaitable<void> MySqlSession::run() {
   }
   auto hello = my::parse_client_hello(payload_of(hello_packet));
   if (hello && hello->ssl_request) {
-    if (!offer_tls || !client_buf_.unread().empty()) {
+    if (!offer_tls) {
       co_await refuse(2, my::kErHandshake, "08S01", "switchyard: unexpected TLS request");
       co_return;
     }
-    co_await client_.tls_accept(*listener.client_tls, ec);
+    // MySQL has no answer to an SSLRequest: the client's ClientHello may
+    // already be in our buffer, and belongs to the TLS handshake.
+    std::string early(client_buf_.unread());
+    client_buf_.consume(early.size());
+    co_await client_.tls_accept(*listener.client_tls, ec, early);
     if (ec) {
       log::Event(log::Level::warn, "tls_handshake_failed").str("client", client_addr_).str("error", ec.message());
       client_.close();
@@ -276,8 +280,7 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
     drained = n < room;
     client_buf_.commit(n);
   }
-  frontend_done_ = true;
-  server_->close();
+  end_after_client();
 }
 
 void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
@@ -378,8 +381,7 @@ asio::awaitable<void> MySqlSession::pump_backend() {
       }
     }
   }
-  client_.close();
-  server_->close();
+  end_after_server();
 }
 
 }  // namespace sy::proxy

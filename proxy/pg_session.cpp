@@ -296,9 +296,7 @@ asio::awaitable<void> PgSession::pump_frontend() {
     drained = n < room;
     client_buf_.commit(n);
   }
-  frontend_done_ = true;
-  // Closing the server side wakes the backend loop, which closes the client.
-  server_->close();
+  end_after_client();
 }
 
 asio::awaitable<void> PgSession::pump_backend() {
@@ -388,8 +386,7 @@ asio::awaitable<void> PgSession::pump_backend() {
       }
     }
   }
-  client_.close();
-  server_->close();
+  end_after_server();
 }
 
 }  // namespace sy::proxy

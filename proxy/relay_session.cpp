@@ -80,6 +80,28 @@ void RelaySession::close_both() {
   if (server_) server_->close();
 }
 
+void RelaySession::end_after_server() {
+  if (server_) server_->close();
+  if (frontend_done_) {  // the client already hung up: nothing left to deliver
+    client_.close();
+    return;
+  }
+  error_code ignored;
+  client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  // The frontend loop sees the client's EOF and ends; this bounds the wait.
+  linger_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(), std::chrono::seconds(2));
+  linger_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->client_.close();
+  });
+}
+
+void RelaySession::end_after_client() {
+  frontend_done_ = true;
+  if (linger_timer_) linger_timer_->cancel();
+  // Closing the server side wakes the backend loop, which finishes the client.
+  if (server_) server_->close();
+}
+
 void RelaySession::count_backend_error() {
   deps_.listener->metrics->counter("backend_errors_total", {{"target", target_ ? target_->name : "unknown"}})
       .fetch_add(1, std::memory_order_relaxed);

@@ -36,6 +36,14 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   //! Cancels the login deadline: the client is in.
   void logged_in();
   void close_both();
+  //! The server side is over: close the server and let the client read what
+  //! was already sent before its connection goes. A plain close could reset
+  //! the connection (RST) and destroy the last packets in flight, such as the
+  //! server's own "access denied"; so send FIN, give the client a moment to
+  //! read and hang up, then close.
+  void end_after_server();
+  //! The client side is over (EOF, quit or error): nothing more to wait for.
+  void end_after_client();
   void count_backend_error();
 
   template <class Derived>
@@ -58,6 +66,7 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
 
  private:
   std::unique_ptr<asio::steady_timer> login_timer_;
+  std::unique_ptr<asio::steady_timer> linger_timer_;
   Counter* connections_gauge_ = nullptr;
   bool counted_ = false;
 };

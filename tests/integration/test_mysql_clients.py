@@ -181,7 +181,7 @@ class AuthAndTls(unittest.TestCase):
             # wrong password: the server's own error
             with self.assertRaises(pymysql.err.OperationalError) as cm:
                 via(port, password="wrong", ssl_ca=CA)
-            self.assertEqual(cm.exception.args[0], 1045)
+            self.assertEqual(cm.exception.args[0], 1045, cm.exception.args)
             self.assertNotIn("backend_lost", proxy.log_text())
 
 
