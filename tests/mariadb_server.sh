@@ -27,6 +27,8 @@
 # PROCESS lets a test user see every thread in SHOW PROCESSLIST; any user may
 # KILL [QUERY] its own threads without extra privileges.
 set -euo pipefail
+# shellcheck source=tests/lib/test_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/test_env.sh"
 
 PY=/usr/bin/python3
 MY_SBIN=${MY_SBIN:-/usr/sbin}
@@ -47,53 +49,9 @@ else
   as_my() { (cd / && "$@"); }
 fi
 
-free_port() {
-  "$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 # root over the unix socket; --no-defaults keeps /etc/mysql's client settings out.
 admin() { mariadb-admin --no-defaults --socket="$1/mysqld.sock" -uroot --connect-timeout=2 "${@:2}"; }
 sql() { mariadb --no-defaults --socket="$1/mysqld.sock" -uroot --batch "${@:2}"; }
-
-make_certs() {
-  local certs=$1 tmp=$1/.tmp
-  mkdir -p "$certs" "$tmp"
-
-  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -sha256 \
-    -subj "/CN=switchyard test CA" \
-    -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -keyout "$certs/ca.key" -out "$certs/ca.crt" 2>/dev/null
-
-  cat > "$tmp/leaf.ext" <<'EXT'
-basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth,clientAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid,issuer
-EXT
-
-  local name serial=1
-  for name in server proxy; do
-    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-      -keyout "$certs/$name.key" -out "$tmp/$name.csr" 2>/dev/null
-    openssl x509 -req -in "$tmp/$name.csr" -days 30 -sha256 \
-      -CA "$certs/ca.crt" -CAkey "$certs/ca.key" -set_serial "$((serial++))" \
-      -extfile "$tmp/leaf.ext" -out "$certs/$name.crt" 2>/dev/null
-  done
-
-  rm -rf "$tmp"
-  chmod 0755 "$certs"
-  chmod 0644 "$certs"/*.crt
-  chmod 0600 "$certs"/*.key
-  # The server reads server.key after dropping to the mysql user; proxy.key and
-  # ca.key stay with the invoking user.
-  chown "$MY_OS_USER" "$certs/server.key" "$certs/server.crt"
-}
 
 alive() { # pid; a zombie (exited, not yet reaped by its parent) counts as gone
   local state
@@ -122,7 +80,7 @@ cmd_start() {
   as_my test -w "$dir" ||
     die "$MY_OS_USER cannot write $dir (is a parent directory private?)"
 
-  make_certs "$dir/certs"
+  make_test_certs "$dir/certs" "$MY_OS_USER"
 
   # --no-defaults must come first; without it /etc/mysql/my.cnf leaks in.
   mariadb-install-db --no-defaults "${user_opt[@]}" --datadir="$data" \

@@ -22,6 +22,8 @@
 # Over the unix socket everyone is trusted. Database `app` is owned by postgres;
 # the three test roles may connect and create objects in its public schema.
 set -euo pipefail
+# shellcheck source=tests/lib/test_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/test_env.sh"
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PY=/usr/bin/python3
@@ -38,50 +40,6 @@ else
   PG_OS_USER=$(id -un)
   as_pg() { (cd / && "$@"); }
 fi
-
-free_port() {
-  "$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-make_certs() {
-  local certs=$1 tmp=$1/.tmp
-  mkdir -p "$certs" "$tmp"
-
-  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -sha256 \
-    -subj "/CN=switchyard test CA" \
-    -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -keyout "$certs/ca.key" -out "$certs/ca.crt" 2>/dev/null
-
-  cat > "$tmp/leaf.ext" <<'EXT'
-basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth,clientAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid,issuer
-EXT
-
-  local name serial=1
-  for name in server proxy; do
-    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-      -keyout "$certs/$name.key" -out "$tmp/$name.csr" 2>/dev/null
-    openssl x509 -req -in "$tmp/$name.csr" -days 30 -sha256 \
-      -CA "$certs/ca.crt" -CAkey "$certs/ca.key" -set_serial "$((serial++))" \
-      -extfile "$tmp/leaf.ext" -out "$certs/$name.crt" 2>/dev/null
-  done
-
-  rm -rf "$tmp"
-  chmod 0755 "$certs"
-  chmod 0644 "$certs"/*.crt
-  chmod 0600 "$certs"/*.key
-  # PostgreSQL refuses a key that is not owned by its user (or is group/world
-  # readable); proxy.key and ca.key stay with the invoking user.
-  chown "$PG_OS_USER" "$certs/server.key" "$certs/server.crt"
-}
 
 write_conf() {
   local dir=$1 port=$2 data=$1/data
@@ -130,7 +88,7 @@ cmd_start() {
   as_pg test -w "$dir" ||
     die "$PG_OS_USER cannot write $dir (is a parent directory private?)"
 
-  make_certs "$dir/certs"
+  make_test_certs "$dir/certs" "$PG_OS_USER"
 
   local pwfile=$dir/.pwfile
   printf 'postgres\n' > "$pwfile"

@@ -1,0 +1,48 @@
+# Shared by tests/pg_server.sh and tests/mariadb_server.sh (sourced, not run).
+
+# A free TCP port on 127.0.0.1 (free a moment ago).
+free_port() {
+  "${PY:-/usr/bin/python3}" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# make_test_certs DIR OWNER: a throwaway CA plus "server" and "proxy" leaf
+# certificates for CN=localhost (SAN localhost, 127.0.0.1). The database
+# server refuses a key it does not own, so server.* goes to OWNER; proxy.key
+# and ca.key stay with the invoking user.
+make_test_certs() {
+  local certs=$1 owner=$2 tmp=$1/.tmp
+  mkdir -p "$certs" "$tmp"
+
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -sha256 \
+    -subj "/CN=switchyard test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$certs/ca.key" -out "$certs/ca.crt" 2>/dev/null
+
+  cat > "$tmp/leaf.ext" <<'EXT'
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=DNS:localhost,IP:127.0.0.1
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid,issuer
+EXT
+
+  local name serial=1
+  for name in server proxy; do
+    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+      -keyout "$certs/$name.key" -out "$tmp/$name.csr" 2>/dev/null
+    openssl x509 -req -in "$tmp/$name.csr" -days 30 -sha256 \
+      -CA "$certs/ca.crt" -CAkey "$certs/ca.key" -set_serial "$((serial++))" \
+      -extfile "$tmp/leaf.ext" -out "$certs/$name.crt" 2>/dev/null
+  done
+
+  rm -rf "$tmp"
+  chmod 0755 "$certs"
+  chmod 0644 "$certs"/*.crt
+  chmod 0600 "$certs"/*.key
+  chown "$owner" "$certs/server.key" "$certs/server.crt"
+}
