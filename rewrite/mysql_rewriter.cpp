@@ -286,31 +286,9 @@ class Analyzer {
 
   void values_rows(const CompiledMigration& m, int i, int col_tok, size_t k, size_t ncols, const std::string& label,
                    PendingStatement& p) {
-    std::vector<std::vector<std::pair<int, int>>> rows;
-    while (is(i, TokenKind::LParen)) {
-      std::vector<std::pair<int, int>> row;
-      int depth = 0, start = i + 1, j = i + 1;
-      for (; j <= last_; ++j) {
-        auto kind = t_[j].kind;
-        if (kind == TokenKind::LParen || kind == TokenKind::LBracket) {
-          ++depth;
-        } else if (kind == TokenKind::RParen || kind == TokenKind::RBracket) {
-          if (depth == 0) {
-            row.emplace_back(start, j - 1);
-            break;
-          }
-          --depth;
-        } else if (kind == TokenKind::Comma && depth == 0) {
-          row.emplace_back(start, j - 1);
-          start = j + 1;
-        }
-      }
-      if (j > last_) return p.mark_unsupported("unterminated VALUES row", &m);
-      rows.push_back(std::move(row));
-      i = j + 1;
-      if (is(i, TokenKind::Comma)) ++i;
-      else break;
-    }
+    auto split = split_rows(t_, i, last_);
+    if (!split) return p.mark_unsupported("unterminated VALUES row", &m);
+    const auto& rows = *split;
     if (rows.empty()) return p.mark_unsupported("cannot locate VALUES rows", &m);
     add_column(m, col_tok, p);
     for (const auto& row : rows) {

@@ -252,32 +252,9 @@ class Analyzer {
     if (i >= static_cast<int>(toks_.size()) || toks_[i].begin >= limit_)
       return p.mark_unsupported("cannot locate VALUES", &m);
     ++i;
-    std::vector<std::vector<std::pair<int, int>>> items;  // per row: [first token, last token]
-    const int n = static_cast<int>(toks_.size());
-    while (i < n && toks_[i].kind == TokenKind::LParen) {
-      std::vector<std::pair<int, int>> row;
-      int depth = 0, start = i + 1, j = i + 1;
-      for (; j < n; ++j) {
-        auto kind = toks_[j].kind;
-        if (kind == TokenKind::LParen || kind == TokenKind::LBracket) {
-          ++depth;
-        } else if (kind == TokenKind::RParen || kind == TokenKind::RBracket) {
-          if (depth == 0) {
-            row.emplace_back(start, j - 1);
-            break;
-          }
-          --depth;
-        } else if (kind == TokenKind::Comma && depth == 0) {
-          row.emplace_back(start, j - 1);
-          start = j + 1;
-        }
-      }
-      if (j >= n) return p.mark_unsupported("unterminated VALUES row", &m);
-      items.push_back(std::move(row));
-      i = j + 1;
-      if (i < n && toks_[i].kind == TokenKind::Comma) ++i;
-      else break;
-    }
+    auto split = split_rows(toks_, i, static_cast<int>(toks_.size()) - 1);
+    if (!split) return p.mark_unsupported("unterminated VALUES row", &m);
+    const auto& items = *split;
     if (!rows.IsArray() || items.size() != rows.Size()) return p.mark_unsupported("VALUES rows do not match the parse tree", &m);
     add_column(m, col_tok, p);
     for (rapidjson::SizeType r = 0; r < rows.Size(); ++r) {

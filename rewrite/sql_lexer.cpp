@@ -175,6 +175,37 @@ std::vector<Token> lex_sql(std::string_view s, Dialect dialect) {
   return out;
 }
 
+std::optional<std::vector<RowItems>> split_rows(const std::vector<Token>& toks, int i, int last) {
+  std::vector<RowItems> rows;
+  while (i <= last && toks[i].kind == TokenKind::LParen) {
+    RowItems row;
+    int depth = 0, start = i + 1, j = i + 1;
+    for (; j <= last; ++j) {
+      auto kind = toks[j].kind;
+      if (kind == TokenKind::LParen || kind == TokenKind::LBracket) {
+        ++depth;
+      } else if (kind == TokenKind::RParen || kind == TokenKind::RBracket) {
+        if (depth == 0) {
+          row.emplace_back(start, j - 1);
+          break;
+        }
+        --depth;
+      } else if (kind == TokenKind::Comma && depth == 0) {
+        row.emplace_back(start, j - 1);
+        start = j + 1;
+      }
+    }
+    if (j > last) return std::nullopt;
+    rows.push_back(std::move(row));
+    i = j + 1;
+    if (i <= last && toks[i].kind == TokenKind::Comma)
+      ++i;
+    else
+      break;
+  }
+  return rows;
+}
+
 bool is_keyword(std::string_view sql, const Token& t, std::string_view upper_keyword) {
   if (t.kind != TokenKind::Word || t.end - t.begin != upper_keyword.size()) return false;
   for (size_t k = 0; k < upper_keyword.size(); ++k)

@@ -5,7 +5,9 @@
 // per token beyond the output vector and never fails: unterminated strings or
 // comments simply run to the end of the input.
 #include <cstdint>
+#include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sy::rewrite {
@@ -41,6 +43,12 @@ struct Token {
 //! escapes in '' and "" strings (double quotes are strings, as without
 //! ANSI_QUOTES).
 std::vector<Token> lex_sql(std::string_view sql, Dialect dialect = Dialect::Postgres);
+
+//! Token spans [first, last] of each item of consecutive parenthesised rows
+//! starting at token `i` — `(a, b), (c, d)` — up to token `last`. Brackets
+//! nest; an item may be empty (first > last). nullopt if a row is unterminated.
+using RowItems = std::vector<std::pair<int, int>>;
+std::optional<std::vector<RowItems>> split_rows(const std::vector<Token>& toks, int i, int last);
 
 //! Case-insensitive comparison of an unquoted word token with an ASCII keyword.
 bool is_keyword(std::string_view sql, const Token& t, std::string_view upper_keyword);
