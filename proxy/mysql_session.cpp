@@ -7,7 +7,6 @@
 #include "protocol/mysql/handshake.h"
 #include "protocol/mysql/packet.h"
 #include "proxy/backend_connect.h"
-#include "proxy/canary.h"
 #include "proxy/listener_runtime.h"
 #include "proxy/log.h"
 #include "proxy/output_batch.h"
@@ -165,9 +164,9 @@ asio::awaitable<void> MySqlSession::run() {
     co_return;
   }
   user_ = hello->user;
-  program_ = hello->program_name;
+  application_name_ = hello->program_name;
   tenant_version_ = listener.directory->version();
-  tenant_ = listener.directory->current()->bind(lcfg.name, hello->database, user_, program_);
+  tenant_ = listener.directory->current()->bind(lcfg.name, hello->database, user_, application_name_);
   if (tenant_) {
     tenant_name_ = tenant_->cfg.name;
     statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "simple"}});
@@ -201,27 +200,6 @@ asio::awaitable<void> MySqlSession::run() {
   auto self = this->self<MySqlSession>();
   asio::co_spawn(client_.socket().get_executor(), [self]() { return self->pump_backend(); }, asio::detached);
   co_await pump_frontend();
-}
-
-config::Phase MySqlSession::statement_phase() {
-  auto* directory = deps_.listener->directory;
-  if (auto v = directory->version(); v != tenant_version_) {
-    tenant_version_ = v;
-    tenant_ = directory->current()->find(tenant_name_);
-  }
-  if (!tenant_) return config::Phase::Off;
-  const auto& cfg = tenant_->cfg;
-  if (cfg.canary.phase && cfg.canary.percent > 0) {
-    std::string key;
-    switch (cfg.canary.sticky_by) {
-      case config::StickyBy::User: key = user_; break;
-      case config::StickyBy::ApplicationName: key = program_; break;
-      case config::StickyBy::ClientAddress: key = client_addr_.substr(0, client_addr_.rfind(':')); break;
-      case config::StickyBy::Session: key = client_addr_; break;
-    }
-    if (in_canary(canary_bucket(cfg.name, key), cfg.canary.percent)) return *cfg.canary.phase;
-  }
-  return cfg.phase;
 }
 
 asio::awaitable<void> MySqlSession::pump_frontend() {
@@ -290,7 +268,7 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
   }
   statements_->fetch_add(1, std::memory_order_relaxed);
   auto started = std::chrono::steady_clock::now();
-  auto phase = statement_phase();
+  auto phase = tenant_phase();
   if (phase == config::Phase::Off) {
     out.forward(packet.data(), packet.size());
     return;

@@ -37,13 +37,12 @@ class MySqlSession : public RelaySession {
   asio::awaitable<void> pump_frontend();
   asio::awaitable<void> pump_backend();
   void rewrite_packet(std::string_view packet, OutputBatch& out);
-  config::Phase statement_phase();
+  std::string session_key() const override { return client_addr_; }
 
   mysql::PacketScanner server_scan_;
   bool authenticated_ = false;
   int seq_offset_ = 0;  //!< server-side minus client-side sequence ids during authentication
   Counter* statements_ = nullptr;
-  std::string user_, program_;
 };
 
 }  // namespace sy::proxy

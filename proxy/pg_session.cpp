@@ -10,7 +10,6 @@
 
 #include "protocol/pg/messages.h"
 #include "proxy/backend_connect.h"
-#include "proxy/canary.h"
 #include "proxy/cancel_registry.h"
 #include "proxy/listener_runtime.h"
 #include "proxy/log.h"
@@ -396,34 +395,10 @@ namespace sy::proxy {
 
 config::Phase PgSession::statement_phase() {
   if (in_transaction_) return latched_phase_;
-  auto* directory = deps_.listener->directory;
-  if (auto v = directory->version(); v != tenant_version_) {
-    tenant_version_ = v;
-    tenant_ = directory->current()->find(tenant_name_);  // null if a reload removed it
-  }
-  if (!tenant_) return latched_phase_ = config::Phase::Off;
-  const auto& cfg = tenant_->cfg;
-  latched_phase_ = cfg.phase;
-  if (cfg.canary.phase && cfg.canary.percent > 0) {
-    if (!bucket_ || bucket_sticky_by_ != cfg.canary.sticky_by) {
-      auto key = sticky_key(cfg.canary.sticky_by);
-      bucket_ = canary_bucket(cfg.name, key);
-      bucket_sticky_by_ = cfg.canary.sticky_by;
-      log::Event(log::Level::debug, "canary_bucket").str("tenant", cfg.name).str("key", key)
-          .str("sticky_by", config::to_string(cfg.canary.sticky_by)).num("bucket", *bucket_).str("client", client_addr_);
-    }
-    if (in_canary(*bucket_, cfg.canary.percent)) latched_phase_ = *cfg.canary.phase;
-  }
-  return latched_phase_;
+  return latched_phase_ = tenant_phase();
 }
 
-std::string PgSession::sticky_key(config::StickyBy by) const {
-  switch (by) {
-    case config::StickyBy::User: return user_;
-    case config::StickyBy::ApplicationName: return application_name_;
-    case config::StickyBy::ClientAddress: return client_addr_.substr(0, client_addr_.rfind(':'));
-    case config::StickyBy::Session: break;
-  }
+std::string PgSession::session_key() const {
   // A session is its client endpoint plus the server process serving it.
   return client_addr_ + "/" + std::to_string(cancel_key_ ? cancel_key_->pid : 0);
 }

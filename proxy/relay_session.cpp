@@ -2,9 +2,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 
+#include "proxy/canary.h"
 #include "proxy/listener_runtime.h"
 #include "proxy/log.h"
 #include "proxy/session_set.h"
+#include "proxy/tenant_directory.h"
 
 namespace sy::proxy {
 
@@ -100,6 +102,33 @@ void RelaySession::end_after_client() {
   if (linger_timer_) linger_timer_->cancel();
   // Closing the server side wakes the backend loop, which finishes the client.
   if (server_) server_->close();
+}
+
+config::Phase RelaySession::tenant_phase() {
+  auto* directory = deps_.listener->directory;
+  if (auto v = directory->version(); v != tenant_version_) {
+    tenant_version_ = v;
+    tenant_ = directory->current()->find(tenant_name_);  // null if a reload removed it
+  }
+  if (!tenant_) return config::Phase::Off;
+  const auto& cfg = tenant_->cfg;
+  if (!cfg.canary.phase || cfg.canary.percent <= 0) return cfg.phase;
+  // The key is fixed for the session, so the bucket is hashed once (again only
+  // if a flag change picks another sticky_by).
+  if (!bucket_ || bucket_sticky_by_ != cfg.canary.sticky_by) {
+    std::string key;
+    switch (cfg.canary.sticky_by) {
+      case config::StickyBy::User: key = user_; break;
+      case config::StickyBy::ApplicationName: key = application_name_; break;
+      case config::StickyBy::ClientAddress: key = client_addr_.substr(0, client_addr_.rfind(':')); break;
+      case config::StickyBy::Session: key = session_key(); break;
+    }
+    bucket_ = canary_bucket(cfg.name, key);
+    bucket_sticky_by_ = cfg.canary.sticky_by;
+    log::Event(log::Level::debug, "canary_bucket").str("tenant", cfg.name).str("key", key)
+        .str("sticky_by", config::to_string(cfg.canary.sticky_by)).num("bucket", *bucket_).str("client", client_addr_);
+  }
+  return in_canary(*bucket_, cfg.canary.percent) ? *cfg.canary.phase : cfg.phase;
 }
 
 void RelaySession::count_backend_error() {

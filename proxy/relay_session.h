@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/config.h"
@@ -46,6 +47,13 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   void end_after_client();
   void count_backend_error();
 
+  //! The bound tenant's phase for the next statement: its flags as in force
+  //! now (re-read when the directory changed), with the canary applied to this
+  //! session's sticky key. Off when no tenant is bound (or a reload removed it).
+  config::Phase tenant_phase();
+  //! What identifies this session for `sticky_by: session`.
+  virtual std::string session_key() const = 0;
+
   template <class Derived>
   std::shared_ptr<Derived> self() {
     return std::static_pointer_cast<Derived>(shared_from_this());
@@ -63,10 +71,13 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   std::shared_ptr<const TenantState> tenant_;  //!< null: no tenant matched, pure relay
   std::string tenant_name_;
   uint64_t tenant_version_ = 0;  //!< directory version tenant_ was read from
+  std::string user_, application_name_;  //!< from the login, for matching and sticky keys
 
  private:
   std::unique_ptr<asio::steady_timer> login_timer_;
   std::unique_ptr<asio::steady_timer> linger_timer_;
+  std::optional<uint32_t> bucket_;  //!< canary bucket of this session's sticky key
+  config::StickyBy bucket_sticky_by_ = config::StickyBy::Session;
   Counter* connections_gauge_ = nullptr;
   bool counted_ = false;
 };
