@@ -537,12 +537,8 @@ Decision MysqlRewriter::rewrite(std::string_view sql, const RewriteOptions& opts
   int before = 0, after = 0;
   for (const auto& t : toks) before += t.kind == TokenKind::Semicolon;
   for (const auto& t : out_toks) after += t.kind == TokenKind::Semicolon;
-  if (before != after || (!d.rejected && count_params(out_toks) != count_params(toks))) {
-    for (auto& e : d.events)
-      if (e.outcome == Outcome::Rewritten) e.outcome = Outcome::Unsupported, e.reason = "rewritten text did not verify";
-    d.rejected = false;
-    return d;
-  }
+  if (before != after || (!d.rejected && count_params(out_toks) != count_params(toks)))
+    return forward_unverified(std::move(d), "rewritten text did not verify: statement or parameter count changed");
   d.action = Decision::Action::Rewrite;
   d.sql = std::move(out);
   return d;

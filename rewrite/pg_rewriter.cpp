@@ -581,15 +581,10 @@ Decision PgRewriter::rewrite(std::string_view sql, const RewriteOptions& opts) c
   PgParse check(out);
   auto out_toks = lex_sql(out);
   if (!check.ok() || check.statements().Size() != parse.statements().Size() ||
-      (!d.rejected && max_param(out, out_toks) != max_param(sql, toks))) {
-    MigrationEvent ev;
-    ev.outcome = Outcome::Unsupported;
-    ev.reason = "rewritten text did not verify: " + (check.ok() ? std::string("statement or parameter count changed") : check.error());
-    for (auto& e : d.events)
-      if (e.outcome == Outcome::Rewritten) e.outcome = Outcome::Unsupported, e.reason = ev.reason;
-    d.rejected = false;
-    return d;
-  }
+      (!d.rejected && max_param(out, out_toks) != max_param(sql, toks)))
+    return forward_unverified(std::move(d), "rewritten text did not verify: " +
+                                                (check.ok() ? std::string("statement or parameter count changed")
+                                                            : check.error()));
   d.action = Decision::Action::Rewrite;
   d.sql = std::move(out);
   return d;

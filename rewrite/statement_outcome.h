@@ -53,6 +53,19 @@ inline std::string unified_for_literal(const CompiledMigration& m, const std::st
   return "";
 }
 
+//! The rewritten text failed its own check (statements or parameters changed):
+//! the client's original goes through, and what would have been rewritten is
+//! reported unsupported instead.
+inline Decision forward_unverified(Decision d, const std::string& reason) {
+  for (auto& e : d.events)
+    if (e.outcome == Outcome::Rewritten) {
+      e.outcome = Outcome::Unsupported;
+      e.reason = reason;
+    }
+  d.rejected = false;
+  return d;
+}
+
 inline bool rewrites_writes(config::Phase p) {
   return p == config::Phase::DualWrite || p == config::Phase::ReadSwitch || p == config::Phase::Cleanup;
 }
