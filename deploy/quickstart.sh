@@ -56,7 +56,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=tests/lib/test_env.sh
+source tests/lib/test_env.sh
 
 say "starting a throwaway $dialect server"
 if [[ $dialect == mysql ]]; then
@@ -87,10 +88,7 @@ printf 'runtime: { log_level: debug }\n' >> "$tmp/switchyard.yaml"
 say "starting switchyard ($example)"
 "$bin" run -c "$tmp/switchyard.yaml" > "$tmp/switchyard.log" 2>&1 &
 sy_pid=$!
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null && break
-  sleep 0.1
-done
+wait_port "$proxy_port" "$sy_pid" switchyard "$tmp/switchyard.log"
 
 /usr/bin/python3 deploy/quickstart_workload.py --dialect "$dialect" --db-port "$db_port" --proxy-port "$proxy_port" \
   --admin-port "$admin_port" --config "$tmp/switchyard.yaml" --log "$tmp/switchyard.log" --bin "$bin"

@@ -44,26 +44,8 @@ log() { printf 'pgbench-compare: %s\n' "$*" >&2; }
 [[ -x $SY_BIN ]] || die "$SY_BIN not found; build first (cmake --build build)"
 [[ -x /usr/sbin/pgbouncer ]] || die "pgbouncer missing; run deploy/install-deps.sh"
 
-free_port() {
-  /usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-wait_port() { # port pid name logfile
-  local i
-  for ((i = 0; i < 100; i++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    if ! kill -0 "$2" 2>/dev/null; then
-      tail -n 30 "$4" >&2 || true
-      die "$3 exited before listening on $1"
-    fi
-    sleep 0.1
-  done
-  tail -n 30 "$4" >&2 || true
-  die "$3 not listening on $1 after 10 s"
-}
+# shellcheck source=tests/lib/test_env.sh
+source "$repo/tests/lib/test_env.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-bench.XXXXXX")
 chmod 0755 "$tmp"
@@ -132,7 +114,7 @@ for ((i = 0; i < 50; i++)); do
   sleep 0.1
 done
 bouncer_pid=$(cat "$tmp/pgbouncer/pgbouncer.pid" 2>/dev/null) || die "pgbouncer did not start"
-wait_port "$bouncer_port" "$bouncer_pid" pgbouncer "$tmp/pgbouncer/pgbouncer.log"
+wait_port "$bouncer_port" "$bouncer_pid" pgbouncer "$tmp/pgbouncer/pgbouncer.log" || die "could not start it"
 
 # --- switchyard --------------------------------------------------------------
 sy_port=$(free_port)
@@ -165,7 +147,7 @@ YAML
 fi
 "$SY_BIN" run -c "$tmp/switchyard.yaml" > "$tmp/switchyard.log" 2>&1 &
 sy_pid=$!
-wait_port "$sy_port" "$sy_pid" switchyard "$tmp/switchyard.log"
+wait_port "$sy_port" "$sy_pid" switchyard "$tmp/switchyard.log" || die "could not start it"
 
 # --- runs --------------------------------------------------------------------
 declare -A port=([direct]=$PGPORT [pgbouncer]=$bouncer_port [switchyard]=$sy_port)

@@ -59,26 +59,8 @@ if wanted switchyard; then
   [[ -x $SY_BIN ]] || die "$SY_BIN not found; build first (cmake --build build)"
 fi
 
-free_port() {
-  /usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-wait_port() { # port pid name logfile
-  local i
-  for ((i = 0; i < 100; i++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    if ! kill -0 "$2" 2>/dev/null; then
-      tail -n 30 "$4" >&2 || true
-      die "$3 exited before listening on $1"
-    fi
-    sleep 0.1
-  done
-  tail -n 30 "$4" >&2 || true
-  die "$3 not listening on $1 after 10 s"
-}
+# shellcheck source=tests/lib/test_env.sh
+source "$repo/tests/lib/test_env.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-bench.XXXXXX")
 chmod 0755 "$tmp" # MariaDB runs as user mysql and lives in $tmp/my
@@ -146,7 +128,7 @@ CFG
   # -db: stay in the foreground (so $! is HAProxy and the trap can kill it).
   "$HAPROXY" -db -f "$tmp/haproxy/haproxy.cfg" < /dev/null > "$tmp/haproxy/haproxy.log" 2>&1 &
   haproxy_pid=$!
-  wait_port "$haproxy_port" "$haproxy_pid" haproxy "$tmp/haproxy/haproxy.log"
+  wait_port "$haproxy_port" "$haproxy_pid" haproxy "$tmp/haproxy/haproxy.log" || die "could not start it"
 fi
 
 # --- switchyard --------------------------------------------------------------
@@ -168,7 +150,7 @@ YAML
     { cat "$tmp/switchyard-check.log" >&2; die "switchyard rejected $tmp/switchyard.yaml"; }
   "$SY_BIN" run -c "$tmp/switchyard.yaml" > "$tmp/switchyard.log" 2>&1 &
   sy_pid=$!
-  wait_port "$sy_port" "$sy_pid" switchyard "$tmp/switchyard.log"
+  wait_port "$sy_port" "$sy_pid" switchyard "$tmp/switchyard.log" || die "could not start it"
 fi
 
 # --- runs --------------------------------------------------------------------

@@ -1,4 +1,6 @@
-# Shared by tests/pg_server.sh and tests/mariadb_server.sh (sourced, not run).
+# shellcheck shell=bash
+# Shared by the test-server scripts, the benchmarks and the quickstart
+# (sourced, not run).
 
 # A free TCP port on 127.0.0.1 (free a moment ago).
 free_port() {
@@ -6,6 +8,24 @@ free_port() {
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
+}
+
+# wait_port PORT PID NAME LOGFILE: waits up to 10 s for PORT to accept TCP.
+# Fails (showing the log's tail) if process PID exits first or time runs out.
+wait_port() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    if ! kill -0 "$2" 2>/dev/null; then
+      tail -n 30 "$4" >&2 || true
+      printf '%s exited before listening on %s\n' "$3" "$1" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  tail -n 30 "$4" >&2 || true
+  printf '%s not listening on %s after 10 s\n' "$3" "$1" >&2
+  return 1
 }
 
 # make_test_certs DIR OWNER: a throwaway CA plus "server" and "proxy" leaf
