@@ -1,5 +1,7 @@
 #include "proxy/conn.h"
 
+#include "proxy/exhaustible_recv.h"
+
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -11,24 +13,18 @@ namespace sy::proxy {
 using asio::redirect_error;
 using asio::use_awaitable;
 
-// Plain sockets are read inline with a non-blocking recv, waiting for
-// readiness only when it would block. When the caller says the last read
-// drained the socket, the recv that would fail with EAGAIN is skipped and we
-// wait first. That is safe whatever happened in between: asio re-arms the
-// descriptor (EPOLL_CTL_MOD) for every non-speculative wait, so data that is
-// already queued still wakes us.
-asio::awaitable<size_t> Conn::read_some(asio::mutable_buffer buf, error_code& ec, bool drained) {
+Conn::Conn(tcp::socket sock)
+    : sock_(std::move(sock)),
+      reactor_(&asio::use_service<asio::detail::reactor>(asio::query(sock_.get_executor(), asio::execution::context))) {}
+
+// Plain sockets use a read that lets the reactor skip the doomed recv() and the
+// EPOLL_CTL_MOD after a short read (see exhaustible_recv.h).
+asio::awaitable<size_t> Conn::read_some(asio::mutable_buffer buf, error_code& ec) {
   if (tls_) co_return co_await tls_->async_read_some(buf, redirect_error(use_awaitable, ec));
+  if (buf.size() == 0) co_return 0;
   if (!sock_.non_blocking()) sock_.non_blocking(true, ec);
-  for (bool wait = drained;; wait = true) {
-    if (wait) {
-      co_await sock_.async_wait(tcp::socket::wait_read, redirect_error(use_awaitable, ec));
-      if (ec) co_return 0;
-    }
-    size_t n = sock_.read_some(buf, ec);
-    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return n;
-    ec.clear();
-  }
+  if (ec) co_return 0;
+  co_return co_await async_recv_exhaustible(*reactor_, sock_, buf, redirect_error(use_awaitable, ec));
 }
 
 // Plain sockets first try one non-blocking send: the kernel buffer almost always

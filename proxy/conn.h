@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+namespace boost::asio::detail {
+class epoll_reactor;
+}
+
 namespace sy::proxy {
 
 namespace asio = boost::asio;
@@ -17,12 +21,10 @@ using error_code = boost::system::error_code;
 
 class Conn {
  public:
-  explicit Conn(tcp::socket sock) : sock_(std::move(sock)) {}
+  explicit Conn(tcp::socket sock);
 
   //! Reads what is available (at least one byte); ec set on EOF or error.
-  //! `drained`: a hint that the previous read returned less than asked, so a
-  //! recv now would most likely fail; the read then waits for readiness first.
-  asio::awaitable<size_t> read_some(asio::mutable_buffer buf, error_code& ec, bool drained = false);
+  asio::awaitable<size_t> read_some(asio::mutable_buffer buf, error_code& ec);
   //! Writes every byte of every buffer; ec set on error.
   asio::awaitable<void> write(const std::vector<asio::const_buffer>& bufs, error_code& ec);
   asio::awaitable<void> write(asio::const_buffer buf, error_code& ec);
@@ -43,6 +45,7 @@ class Conn {
 
  private:
   tcp::socket sock_;
+  asio::detail::epoll_reactor* reactor_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
 };
 

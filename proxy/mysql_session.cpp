@@ -209,7 +209,6 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
   const size_t limit = size_t(lcfg.max_message_bytes) + my::kHeaderSize;
   OutputBatch out;
   error_code ec;
-  bool drained = false;
   for (;;) {
     out.clear();
     bool quit = false;
@@ -253,9 +252,8 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
     if (quit) break;
     if (!client_buf_.make_room(limit)) break;
     size_t room = client_buf_.writable();
-    size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), room), ec, drained);
+    size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), room), ec);
     if (ec) break;
-    drained = n < room;
     client_buf_.commit(n);
   }
   end_after_client();
@@ -300,12 +298,10 @@ asio::awaitable<void> MySqlSession::pump_backend() {
   server_scan_.inspect_all(true);
   OutputBatch out;
   error_code ec;
-  bool drained = false;
   for (;;) {
     size_t room = server_buf_.writable();
-    size_t n = co_await server_->read_some(asio::buffer(server_buf_.write_ptr(), room), ec, drained);
+    size_t n = co_await server_->read_some(asio::buffer(server_buf_.write_ptr(), room), ec);
     if (ec) break;
-    drained = n < room;
     server_buf_.commit(n);
     out.clear();
     for (;;) {

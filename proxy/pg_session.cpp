@@ -256,7 +256,6 @@ asio::awaitable<void> PgSession::pump_frontend() {
   const size_t limit = size_t(lcfg.max_message_bytes) + 5;
   OutputBatch out;
   error_code ec;
-  bool drained = false;
   for (;;) {
     out.clear();
     bool terminated = false;
@@ -290,9 +289,8 @@ asio::awaitable<void> PgSession::pump_frontend() {
     if (terminated) break;
     if (!client_buf_.make_room(limit)) break;  // unreachable: the scanner rejects longer messages first
     size_t room = client_buf_.writable();
-    size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), room), ec, drained);
+    size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), room), ec);
     if (ec) break;
-    drained = n < room;
     client_buf_.commit(n);
   }
   end_after_client();
@@ -306,12 +304,10 @@ asio::awaitable<void> PgSession::pump_backend() {
   bool login_done = false;
   OutputBatch out;
   error_code ec;
-  bool drained = false;
   for (;;) {
     size_t room = server_buf_.writable();
-    size_t n = co_await server_->read_some(asio::buffer(server_buf_.write_ptr(), room), ec, drained);
+    size_t n = co_await server_->read_some(asio::buffer(server_buf_.write_ptr(), room), ec);
     if (ec) break;
-    drained = n < room;
     server_buf_.commit(n);
     out.clear();
     for (;;) {

@@ -1,0 +1,120 @@
+#pragma once
+// A socket read that tells asio's epoll reactor when it emptied the socket.
+//
+// Why: Boost 1.74's reactor only skips the speculative recv() of the next read
+// when the previous one reported "done_and_exhausted", and its own recv op says
+// so only at EOF. A relay's reads are nearly always short (one request, one
+// result set), so every wait cost either a recv() that fails with EAGAIN
+// (async_read_some) or an EPOLL_CTL_MOD (async_wait): two syscalls a
+// transaction that PgBouncer and HAProxy do not make. This op reports a short
+// read as exhausted, so the next read queues on the descriptor's persistent
+// edge-triggered registration without any syscall.
+//
+// Safe because the reactor sets try_speculative_ again on every EPOLLIN edge
+// that arrives while no read is queued, under the same descriptor lock this op
+// is started with; data that lands after a short read is never missed.
+//
+// Uses asio's detail layer (reactor, reactor_op, handler_work), the same
+// building blocks as asio's own reactive_socket_recv_op. Included only by
+// conn.cpp.
+#include <sys/socket.h>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/detail/bind_handler.hpp>
+#include <boost/asio/detail/fenced_block.hpp>
+#include <boost/asio/detail/handler_alloc_helpers.hpp>
+#include <boost/asio/detail/handler_cont_helpers.hpp>
+#include <boost/asio/detail/handler_work.hpp>
+#include <boost/asio/detail/reactor.hpp>
+#include <boost/asio/detail/reactor_op.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cerrno>
+#include <type_traits>
+
+namespace sy::proxy {
+
+namespace asio = boost::asio;
+using error_code = boost::system::error_code;
+
+template <typename Handler, typename IoExecutor>
+class ExhaustibleRecvOp : public asio::detail::reactor_op {
+ public:
+  BOOST_ASIO_DEFINE_HANDLER_PTR(ExhaustibleRecvOp);
+
+  ExhaustibleRecvOp(int fd, asio::mutable_buffer buf, Handler& handler, const IoExecutor& io_ex)
+      : reactor_op(error_code(), &ExhaustibleRecvOp::do_perform, &ExhaustibleRecvOp::do_complete),
+        fd_(fd),
+        buf_(buf),
+        handler_(std::move(handler)),
+        work_(handler_, io_ex) {}
+
+  static status do_perform(reactor_op* base) {
+    auto* o = static_cast<ExhaustibleRecvOp*>(base);
+    for (;;) {
+      ssize_t n = ::recv(o->fd_, o->buf_.data(), o->buf_.size(), 0);
+      if (n > 0) {
+        o->bytes_transferred_ = static_cast<size_t>(n);
+        return o->bytes_transferred_ < o->buf_.size() ? done_and_exhausted : done;
+      }
+      if (n == 0) {
+        o->ec_ = asio::error::eof;
+        return done_and_exhausted;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
+      o->ec_ = error_code(errno, asio::error::get_system_category());
+      return done;
+    }
+  }
+
+  static void do_complete(void* owner, asio::detail::operation* base, const error_code&, size_t) {
+    auto* o = static_cast<ExhaustibleRecvOp*>(base);
+    ptr p = {asio::detail::addressof(o->handler_), o, o};
+    asio::detail::handler_work<Handler, IoExecutor> w(std::move(o->work_));
+    // The handler is copied out before the op's memory is released, because
+    // the handler may own that memory (asio's recycling allocator).
+    asio::detail::binder2<Handler, error_code, size_t> handler(o->handler_, o->ec_, o->bytes_transferred_);
+    p.h = asio::detail::addressof(handler.handler_);
+    p.reset();
+    if (owner) {
+      asio::detail::fenced_block b(asio::detail::fenced_block::half);
+      w.complete(handler, handler.handler_);
+    }
+  }
+
+ private:
+  int fd_;
+  asio::mutable_buffer buf_;
+  Handler handler_;
+  asio::detail::handler_work<Handler, IoExecutor> work_;
+};
+
+//! Reaches the reactor bookkeeping of a socket. Naming a protected member
+//! through a derived class is the standard-conforming way to read it.
+struct SocketInternals : asio::ip::tcp::socket {
+  static auto& implementation(asio::ip::tcp::socket& s) {
+    return (s.*(&SocketInternals::impl_)).get_implementation();
+  }
+};
+
+//! Like socket.async_read_some for a non-blocking plain TCP socket with a
+//! non-empty buffer; `reactor` must be the socket's own (cache it per socket).
+template <typename Token>
+auto async_recv_exhaustible(asio::detail::reactor& reactor, asio::ip::tcp::socket& sock, asio::mutable_buffer buf,
+                            Token&& token) {
+  return asio::async_initiate<Token, void(error_code, size_t)>(
+      [&reactor, &sock, buf](auto handler) {
+        using Handler = std::decay_t<decltype(handler)>;
+        using Op = ExhaustibleRecvOp<Handler, asio::ip::tcp::socket::executor_type>;
+        auto& impl = SocketInternals::implementation(sock);
+        bool is_continuation = boost_asio_handler_cont_helpers::is_continuation(handler);
+        typename Op::ptr p = {asio::detail::addressof(handler), Op::ptr::allocate(handler), nullptr};
+        p.p = new (p.v) Op(impl.socket_, buf, handler, sock.get_executor());
+        reactor.start_op(asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_, p.p, is_continuation,
+                         /*allow_speculative=*/true);
+        p.v = p.p = nullptr;
+      },
+      token);
+}
+
+}  // namespace sy::proxy
