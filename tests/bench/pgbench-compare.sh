@@ -151,10 +151,11 @@ wait_port "$sy_port" "$sy_pid" switchyard "$tmp/switchyard.log" || die "could no
 
 # --- runs --------------------------------------------------------------------
 declare -A port=([direct]=$PGPORT [pgbouncer]=$bouncer_port [switchyard]=$sy_port)
-declare -A sum=()
+declare -A proxy_pid=([pgbouncer]=$bouncer_pid [switchyard]=$sy_pid)
+declare -A sum=() tx_sum=() tick_sum=()
 
-run_pgbench() { # mode target round -> tps on stdout
-  local out=$tmp/run-$1-$2-$3.log tps workload=(-S)
+run_pgbench() { # mode target round -> "tps transactions proxy-cpu-ticks" on stdout
+  local out=$tmp/run-$1-$2-$3.log tps tx workload=(-S) proxy=${proxy_pid[$2]:-} ticks0=0 ticks1=0
   if [[ $WORKLOAD == dual-write ]]; then
     # The trigger does the mapping for direct and PgBouncer; switchyard does it on the wire.
     local action=ENABLE
@@ -162,19 +163,25 @@ run_pgbench() { # mode target round -> tps on stdout
     psql_direct -c "ALTER TABLE bench_orders $action TRIGGER bench_orders_dual_write" >/dev/null
     workload=(-f "$repo/tests/bench/dualwrite.pgbench")
   fi
+  [[ -n $proxy ]] && ticks0=$(cpu_ticks "$proxy")
   "$PG_BIN/pgbench" -n "${workload[@]}" -c "$CLIENTS" -j "$JOBS" -T "$DURATION" -M "$1" \
     -h 127.0.0.1 -p "${port[$2]}" -U postgres app > "$out" 2>&1 ||
     { cat "$out" >&2; die "pgbench failed: $1 via $2"; }
+  [[ -n $proxy ]] && ticks1=$(cpu_ticks "$proxy")
   tps=$(awk '/^tps = .*without initial connection time/ { print $3 }' "$out")
-  [[ -n $tps ]] || { cat "$out" >&2; die "no tps in pgbench output ($1 via $2)"; }
-  printf '%s\n' "$tps"
+  tx=$(awk -F': ' '/^number of transactions actually processed/ { split($2, f, "/"); print f[1] }' "$out")
+  [[ -n $tps && -n $tx ]] || { cat "$out" >&2; die "no tps in pgbench output ($1 via $2)"; }
+  printf '%s %s %s\n' "$tps" "$tx" "$((ticks1 - ticks0))"
 }
 
 log "$ROUNDS round(s) x {$MODES} x {${TARGETS[*]}}, ${DURATION}s each, -c $CLIENTS -j $JOBS"
 for mode in $MODES; do
   for ((round = 1; round <= ROUNDS; round++)); do
     for target in "${TARGETS[@]}"; do
-      tps=$(run_pgbench "$mode" "$target" "$round")
+      result=$(run_pgbench "$mode" "$target" "$round")
+      read -r tps tx ticks <<< "$result"
+      tx_sum[$mode.$target]=$((${tx_sum[$mode.$target]:-0} + tx))
+      tick_sum[$mode.$target]=$((${tick_sum[$mode.$target]:-0} + ticks))
       log "$mode round $round $target: $tps tps"
       sum[$mode.$target]=$(awk -v a="${sum[$mode.$target]:-0}" -v b="$tps" 'BEGIN { print a + b }')
     done
@@ -204,4 +211,12 @@ for mode in $MODES; do
     printf "| %s | %.0f | %.0f | %.0f | %.3f | %.3f | %.3f |\n", m, d, b, s,
       (d ? b / d : 0), (d ? s / d : 0), (b ? s / b : 0)
   }'
+done
+
+printf '\nProxy CPU per transaction (user + system time of the proxy process during the runs / transactions):\n\n'
+printf '| mode | pgbouncer µs/tx | switchyard µs/tx | switchyard/pgbouncer |\n|---|---:|---:|---:|\n'
+for mode in $MODES; do
+  b=$(cpu_us_per "${tick_sum[$mode.pgbouncer]:-}" "${tx_sum[$mode.pgbouncer]:-}")
+  s=$(cpu_us_per "${tick_sum[$mode.switchyard]:-}" "${tx_sum[$mode.switchyard]:-}")
+  printf '| %s | %s | %s | %s |\n' "$mode" "$b" "$s" "$(ratio_of "$s" "$b")"
 done

@@ -155,7 +155,8 @@ fi
 
 # --- runs --------------------------------------------------------------------
 declare -A port=([direct]=$MYPORT [haproxy]=$haproxy_port [switchyard]=$sy_port)
-declare -A tps_sum=() qps_sum=()
+declare -A proxy_pid=([haproxy]=$haproxy_pid [switchyard]=$sy_pid)
+declare -A tps_sum=() qps_sum=() query_sum=() tick_sum=()
 
 field() { # label logfile -> the count after "label:" in sysbench's summary
   awk -v l="$1:" '{ sub(/^[ \t]+/, "") } index($0, l) == 1 {
@@ -166,26 +167,30 @@ rate() { # label logfile -> the "(N per sec.)" after "label:"
     if (match($0, /\([0-9.]+ per sec\.\)/)) print substr($0, RSTART + 1, RLENGTH - 11); exit }' "$2"
 }
 
-run_sysbench() { # test target round -> "tps qps" on stdout
-  local out=$tmp/run-$1-$2-$3.log rc=0 tps qps errors reconnects conn
+run_sysbench() { # test target round -> "tps qps queries proxy-cpu-ticks" on stdout
+  local out=$tmp/run-$1-$2-$3.log rc=0 tps qps queries errors reconnects conn ticks0=0 ticks1=0
+  local proxy=${proxy_pid[$2]:-}
   mapfile -t conn < <(sb_conn "${port[$2]}")
+  [[ -n $proxy ]] && ticks0=$(cpu_ticks "$proxy")
   sysbench "$1" "${conn[@]}" "${table_opts[@]}" --db-ps-mode="$PS_MODE" \
     --threads="$THREADS" --time="$DURATION" --report-interval=0 run > "$out" 2>&1 || rc=$?
   if ((rc != 0)); then
     cat "$out" >&2
     die "sysbench $1 via $2 exited with $rc"
   fi
+  [[ -n $proxy ]] && ticks1=$(cpu_ticks "$proxy")
   tps=$(rate transactions "$out")
   qps=$(rate queries "$out")
+  queries=$(field queries "$out")
   errors=$(field 'ignored errors' "$out")
   reconnects=$(field reconnects "$out")
-  [[ -n $tps && -n $qps && -n $errors ]] ||
+  [[ -n $tps && -n $qps && -n $queries && -n $errors ]] ||
     { cat "$out" >&2; die "no transactions/queries/ignored errors in sysbench output ($1 via $2)"; }
   if [[ $errors != 0 || ${reconnects:-0} != 0 ]]; then
     grep -i 'error\|warning\|fatal' "$out" | sort | uniq -c | sort -rn | head -n 20 >&2 || true
     die "sysbench $1 via $2: $errors ignored error(s), ${reconnects:-0} reconnect(s) (see $out)"
   fi
-  printf '%s %s\n' "$tps" "$qps"
+  printf '%s %s %s %s\n' "$tps" "$qps" "$queries" "$((ticks1 - ticks0))"
 }
 
 log "$ROUNDS round(s) x {$TESTS} x {${TARGETS[*]}}, ${DURATION}s each, --threads=$THREADS, --db-ps-mode=$PS_MODE"
@@ -193,8 +198,10 @@ for test in $TESTS; do
   for ((round = 1; round <= ROUNDS; round++)); do
     for target in "${TARGETS[@]}"; do
       result=$(run_sysbench "$test" "$target" "$round")
-      read -r tps qps <<< "$result"
+      read -r tps qps queries ticks <<< "$result"
       log "$test round $round $target: $tps tps, $qps qps"
+      query_sum[$test.$target]=$((${query_sum[$test.$target]:-0} + queries))
+      tick_sum[$test.$target]=$((${tick_sum[$test.$target]:-0} + ticks))
       tps_sum[$test.$target]=$(awk -v a="${tps_sum[$test.$target]:-0}" -v b="$tps" 'BEGIN { print a + b }')
       qps_sum[$test.$target]=$(awk -v a="${qps_sum[$test.$target]:-0}" -v b="$qps" 'BEGIN { print a + b }')
     done
@@ -237,3 +244,13 @@ printf '\n'
 table tps_sum TPS
 printf '\nQueries per second (oltp_point_select: one query per transaction; oltp_read_write: 20 with BEGIN and COMMIT):\n\n'
 table qps_sum QPS
+
+# On a saturated small machine TPS moves with everything else running; the
+# proxy's own CPU time per relayed query is the steadier measure of its cost.
+printf '\nProxy CPU per query (user + system time of the proxy process during the runs / queries):\n\n'
+printf '| test | haproxy µs/query | switchyard µs/query | switchyard/haproxy |\n|---|---:|---:|---:|\n'
+for test in $TESTS; do
+  h=$(cpu_us_per "${tick_sum[$test.haproxy]:-}" "${query_sum[$test.haproxy]:-}")
+  s=$(cpu_us_per "${tick_sum[$test.switchyard]:-}" "${query_sum[$test.switchyard]:-}")
+  printf '| %s | %s | %s | %s |\n' "$test" "$h" "$s" "$(ratio_of "$s" "$h")"
+done

@@ -66,3 +66,24 @@ EXT
   chmod 0600 "$certs"/*.key
   chown "$owner" "$certs/server.key" "$certs/server.crt"
 }
+
+# CPU time a process (all its threads) has used so far, in clock ticks
+# (utime + stime from /proc/PID/stat; fields counted after the ")" closing comm).
+cpu_ticks() {
+  local stat
+  stat=$(< "/proc/$1/stat") || return 1
+  stat=${stat##*) }
+  awk '{ print $12 + $13 }' <<< "$stat"
+}
+
+# Microseconds of CPU per unit of work (a query, a transaction) from clock
+# ticks; n/a without data.
+cpu_us_per() { # ticks units
+  awk -v t="${1:-}" -v n="${2:-}" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { if (t == "" || n == "" || n == 0) print "n/a"; else printf "%.1f\n", t / hz / n * 1e6 }'
+}
+
+# a/b to three decimals; n/a when either is missing.
+ratio_of() { # a b
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.3f\n", a / b }'
+}
