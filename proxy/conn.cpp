@@ -27,6 +27,11 @@ asio::awaitable<size_t> Conn::read_some(asio::mutable_buffer buf, error_code& ec
   co_return co_await async_recv_exhaustible(*reactor_, sock_, buf, redirect_error(use_awaitable, ec));
 }
 
+asio::awaitable<void> Conn::read_into(ByteBuffer& buf, error_code& ec) {
+  size_t n = co_await read_some(asio::buffer(buf.write_ptr(), buf.writable()), ec);
+  if (!ec) buf.commit(n);
+}
+
 // Plain sockets first try one non-blocking send: the kernel buffer almost always
 // has room, and completing inline skips a trip through the scheduler (and the
 // epoll_wait it costs) per relayed packet. Only the unsent tail goes async.

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "proxy/byte_buffer.h"
+
 namespace boost::asio::detail {
 class epoll_reactor;
 }
@@ -25,6 +27,8 @@ class Conn {
 
   //! Reads what is available (at least one byte); ec set on EOF or error.
   asio::awaitable<size_t> read_some(asio::mutable_buffer buf, error_code& ec);
+  //! read_some into the free space at the end of `buf`, committing what arrived.
+  asio::awaitable<void> read_into(ByteBuffer& buf, error_code& ec);
   //! Writes every byte of every buffer; ec set on error.
   asio::awaitable<void> write(const std::vector<asio::const_buffer>& bufs, error_code& ec);
   asio::awaitable<void> write(asio::const_buffer buf, error_code& ec);

@@ -67,9 +67,8 @@ asio::awaitable<bool> MySqlSession::read_packet(Conn& conn, ByteBuffer& buf, std
     }
     if (!buf.make_room(limit + my::kHeaderSize)) co_return false;
     error_code ec;
-    size_t n = co_await conn.read_some(asio::buffer(buf.write_ptr(), buf.writable()), ec);
+    co_await conn.read_into(buf, ec);
     if (ec) co_return false;
-    buf.commit(n);
   }
 }
 
@@ -251,10 +250,8 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
     }
     if (quit) break;
     if (!client_buf_.make_room(limit)) break;
-    size_t room = client_buf_.writable();
-    size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), room), ec);
+    co_await client_.read_into(client_buf_, ec);
     if (ec) break;
-    client_buf_.commit(n);
   }
   end_after_client();
 }
@@ -299,10 +296,8 @@ asio::awaitable<void> MySqlSession::pump_backend() {
   OutputBatch out;
   error_code ec;
   for (;;) {
-    size_t room = server_buf_.writable();
-    size_t n = co_await server_->read_some(asio::buffer(server_buf_.write_ptr(), room), ec);
+    co_await server_->read_into(server_buf_, ec);
     if (ec) break;
-    server_buf_.commit(n);
     out.clear();
     for (;;) {
       auto view = server_buf_.unread();

@@ -128,9 +128,8 @@ asio::awaitable<bool> PgSession::read_startup(pg::StartupPacket& out, std::strin
     if (decoded.status == pg::DecodeStatus::NeedMore) {
       error_code ec;
       if (!client_buf_.make_room(pg::kMaxStartupPacket)) co_return false;  // unreachable: length is capped
-      size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), client_buf_.writable()), ec);
+      co_await client_.read_into(client_buf_, ec);
       if (ec) co_return false;  // e.g. a port scanner or health check: nothing to say
-      client_buf_.commit(n);
       continue;
     }
     if (decoded.status == pg::DecodeStatus::Error) {
@@ -288,10 +287,8 @@ asio::awaitable<void> PgSession::pump_frontend() {
     }
     if (terminated) break;
     if (!client_buf_.make_room(limit)) break;  // unreachable: the scanner rejects longer messages first
-    size_t room = client_buf_.writable();
-    size_t n = co_await client_.read_some(asio::buffer(client_buf_.write_ptr(), room), ec);
+    co_await client_.read_into(client_buf_, ec);
     if (ec) break;
-    client_buf_.commit(n);
   }
   end_after_client();
 }
@@ -305,10 +302,8 @@ asio::awaitable<void> PgSession::pump_backend() {
   OutputBatch out;
   error_code ec;
   for (;;) {
-    size_t room = server_buf_.writable();
-    size_t n = co_await server_->read_some(asio::buffer(server_buf_.write_ptr(), room), ec);
+    co_await server_->read_into(server_buf_, ec);
     if (ec) break;
-    server_buf_.commit(n);
     out.clear();
     for (;;) {
       auto view = server_buf_.unread();
