@@ -5,6 +5,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -13,12 +14,48 @@ namespace sy::proxy {
 using asio::redirect_error;
 using asio::use_awaitable;
 
+namespace {
+
+// The layer under TLS: record reads go through the same exhaustible recv as
+// plain reads, so a TLS session is spared the EAGAIN recv() per wait too.
+// Writes are asio's own. The socket must already be non-blocking.
+struct TlsTransport {
+  tcp::socket& sock;
+  asio::detail::epoll_reactor& reactor;
+
+  using executor_type = tcp::socket::executor_type;
+  using lowest_layer_type = tcp::socket::lowest_layer_type;
+  executor_type get_executor() { return sock.get_executor(); }
+  lowest_layer_type& lowest_layer() { return sock.lowest_layer(); }
+  const lowest_layer_type& lowest_layer() const { return sock.lowest_layer(); }
+
+  template <typename MutableBuffers, typename Token>
+  auto async_read_some(const MutableBuffers& bufs, Token&& token) {
+    // ssl::stream reads into its one input buffer.
+    asio::mutable_buffer buf = *asio::buffer_sequence_begin(bufs);
+    return async_recv_exhaustible(reactor, sock, buf, std::forward<Token>(token));
+  }
+  template <typename ConstBuffers, typename Token>
+  auto async_write_some(const ConstBuffers& bufs, Token&& token) {
+    return sock.async_write_some(bufs, std::forward<Token>(token));
+  }
+};
+
+}  // namespace
+
+class Conn::TlsStream : public asio::ssl::stream<TlsTransport> {
+ public:
+  using asio::ssl::stream<TlsTransport>::stream;
+};
+
 Conn::Conn(tcp::socket sock)
     : sock_(std::move(sock)),
       reactor_(&asio::use_service<asio::detail::reactor>(asio::query(sock_.get_executor(), asio::execution::context))) {}
 
-// Plain sockets use a read that lets the reactor skip the doomed recv() and the
-// EPOLL_CTL_MOD after a short read (see exhaustible_recv.h).
+Conn::~Conn() = default;
+
+// Reads let the reactor skip the doomed recv() and the EPOLL_CTL_MOD after a
+// short read (see exhaustible_recv.h); under TLS, TlsTransport does the same.
 asio::awaitable<size_t> Conn::read_some(asio::mutable_buffer buf, error_code& ec) {
   if (tls_) co_return co_await tls_->async_read_some(buf, redirect_error(use_awaitable, ec));
   if (buf.size() == 0) co_return 0;
@@ -67,7 +104,9 @@ asio::awaitable<void> Conn::write(asio::const_buffer buf, error_code& ec) {
 }
 
 asio::awaitable<void> Conn::tls_accept(asio::ssl::context& ctx, error_code& ec, std::string_view already_read) {
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(sock_, ctx);
+  if (!sock_.non_blocking()) sock_.non_blocking(true, ec);
+  if (ec) co_return;
+  tls_ = std::make_unique<TlsStream>(TlsTransport{sock_, *reactor_}, ctx);
   if (already_read.empty())
     co_await tls_->async_handshake(asio::ssl::stream_base::server, redirect_error(use_awaitable, ec));
   else
@@ -77,7 +116,9 @@ asio::awaitable<void> Conn::tls_accept(asio::ssl::context& ctx, error_code& ec, 
 
 asio::awaitable<void> Conn::tls_connect(asio::ssl::context& ctx, const std::string& sni,
                                         const std::string& verify_name, error_code& ec) {
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(sock_, ctx);
+  if (!sock_.non_blocking()) sock_.non_blocking(true, ec);
+  if (ec) co_return;
+  tls_ = std::make_unique<TlsStream>(TlsTransport{sock_, *reactor_}, ctx);
   if (!sni.empty()) SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());
   if (!verify_name.empty()) tls_->set_verify_callback(asio::ssl::host_name_verification(verify_name));
   co_await tls_->async_handshake(asio::ssl::stream_base::client, redirect_error(use_awaitable, ec));

@@ -4,7 +4,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +23,8 @@ using error_code = boost::system::error_code;
 class Conn {
  public:
   explicit Conn(tcp::socket sock);
+  ~Conn();
+  Conn(Conn&&) = delete;
 
   //! Reads what is available (at least one byte); ec set on EOF or error.
   asio::awaitable<size_t> read_some(asio::mutable_buffer buf, error_code& ec);
@@ -50,7 +51,8 @@ class Conn {
  private:
   tcp::socket sock_;
   asio::detail::epoll_reactor* reactor_;
-  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  class TlsStream;  // an ssl::stream over the socket, reading like read_some does
+  std::unique_ptr<TlsStream> tls_;
 };
 
 }  // namespace sy::proxy

@@ -15,8 +15,9 @@
 // is started with; data that lands after a short read is never missed.
 //
 // Uses asio's detail layer (reactor, reactor_op, handler_work), the same
-// building blocks as asio's own reactive_socket_recv_op. Included only by
-// conn.cpp.
+// building blocks as asio's own reactive_socket_recv_op. Included by conn.cpp
+// (plain and TLS reads) and its tests, so asio's detail headers stay out of
+// every other file.
 #include <sys/socket.h>
 
 #include <boost/asio/async_result.hpp>
@@ -97,8 +98,8 @@ struct SocketInternals : asio::ip::tcp::socket {
   }
 };
 
-//! Like socket.async_read_some for a non-blocking plain TCP socket with a
-//! non-empty buffer; `reactor` must be the socket's own (cache it per socket).
+//! Like socket.async_read_some for a non-blocking TCP socket; `reactor` must be
+//! the socket's own (cache it per socket).
 template <typename Token>
 auto async_recv_exhaustible(asio::detail::reactor& reactor, asio::ip::tcp::socket& sock, asio::mutable_buffer buf,
                             Token&& token) {
@@ -110,6 +111,15 @@ auto async_recv_exhaustible(asio::detail::reactor& reactor, asio::ip::tcp::socke
         bool is_continuation = boost_asio_handler_cont_helpers::is_continuation(handler);
         typename Op::ptr p = {asio::detail::addressof(handler), Op::ptr::allocate(handler), nullptr};
         p.p = new (p.v) Op(impl.socket_, buf, handler, sock.get_executor());
+        if (buf.size() == 0) {
+          // Completes with 0 bytes and no error, like asio's own stream reads:
+          // recv() would report 0 as end of stream, and a queued op would wait
+          // for an edge that may never come. asio's ssl::stream relies on this,
+          // issuing an empty read as a post when it finishes from buffered input.
+          reactor.post_immediate_completion(p.p, is_continuation);
+          p.v = p.p = nullptr;
+          return;
+        }
         reactor.start_op(asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_, p.p, is_continuation,
                          /*allow_speculative=*/true);
         p.v = p.p = nullptr;
