@@ -16,7 +16,7 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15 pgbouncer
-  mariadb-server mariadb-client sysbench haproxy python3-pymysql
+  mariadb-server mariadb-client sysbench haproxy python3-pymysql python3-cryptography
   python3 python3-psycopg python3-psycopg2 python3-yaml python3-sqlalchemy rapidjson-dev openssl
   nodejs npm
   procps iproute2

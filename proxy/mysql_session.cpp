@@ -163,6 +163,7 @@ asio::awaitable<void> MySqlSession::run() {
     co_return;
   }
   user_ = hello->user;
+  auth_plugin_ = hello->auth_plugin;
   application_name_ = hello->program_name;
   tenant_version_ = listener.directory->version();
   tenant_ = listener.directory->current()->bind(lcfg.name, hello->database, user_, application_name_);
@@ -290,6 +291,23 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
   out.replace(my::encode_packet(0, payload));
 }
 
+// Full authentication sends the password in clear over TLS, or RSA-encrypted
+// with the server's key without TLS, each side judging by its own connection.
+// With TLS on one side only they would disagree, and a client that sees TLS
+// would send its password in clear across the unencrypted hop. The request is
+// never relayed, so the client does not send it.
+void MySqlSession::refuse_split_tls_sha2_login(OutputBatch& out, uint8_t seq) {
+  const auto& lcfg = deps_.listener->cfg;
+  std::string sides = std::string("client ") + (client_.is_tls() ? "TLS" : "plaintext") + ", target \"" +
+                      target_->name + "\" " + (server_->is_tls() ? "TLS" : "plaintext");
+  log::Event(log::Level::warn, "auth_refused").str("listener", lcfg.name).str("client", client_addr_)
+      .str("user", user_).str("plugin", auth_plugin_).str("reason", "caching_sha2_password full authentication with " + sides);
+  out.replace(my::encode_err(seq, my::kErNotSupportedAuthMode, "08004",
+                             "switchyard: caching_sha2_password full authentication cannot cross a proxy with TLS on "
+                             "one side only (" + sides + "); give the listener and the target the same TLS setting. "
+                             "Accounts the server has cached log in by the fast path either way"));
+}
+
 asio::awaitable<void> MySqlSession::pump_backend() {
   auto self = this->self<MySqlSession>();  // keeps the session alive while either loop runs
   server_scan_.inspect_all(true);
@@ -311,7 +329,16 @@ asio::awaitable<void> MySqlSession::pump_backend() {
       server_buf_.consume(step.size);
       if (step.kind == my::PacketScanner::Kind::Message && !authenticated_) {
         std::string renumbered(bytes);
-        my::set_sequence_id(renumbered, static_cast<uint8_t>(my::sequence_id(bytes.data()) - seq_offset_));
+        const auto seq = static_cast<uint8_t>(my::sequence_id(bytes.data()) - seq_offset_);
+        my::set_sequence_id(renumbered, seq);
+        auto payload = bytes.substr(my::kHeaderSize);
+        if (auto plugin = my::auth_switch_plugin(payload)) auth_plugin_ = *plugin;
+        if (auth_plugin_ == my::kCachingSha2Password && my::is_sha2_full_auth_request(payload) &&
+            client_.is_tls() != server_->is_tls()) {
+          refuse_split_tls_sha2_login(out, seq);
+          ec = asio::error::operation_aborted;
+          break;
+        }
         auto first = bytes.size() > my::kHeaderSize ? static_cast<uint8_t>(bytes[my::kHeaderSize]) : 0xff;
         if (first == 0x00) {
           // OK: logged in. From here on both sides count from 0 per command.

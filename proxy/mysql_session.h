@@ -37,11 +37,13 @@ class MySqlSession : public RelaySession {
   asio::awaitable<void> pump_frontend();
   asio::awaitable<void> pump_backend();
   void rewrite_packet(std::string_view packet, OutputBatch& out);
+  void refuse_split_tls_sha2_login(OutputBatch& out, uint8_t seq);
   std::string session_key() const override { return client_addr_; }
 
   mysql::PacketScanner server_scan_;
   bool authenticated_ = false;
   int seq_offset_ = 0;  //!< server-side minus client-side sequence ids during authentication
+  std::string auth_plugin_;  //!< the plugin the login is using, followed through AuthSwitchRequests
   Counter* statements_ = nullptr;
 };
 

@@ -127,4 +127,17 @@ std::string ssl_request_from(std::string_view hello) {
   return out;
 }
 
+std::optional<std::string> auth_switch_plugin(std::string_view p) {
+  if (p.empty() || static_cast<uint8_t>(p[0]) != 0xfe) return std::nullopt;
+  size_t at = 1;
+  std::string name;
+  // A lone 0xFE is the pre-4.1 "old password" switch: no plugin named.
+  if (at < p.size() && !cstr(p, at, name)) return std::nullopt;
+  return name;
+}
+
+bool is_sha2_full_auth_request(std::string_view p) {
+  return p.size() == 2 && static_cast<uint8_t>(p[0]) == 0x01 && static_cast<uint8_t>(p[1]) == 0x04;
+}
+
 }  // namespace sy::mysql

@@ -44,4 +44,15 @@ void set_hello_capabilities(std::string& payload, uint32_t caps);
 //! with CLIENT_SSL set.
 std::string ssl_request_from(std::string_view hello_payload);
 
+inline constexpr std::string_view kCachingSha2Password = "caching_sha2_password";
+
+//! The plugin an AuthSwitchRequest payload (0xFE, name, NUL, plugin data)
+//! switches to; nullopt if the payload is not one.
+std::optional<std::string> auth_switch_plugin(std::string_view payload);
+
+//! caching_sha2_password's AuthMoreData "perform full authentication" (0x01 0x04):
+//! over TLS the client answers with its password in clear, without TLS it asks
+//! for the server's RSA key.
+bool is_sha2_full_auth_request(std::string_view payload);
+
 }  // namespace sy::mysql

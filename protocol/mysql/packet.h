@@ -54,6 +54,7 @@ inline constexpr uint16_t kErHandshake = 1043;           // bad handshake
 inline constexpr uint16_t kErTooManyConnections = 1040;
 inline constexpr uint16_t kErSecureTransportRequired = 3159;
 inline constexpr uint16_t kErServerShutdown = 1053;
+inline constexpr uint16_t kErNotSupportedAuthMode = 1251;  // client does not support the auth protocol
 
 //! An ERR packet: 0xFF, code, '#', SQLSTATE, message.
 std::string encode_err(uint8_t seq, uint16_t code, std::string_view sqlstate, std::string_view message);

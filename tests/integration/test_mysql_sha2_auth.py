@@ -1,0 +1,110 @@
+"""caching_sha2_password (MySQL 8) relayed through the proxy: the fast path,
+full authentication over TLS, the RSA key exchange without TLS, an
+AuthSwitchRequest, a wrong password, and what happens when only one side of
+the proxy is encrypted. The server is tests/integration/fake_mysql8.py (no
+MySQL 8 is packaged for Debian); the clients are real: PyMySQL and the
+mariadb CLI (MariaDB Connector/C's caching_sha2_password plugin)."""
+import os
+import subprocess
+import unittest
+
+import pymysql
+
+from fake_mysql8 import FakeMySql8
+from harness import Proxy, free_port
+from test_mysql_clients import CA, PROXY_CERT, PROXY_KEY, listener
+
+MY_DIR = os.environ.get("SY_MY_DIR", "")
+SERVER_CERT = os.path.join(MY_DIR, "certs", "server.crt")
+SERVER_KEY = os.path.join(MY_DIR, "certs", "server.key")
+ACCOUNTS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
+
+
+def login(port, user, tls=False, password=None):
+    """Logs in with PyMySQL and returns the server's account of the login."""
+    kw = dict(host="127.0.0.1", port=port, user=user, password=password or ACCOUNTS[user], connect_timeout=10)
+    if tls:
+        kw.update(ssl_ca=CA, ssl_verify_cert=True)
+    with pymysql.connect(**kw) as conn, conn.cursor() as cur:
+        cur.execute("SELECT who")
+        return cur.fetchone()[0]
+
+
+class Sha2Matched(unittest.TestCase):
+    def test_full_then_fast_path_with_tls_on_both_sides(self):
+        with FakeMySql8(ACCOUNTS, cert=SERVER_CERT, key=SERVER_KEY) as server:
+            port = free_port()
+            with Proxy(listener(port, server.port, client_tls="require", backend_tls="require")):
+                self.assertEqual(login(port, "alice", tls=True), "user=alice path=full tls=1")
+                self.assertEqual(login(port, "alice", tls=True), "user=alice path=fast tls=1")
+            self.assertEqual(server.cleartext_over_plain, [])
+
+    def test_rsa_key_exchange_without_tls(self):
+        with FakeMySql8(ACCOUNTS) as server:
+            port = free_port()
+            with Proxy(listener(port, server.port)):
+                self.assertEqual(login(port, "bob"), "user=bob path=rsa tls=0")
+                self.assertEqual(login(port, "bob"), "user=bob path=fast tls=0")
+
+    def test_auth_switch_from_native_password(self):
+        with FakeMySql8(ACCOUNTS, cert=SERVER_CERT, key=SERVER_KEY,
+                        greeting_plugin=b"mysql_native_password") as server:
+            port = free_port()
+            with Proxy(listener(port, server.port, client_tls="require", backend_tls="require")):
+                self.assertEqual(login(port, "carol", tls=True), "user=carol path=full tls=1")
+                # The mariadb CLI: Connector/C answers the switch with its own sha2 plugin.
+                r = subprocess.run(["mariadb", "-h127.0.0.1", f"-P{port}", "-ucarol", "-pcarol-pw", "--ssl",
+                                    f"--ssl-ca={CA}", "-N", "-e", "SELECT who"],
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.strip(), "user=carol path=fast tls=1")
+
+    def test_wrong_password_is_the_servers_error(self):
+        with FakeMySql8(ACCOUNTS, cert=SERVER_CERT, key=SERVER_KEY) as server:
+            port = free_port()
+            with Proxy(listener(port, server.port, client_tls="require", backend_tls="require")):
+                with self.assertRaises(pymysql.err.OperationalError) as caught:
+                    login(port, "alice", tls=True, password="wrong")
+                self.assertEqual(caught.exception.args[0], 1045)
+                self.assertIn("Access denied for user 'alice'", caught.exception.args[1])
+                self.assertEqual(login(port, "alice", tls=True), "user=alice path=full tls=1")
+
+
+class Sha2SplitTls(unittest.TestCase):
+    """TLS on one side of the proxy only: the client and the server would each
+    pick the full-authentication method their own connection calls for."""
+
+    def assert_refused(self, port, user, tls):
+        with self.assertRaises(pymysql.err.OperationalError) as caught:
+            login(port, user, tls=tls)
+        self.assertEqual(caught.exception.args[0], 1251, caught.exception.args)
+        self.assertIn("TLS on one side only", caught.exception.args[1])
+
+    def test_client_tls_target_plaintext(self):
+        with FakeMySql8(ACCOUNTS) as server:
+            port = free_port()
+            with Proxy(listener(port, server.port, client_tls="require")) as proxy:
+                self.assert_refused(port, "alice", tls=True)
+                self.assertIn('"event":"auth_refused"', proxy.log_text())
+            # The client never got the request, so its password never crossed the plaintext hop.
+            self.assertEqual(server.cleartext_over_plain, [])
+            self.assertEqual(server.logins, [])
+
+    def test_client_plaintext_target_tls(self):
+        with FakeMySql8(ACCOUNTS, cert=SERVER_CERT, key=SERVER_KEY) as server:
+            port = free_port()
+            with Proxy(listener(port, server.port, backend_tls="require")):
+                self.assert_refused(port, "bob", tls=False)
+            self.assertEqual(server.logins, [])
+
+    def test_cached_accounts_use_the_fast_path_either_way(self):
+        with FakeMySql8(ACCOUNTS, cert=SERVER_CERT, key=SERVER_KEY) as server:
+            both, split = free_port(), free_port()
+            with Proxy(listener(both, server.port, client_tls="require", backend_tls="require")):
+                self.assertEqual(login(both, "carol", tls=True), "user=carol path=full tls=1")
+            with Proxy(listener(split, server.port, backend_tls="require")):
+                self.assertEqual(login(split, "carol"), "user=carol path=fast tls=1")
+
+
+if __name__ == "__main__":
+    unittest.main()
