@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/sha2_rsa_key.h"
 #include "proxy/tenant_directory.h"
 
 namespace sy::proxy {
@@ -20,6 +21,8 @@ struct ListenerRuntime {
   config::Listener cfg;
   std::shared_ptr<boost::asio::ssl::context> client_tls;  //!< null when tls.mode is disable
   std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> target_tls;  //!< null entry = plaintext
+  //! MySQL listeners whose clients may be plaintext while a target uses TLS.
+  std::shared_ptr<const Sha2RsaKey> sha2_key;
   std::atomic<uint32_t> clients{0};  //!< live client connections
   TenantDirectory* directory = nullptr;  //!< tenants and their flags, as in force now
   Metrics* metrics = nullptr;

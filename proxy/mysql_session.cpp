@@ -1,5 +1,7 @@
 #include "proxy/mysql_session.h"
 
+#include <openssl/crypto.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -109,6 +111,7 @@ asio::awaitable<void> MySqlSession::run() {
     co_await refuse(0, my::kErHandshake, "08S01", "switchyard: target \"" + target.name + "\" sent an unknown greeting");
     co_return;
   }
+  nonce_ = g->scramble;
   bool server_tls = (g->capabilities & my::kClientSsl) != 0;
   bool backend_tls = target.tls.mode != BackendTlsMode::Disable && server_tls;
   if (!server_tls && (target.tls.mode == BackendTlsMode::Require || target.tls.mode == BackendTlsMode::VerifyFull)) {
@@ -232,6 +235,12 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
       client_buf_.consume(step.size);
       if (step.kind == my::PacketScanner::Kind::Message) {
         if (!authenticated_) {
+          if (sha2_bridge_ != Sha2Bridge::Off) {
+            if (co_await bridge_sha2_answer(std::string(bytes), out)) continue;
+            frontend_done_ = true;
+            server_->close();
+            co_return;
+          }
           std::string renumbered(bytes);
           my::set_sequence_id(renumbered, static_cast<uint8_t>(my::sequence_id(bytes.data()) + seq_offset_));
           out.replace(std::move(renumbered));
@@ -293,9 +302,9 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
 
 // Full authentication sends the password in clear over TLS, or RSA-encrypted
 // with the server's key without TLS, each side judging by its own connection.
-// With TLS on one side only they would disagree, and a client that sees TLS
-// would send its password in clear across the unencrypted hop. The request is
-// never relayed, so the client does not send it.
+// A plaintext client behind a TLS server is bridged (bridge_sha2_answer). The
+// other way round, a client that sees TLS would send its password in clear
+// across the unencrypted hop: the request is never relayed, so it does not.
 void MySqlSession::refuse_split_tls_sha2_login(OutputBatch& out, uint8_t seq) {
   const auto& lcfg = deps_.listener->cfg;
   std::string sides = std::string("client ") + (client_.is_tls() ? "TLS" : "plaintext") + ", target \"" +
@@ -303,9 +312,41 @@ void MySqlSession::refuse_split_tls_sha2_login(OutputBatch& out, uint8_t seq) {
   log::Event(log::Level::warn, "auth_refused").str("listener", lcfg.name).str("client", client_addr_)
       .str("user", user_).str("plugin", auth_plugin_).str("reason", "caching_sha2_password full authentication with " + sides);
   out.replace(my::encode_err(seq, my::kErNotSupportedAuthMode, "08004",
-                             "switchyard: caching_sha2_password full authentication cannot cross a proxy with TLS on "
-                             "one side only (" + sides + "); give the listener and the target the same TLS setting. "
-                             "Accounts the server has cached log in by the fast path either way"));
+                             "switchyard: caching_sha2_password full authentication from a TLS client to a plaintext "
+                             "target would send the password to the server in clear (" + sides + "); enable TLS to the "
+                             "target. Accounts the server has cached log in by the fast path either way"));
+}
+
+// The plaintext client's answer to "perform full authentication": a request
+// for the server's public key, which switchyard answers with its own, then its
+// password encrypted with that key, which the server gets in clear over TLS.
+asio::awaitable<bool> MySqlSession::bridge_sha2_answer(std::string packet, OutputBatch& out) {
+  const auto seq = my::sequence_id(packet.data());
+  std::string_view answer = std::string_view(packet).substr(my::kHeaderSize);
+  const auto& key = *deps_.listener->sha2_key;
+  if (sha2_bridge_ == Sha2Bridge::KeyOrPassword && answer == "\x02") {
+    error_code ec;
+    co_await client_.write(asio::buffer(my::encode_packet(static_cast<uint8_t>(seq + 1), "\x01" + key.public_pem())), ec);
+    seq_offset_ -= 2;  // the request and the key never reach the server
+    sha2_bridge_ = Sha2Bridge::Password;
+    co_return !ec;
+  }
+  sha2_bridge_ = Sha2Bridge::Off;
+  auto password = key.decrypt_password(answer, std::string_view(nonce_).substr(0, my::kScrambleLength));
+  OPENSSL_cleanse(packet.data(), packet.size());
+  if (!password) {
+    log::Event(log::Level::warn, "auth_refused").str("listener", deps_.listener->cfg.name).str("client", client_addr_)
+        .str("user", user_).str("plugin", auth_plugin_)
+        .str("reason", "caching_sha2_password answer not encrypted with the key switchyard sent");
+    pending_client_error_ = my::encode_err(
+        static_cast<uint8_t>(seq + 1), my::kErNotSupportedAuthMode, "08004",
+        "switchyard: the password was not encrypted with the public key switchyard sent; a client configured with "
+        "the server's own key (server-public-key-path) cannot log in through switchyard without TLS on the client side");
+    co_return false;
+  }
+  out.replace(my::encode_packet(static_cast<uint8_t>(seq + seq_offset_), *password));
+  OPENSSL_cleanse(password->data(), password->size());
+  co_return true;
 }
 
 asio::awaitable<void> MySqlSession::pump_backend() {
@@ -332,12 +373,19 @@ asio::awaitable<void> MySqlSession::pump_backend() {
         const auto seq = static_cast<uint8_t>(my::sequence_id(bytes.data()) - seq_offset_);
         my::set_sequence_id(renumbered, seq);
         auto payload = bytes.substr(my::kHeaderSize);
-        if (auto plugin = my::auth_switch_plugin(payload)) auth_plugin_ = *plugin;
+        if (auto sw = my::parse_auth_switch(payload)) {
+          auth_plugin_ = sw->plugin;
+          nonce_ = sw->data;
+        }
         if (auth_plugin_ == my::kCachingSha2Password && my::is_sha2_full_auth_request(payload) &&
             client_.is_tls() != server_->is_tls()) {
-          refuse_split_tls_sha2_login(out, seq);
-          ec = asio::error::operation_aborted;
-          break;
+          if (server_->is_tls() && deps_.listener->sha2_key) {
+            sha2_bridge_ = Sha2Bridge::KeyOrPassword;  // relay the request; the frontend takes the answer
+          } else {
+            refuse_split_tls_sha2_login(out, seq);
+            ec = asio::error::operation_aborted;
+            break;
+          }
         }
         auto first = bytes.size() > my::kHeaderSize ? static_cast<uint8_t>(bytes[my::kHeaderSize]) : 0xff;
         if (first == 0x00) {

@@ -38,12 +38,17 @@ class MySqlSession : public RelaySession {
   asio::awaitable<void> pump_backend();
   void rewrite_packet(std::string_view packet, OutputBatch& out);
   void refuse_split_tls_sha2_login(OutputBatch& out, uint8_t seq);
+  asio::awaitable<bool> bridge_sha2_answer(std::string packet, OutputBatch& out);
   std::string session_key() const override { return client_addr_; }
 
   mysql::PacketScanner server_scan_;
   bool authenticated_ = false;
   int seq_offset_ = 0;  //!< server-side minus client-side sequence ids during authentication
   std::string auth_plugin_;  //!< the plugin the login is using, followed through AuthSwitchRequests
+  std::string nonce_;        //!< the login's scramble: the greeting's, or the last AuthSwitchRequest's
+  //! caching_sha2_password full authentication for a plaintext client and a TLS server:
+  //! switchyard answers the client's key request and decrypts its password.
+  enum class Sha2Bridge { Off, KeyOrPassword, Password } sha2_bridge_ = Sha2Bridge::Off;
   Counter* statements_ = nullptr;
 };
 

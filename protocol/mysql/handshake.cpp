@@ -49,6 +49,7 @@ std::optional<Greeting> parse_greeting(std::string_view p) {
   if (!cstr(p, at, g.server_version)) return std::nullopt;
   if (at + 4 + 8 + 1 + 2 > p.size()) return std::nullopt;
   g.connection_id = le(p, at, 4);
+  g.scramble.assign(p.substr(at + 4, 8));
   at += 4 + 8 + 1;
   g.caps_low_at = at;
   g.capabilities = le(p, at, 2);
@@ -60,7 +61,12 @@ std::optional<Greeting> parse_greeting(std::string_view p) {
     at += 2;
     uint8_t auth_len = static_cast<uint8_t>(p[at]);
     at += 1 + 10;
-    if (g.capabilities & kClientSecureConnection) at += std::max<int>(13, auth_len - 8);
+    if (g.capabilities & kClientSecureConnection) {
+      size_t part2 = std::max<int>(13, auth_len - 8);
+      if (at + part2 > p.size()) return g;
+      g.scramble.append(p.substr(at, part2 - 1));  // the last byte is a NUL
+      at += part2;
+    }
     if ((g.capabilities & kClientPluginAuth) && at < p.size()) cstr(p, at, g.auth_plugin);
   }
   return g;
@@ -127,13 +133,16 @@ std::string ssl_request_from(std::string_view hello) {
   return out;
 }
 
-std::optional<std::string> auth_switch_plugin(std::string_view p) {
+std::optional<AuthSwitch> parse_auth_switch(std::string_view p) {
   if (p.empty() || static_cast<uint8_t>(p[0]) != 0xfe) return std::nullopt;
+  AuthSwitch sw;
   size_t at = 1;
-  std::string name;
-  // A lone 0xFE is the pre-4.1 "old password" switch: no plugin named.
-  if (at < p.size() && !cstr(p, at, name)) return std::nullopt;
-  return name;
+  if (at == p.size()) return sw;  // the pre-4.1 "old password" switch: no plugin named
+  if (!cstr(p, at, sw.plugin)) return std::nullopt;
+  auto data = p.substr(at);
+  if (!data.empty() && data.back() == '\0') data.remove_suffix(1);
+  sw.data.assign(data);
+  return sw;
 }
 
 bool is_sha2_full_auth_request(std::string_view p) {

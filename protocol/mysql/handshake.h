@@ -15,6 +15,7 @@ struct Greeting {
   uint32_t connection_id = 0;  //!< the server's thread id: KILL needs the real one
   std::string server_version;
   std::string auth_plugin;
+  std::string scramble;     //!< the 20-byte nonce (auth-plugin-data), NUL excluded
   size_t caps_low_at = 0;   //!< payload offsets of the two capability halves
   size_t caps_high_at = 0;  //!< 0 when the greeting has no upper half
 };
@@ -45,10 +46,16 @@ void set_hello_capabilities(std::string& payload, uint32_t caps);
 std::string ssl_request_from(std::string_view hello_payload);
 
 inline constexpr std::string_view kCachingSha2Password = "caching_sha2_password";
+inline constexpr size_t kScrambleLength = 20;  //!< the nonce the password plugins use
 
-//! The plugin an AuthSwitchRequest payload (0xFE, name, NUL, plugin data)
-//! switches to; nullopt if the payload is not one.
-std::optional<std::string> auth_switch_plugin(std::string_view payload);
+struct AuthSwitch {
+  std::string plugin;  //!< empty for the pre-4.1 "old password" switch
+  std::string data;    //!< the new nonce for the scramble-based plugins, NUL excluded
+};
+
+//! Parses an AuthSwitchRequest payload (0xFE, name, NUL, plugin data);
+//! nullopt if the payload is not one.
+std::optional<AuthSwitch> parse_auth_switch(std::string_view payload);
 
 //! caching_sha2_password's AuthMoreData "perform full authentication" (0x01 0x04):
 //! over TLS the client answers with its password in clear, without TLS it asks

@@ -1,7 +1,7 @@
 """caching_sha2_password (MySQL 8) relayed through the proxy: the fast path,
 full authentication over TLS, the RSA key exchange without TLS, an
-AuthSwitchRequest, a wrong password, and what happens when only one side of
-the proxy is encrypted. The server is tests/integration/fake_mysql8.py (no
+AuthSwitchRequest, a wrong password, and TLS on one side of the proxy only
+(bridged for a plaintext client, refused for a plaintext server). The server is tests/integration/fake_mysql8.py (no
 MySQL 8 is packaged for Debian); the clients are real: PyMySQL and the
 mariadb CLI (MariaDB Connector/C's caching_sha2_password plugin)."""
 import os
@@ -9,6 +9,8 @@ import subprocess
 import unittest
 
 import pymysql
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fake_mysql8 import FakeMySql8
 from harness import Proxy, free_port
@@ -71,30 +73,53 @@ class Sha2Matched(unittest.TestCase):
 
 
 class Sha2SplitTls(unittest.TestCase):
-    """TLS on one side of the proxy only: the client and the server would each
-    pick the full-authentication method their own connection calls for."""
+    """TLS on one side of the proxy only. Full authentication over TLS sends the
+    password in clear; without TLS the client asks for the server's RSA key."""
 
-    def assert_refused(self, port, user, tls):
-        with self.assertRaises(pymysql.err.OperationalError) as caught:
-            login(port, user, tls=tls)
-        self.assertEqual(caught.exception.args[0], 1251, caught.exception.args)
-        self.assertIn("TLS on one side only", caught.exception.args[1])
-
-    def test_client_tls_target_plaintext(self):
-        with FakeMySql8(ACCOUNTS) as server:
-            port = free_port()
-            with Proxy(listener(port, server.port, client_tls="require")) as proxy:
-                self.assert_refused(port, "alice", tls=True)
-                self.assertIn('"event":"auth_refused"', proxy.log_text())
-            # The client never got the request, so its password never crossed the plaintext hop.
-            self.assertEqual(server.cleartext_over_plain, [])
-            self.assertEqual(server.logins, [])
-
-    def test_client_plaintext_target_tls(self):
+    def test_plaintext_client_tls_target_is_bridged(self):
+        # The usual sidecar: plaintext on localhost, TLS to the database. The
+        # client asks for a key, gets switchyard's, and the server gets the
+        # password in clear over TLS.
         with FakeMySql8(ACCOUNTS, cert=SERVER_CERT, key=SERVER_KEY) as server:
             port = free_port()
             with Proxy(listener(port, server.port, backend_tls="require")):
-                self.assert_refused(port, "bob", tls=False)
+                self.assertEqual(login(port, "bob"), "user=bob path=full tls=1")
+                self.assertEqual(login(port, "bob"), "user=bob path=fast tls=1")
+                with self.assertRaises(pymysql.err.OperationalError) as caught:
+                    login(port, "alice", password="wrong")
+                self.assertEqual(caught.exception.args[0], 1045)  # the server's verdict, relayed
+                # Connector/C's sha2 plugin takes the same route.
+                r = subprocess.run(["mariadb", "-h127.0.0.1", f"-P{port}", "-ualice", "-palice-pw", "--skip-ssl",
+                                    "-N", "-e", "SELECT who"], capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.strip(), "user=alice path=full tls=1")
+
+    def test_a_client_holding_the_servers_key_is_refused(self):
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        with FakeMySql8(ACCOUNTS, cert=SERVER_CERT, key=SERVER_KEY) as server:
+            port = free_port()
+            with Proxy(listener(port, server.port, backend_tls="require")) as proxy:
+                with self.assertRaises(pymysql.err.OperationalError) as caught:
+                    pymysql.connect(host="127.0.0.1", port=port, user="carol", password="carol-pw",
+                                    server_public_key=other, connect_timeout=10)
+                self.assertEqual(caught.exception.args[0], 1251, caught.exception.args)
+                self.assertIn("not encrypted with the public key switchyard sent", caught.exception.args[1])
+                self.assertIn('"event":"auth_refused"', proxy.log_text())
+                self.assertEqual(login(port, "carol"), "user=carol path=full tls=1")  # others carry on
+            self.assertEqual(server.logins, [("carol", "full", True)])
+
+    def test_tls_client_plaintext_target_is_refused(self):
+        with FakeMySql8(ACCOUNTS) as server:
+            port = free_port()
+            with Proxy(listener(port, server.port, client_tls="require")) as proxy:
+                with self.assertRaises(pymysql.err.OperationalError) as caught:
+                    login(port, "alice", tls=True)
+                self.assertEqual(caught.exception.args[0], 1251, caught.exception.args)
+                self.assertIn("would send the password to the server in clear", caught.exception.args[1])
+                self.assertIn('"event":"auth_refused"', proxy.log_text())
+            # The client never got the request, so its password never crossed the plaintext hop.
+            self.assertEqual(server.cleartext_over_plain, [])
             self.assertEqual(server.logins, [])
 
     def test_cached_accounts_use_the_fast_path_either_way(self):
@@ -104,7 +129,6 @@ class Sha2SplitTls(unittest.TestCase):
                 self.assertEqual(login(both, "carol", tls=True), "user=carol path=full tls=1")
             with Proxy(listener(split, server.port, backend_tls="require")):
                 self.assertEqual(login(split, "carol"), "user=carol path=fast tls=1")
-
 
 if __name__ == "__main__":
     unittest.main()

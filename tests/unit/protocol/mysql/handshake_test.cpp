@@ -9,17 +9,39 @@ namespace {
 
 using namespace std::string_literals;
 
-TEST(AuthSwitchPlugin, NamesThePluginSwitchedTo) {
-  EXPECT_EQ(auth_switch_plugin("\xfe" "caching_sha2_password\0" "0123456789abcdefghij\0"s), "caching_sha2_password");
-  EXPECT_EQ(auth_switch_plugin("\xfe" "mysql_native_password\0"s), "mysql_native_password");
+TEST(AuthSwitch, NamesThePluginAndCarriesTheNewNonce) {
+  auto sw = parse_auth_switch("\xfe" "caching_sha2_password\0" "0123456789abcdefghij\0"s);
+  ASSERT_TRUE(sw);
+  EXPECT_EQ(sw->plugin, "caching_sha2_password");
+  EXPECT_EQ(sw->data, "0123456789abcdefghij");
+  sw = parse_auth_switch("\xfe" "mysql_native_password\0"s);
+  ASSERT_TRUE(sw);
+  EXPECT_EQ(sw->plugin, "mysql_native_password");
+  EXPECT_EQ(sw->data, "");
 }
 
-TEST(AuthSwitchPlugin, TheOldPasswordSwitchNamesNone) { EXPECT_EQ(auth_switch_plugin("\xfe"), ""); }
+TEST(AuthSwitch, TheOldPasswordSwitchNamesNone) {
+  auto sw = parse_auth_switch("\xfe");
+  ASSERT_TRUE(sw);
+  EXPECT_EQ(sw->plugin, "");
+}
 
-TEST(AuthSwitchPlugin, OtherPacketsAreNotSwitches) {
-  EXPECT_EQ(auth_switch_plugin(""), std::nullopt);
-  EXPECT_EQ(auth_switch_plugin("\x01\x04"), std::nullopt);
-  EXPECT_EQ(auth_switch_plugin("\xfe" "unterminated"), std::nullopt);
+TEST(AuthSwitch, OtherPacketsAreNotSwitches) {
+  EXPECT_FALSE(parse_auth_switch(""));
+  EXPECT_FALSE(parse_auth_switch("\x01\x04"));
+  EXPECT_FALSE(parse_auth_switch("\xfe" "unterminated"));
+}
+
+// A MySQL 8 greeting as the server sends it: the nonce comes in two parts
+// around the capability flags, the second ending in a NUL.
+TEST(Greeting, CarriesTheTwentyByteNonce) {
+  std::string g = "\x0a" "8.0.36\0"s + "\x2a\0\0\0"s + "ABCDEFGH" + "\0"s + "\xff\xff"s + "\xff" + "\x02\0"s +
+                  "\xff\xdf"s + "\x15" + std::string(10, '\0') + "IJKLMNOPQRST" + "\0"s + "caching_sha2_password\0"s;
+  auto parsed = parse_greeting(g);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->connection_id, 42u);
+  EXPECT_EQ(parsed->scramble, "ABCDEFGHIJKLMNOPQRST");
+  EXPECT_EQ(parsed->auth_plugin, "caching_sha2_password");
 }
 
 TEST(Sha2FullAuthRequest, OnlyTheTwoByteMarker) {
