@@ -302,27 +302,25 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
 
 // Full authentication sends the password in clear over TLS, or RSA-encrypted
 // with the server's key without TLS, each side judging by its own connection.
-// A plaintext client behind a TLS server is bridged (bridge_sha2_answer). The
-// other way round, a client that sees TLS would send its password in clear
-// across the unencrypted hop: the request is never relayed, so it does not.
-void MySqlSession::refuse_split_tls_sha2_login(OutputBatch& out, uint8_t seq) {
-  const auto& lcfg = deps_.listener->cfg;
-  std::string sides = std::string("client ") + (client_.is_tls() ? "TLS" : "plaintext") + ", target \"" +
-                      target_->name + "\" " + (server_->is_tls() ? "TLS" : "plaintext");
-  log::Event(log::Level::warn, "auth_refused").str("listener", lcfg.name).str("client", client_addr_)
-      .str("user", user_).str("plugin", auth_plugin_).str("reason", "caching_sha2_password full authentication with " + sides);
-  out.replace(my::encode_err(seq, my::kErNotSupportedAuthMode, "08004",
-                             "switchyard: caching_sha2_password full authentication from a TLS client to a plaintext "
-                             "target would send the password to the server in clear (" + sides + "); enable TLS to the "
-                             "target. Accounts the server has cached log in by the fast path either way"));
-}
-
-// The plaintext client's answer to "perform full authentication": a request
-// for the server's public key, which switchyard answers with its own, then its
-// password encrypted with that key, which the server gets in clear over TLS.
+// With TLS on one side only, switchyard does the other half of the exchange.
+//
+// The client's answer to "perform full authentication". A plaintext client
+// asks for the server's public key, gets switchyard's, then sends its password
+// encrypted with it; the server gets it in clear over TLS. A TLS client sends
+// its password in clear; switchyard asks the plaintext server for its key
+// (send_bridged_password takes the reply), so the password never crosses the
+// unencrypted hop in clear.
 asio::awaitable<bool> MySqlSession::bridge_sha2_answer(std::string packet, OutputBatch& out) {
   const auto seq = my::sequence_id(packet.data());
   std::string_view answer = std::string_view(packet).substr(my::kHeaderSize);
+  if (sha2_bridge_ == Sha2Bridge::ClientPassword) {
+    bridged_password_.assign(answer);
+    OPENSSL_cleanse(packet.data(), packet.size());
+    out.replace(my::encode_packet(static_cast<uint8_t>(seq + seq_offset_), "\x02"));  // request the public key
+    seq_offset_ += 2;  // the key and our encrypted answer never reach the client
+    sha2_bridge_ = Sha2Bridge::ServerKey;
+    co_return true;
+  }
   const auto& key = *deps_.listener->sha2_key;
   if (sha2_bridge_ == Sha2Bridge::KeyOrPassword && answer == "\x02") {
     error_code ec;
@@ -335,18 +333,43 @@ asio::awaitable<bool> MySqlSession::bridge_sha2_answer(std::string packet, Outpu
   auto password = key.decrypt_password(answer, std::string_view(nonce_).substr(0, my::kScrambleLength));
   OPENSSL_cleanse(packet.data(), packet.size());
   if (!password) {
-    log::Event(log::Level::warn, "auth_refused").str("listener", deps_.listener->cfg.name).str("client", client_addr_)
-        .str("user", user_).str("plugin", auth_plugin_)
-        .str("reason", "caching_sha2_password answer not encrypted with the key switchyard sent");
-    pending_client_error_ = my::encode_err(
-        static_cast<uint8_t>(seq + 1), my::kErNotSupportedAuthMode, "08004",
-        "switchyard: the password was not encrypted with the public key switchyard sent; a client configured with "
-        "the server's own key (server-public-key-path) cannot log in through switchyard without TLS on the client side");
+    refuse_bridged_login(static_cast<uint8_t>(seq + 1), "client answer not encrypted with the key switchyard sent",
+                         "the password was not encrypted with the public key switchyard sent; a client configured "
+                         "with the server's own key (server-public-key-path) cannot log in through switchyard without "
+                         "TLS on the client side");
     co_return false;
   }
   out.replace(my::encode_packet(static_cast<uint8_t>(seq + seq_offset_), *password));
   OPENSSL_cleanse(password->data(), password->size());
   co_return true;
+}
+
+// The plaintext server's public key, asked for by bridge_sha2_answer;
+// `server_seq` is the sequence id the server gave it.
+asio::awaitable<bool> MySqlSession::send_bridged_password(std::string_view pem, uint8_t server_seq) {
+  auto encrypted =
+      sha2_encrypt_password(pem, bridged_password_, std::string_view(nonce_).substr(0, my::kScrambleLength));
+  wipe_bridged_password();
+  if (!encrypted) {
+    // The client is waiting for the answer to its password, two after this packet.
+    refuse_bridged_login(static_cast<uint8_t>(server_seq - seq_offset_ + 2), "target sent no usable RSA public key",
+                         "target \"" + target_->name + "\" sent no usable RSA public key for caching_sha2_password");
+    co_return false;
+  }
+  error_code ec;
+  co_await server_->write(asio::buffer(my::encode_packet(static_cast<uint8_t>(server_seq + 1), *encrypted)), ec);
+  co_return !ec;
+}
+
+void MySqlSession::wipe_bridged_password() {
+  OPENSSL_cleanse(bridged_password_.data(), bridged_password_.size());
+  bridged_password_.clear();
+}
+
+void MySqlSession::refuse_bridged_login(uint8_t seq, std::string_view reason, const std::string& message) {
+  log::Event(log::Level::warn, "auth_refused").str("listener", deps_.listener->cfg.name).str("client", client_addr_)
+      .str("user", user_).str("plugin", auth_plugin_).str("reason", reason);
+  pending_client_error_ = my::encode_err(seq, my::kErNotSupportedAuthMode, "08004", "switchyard: " + message);
 }
 
 asio::awaitable<void> MySqlSession::pump_backend() {
@@ -369,23 +392,27 @@ asio::awaitable<void> MySqlSession::pump_backend() {
       auto bytes = view.substr(0, step.size);
       server_buf_.consume(step.size);
       if (step.kind == my::PacketScanner::Kind::Message && !authenticated_) {
-        std::string renumbered(bytes);
-        const auto seq = static_cast<uint8_t>(my::sequence_id(bytes.data()) - seq_offset_);
-        my::set_sequence_id(renumbered, seq);
         auto payload = bytes.substr(my::kHeaderSize);
+        if (sha2_bridge_ == Sha2Bridge::ServerKey) {
+          sha2_bridge_ = Sha2Bridge::Off;
+          if (!payload.empty() && static_cast<uint8_t>(payload[0]) == 0x01) {  // AuthMoreData: the key
+            if (co_await send_bridged_password(payload.substr(1), my::sequence_id(bytes.data()))) continue;
+            ec = asio::error::operation_aborted;
+            break;
+          }
+          wipe_bridged_password();
+          seq_offset_ -= 2;  // an error in place of the key answers the client's password itself
+        }
+        std::string renumbered(bytes);
+        my::set_sequence_id(renumbered, static_cast<uint8_t>(my::sequence_id(bytes.data()) - seq_offset_));
         if (auto sw = my::parse_auth_switch(payload)) {
           auth_plugin_ = sw->plugin;
           nonce_ = sw->data;
         }
         if (auth_plugin_ == my::kCachingSha2Password && my::is_sha2_full_auth_request(payload) &&
             client_.is_tls() != server_->is_tls()) {
-          if (server_->is_tls() && deps_.listener->sha2_key) {
-            sha2_bridge_ = Sha2Bridge::KeyOrPassword;  // relay the request; the frontend takes the answer
-          } else {
-            refuse_split_tls_sha2_login(out, seq);
-            ec = asio::error::operation_aborted;
-            break;
-          }
+          // Relay the request either way; the frontend takes the client's answer.
+          sha2_bridge_ = server_->is_tls() ? Sha2Bridge::KeyOrPassword : Sha2Bridge::ClientPassword;
         }
         auto first = bytes.size() > my::kHeaderSize ? static_cast<uint8_t>(bytes[my::kHeaderSize]) : 0xff;
         if (first == 0x00) {

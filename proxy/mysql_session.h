@@ -26,6 +26,7 @@ class OutputBatch;
 class MySqlSession : public RelaySession {
  public:
   MySqlSession(tcp::socket client, SessionDeps deps);
+  ~MySqlSession() override { wipe_bridged_password(); }  // a login cut short may still hold one
 
   void terminate(std::string code, std::string message) override;
 
@@ -37,8 +38,10 @@ class MySqlSession : public RelaySession {
   asio::awaitable<void> pump_frontend();
   asio::awaitable<void> pump_backend();
   void rewrite_packet(std::string_view packet, OutputBatch& out);
-  void refuse_split_tls_sha2_login(OutputBatch& out, uint8_t seq);
   asio::awaitable<bool> bridge_sha2_answer(std::string packet, OutputBatch& out);
+  asio::awaitable<bool> send_bridged_password(std::string_view pem, uint8_t server_seq);
+  void wipe_bridged_password();
+  void refuse_bridged_login(uint8_t seq, std::string_view reason, const std::string& message);
   std::string session_key() const override { return client_addr_; }
 
   mysql::PacketScanner server_scan_;
@@ -46,9 +49,13 @@ class MySqlSession : public RelaySession {
   int seq_offset_ = 0;  //!< server-side minus client-side sequence ids during authentication
   std::string auth_plugin_;  //!< the plugin the login is using, followed through AuthSwitchRequests
   std::string nonce_;        //!< the login's scramble: the greeting's, or the last AuthSwitchRequest's
-  //! caching_sha2_password full authentication for a plaintext client and a TLS server:
-  //! switchyard answers the client's key request and decrypts its password.
-  enum class Sha2Bridge { Off, KeyOrPassword, Password } sha2_bridge_ = Sha2Bridge::Off;
+  //! caching_sha2_password full authentication across TLS on one side only.
+  //! Plaintext client: switchyard answers its key request (KeyOrPassword) and
+  //! decrypts its password (Password). TLS client: switchyard takes its clear
+  //! password (ClientPassword), asks the server for its key (ServerKey) and
+  //! sends the password encrypted with it.
+  enum class Sha2Bridge { Off, KeyOrPassword, Password, ClientPassword, ServerKey } sha2_bridge_ = Sha2Bridge::Off;
+  std::string bridged_password_;  //!< held between ClientPassword and ServerKey, then wiped
   Counter* statements_ = nullptr;
 };
 

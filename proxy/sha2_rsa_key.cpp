@@ -55,4 +55,31 @@ std::optional<std::string> Sha2RsaKey::decrypt_password(std::string_view answer,
   return out;
 }
 
+std::optional<std::string> sha2_encrypt_password(std::string_view pem, std::string_view password,
+                                                 std::string_view nonce) {
+  if (nonce.empty()) return std::nullopt;
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr, EVP_PKEY_free);
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(key ? EVP_PKEY_CTX_new(key.get(), nullptr) : nullptr,
+                                                                  EVP_PKEY_CTX_free);
+  std::string plain(password);
+  for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<char>(plain[i] ^ nonce[i % nonce.size()]);
+  auto in = reinterpret_cast<const unsigned char*>(plain.data());
+  size_t n = 0;
+  std::optional<std::string> out;
+  if (ctx && EVP_PKEY_encrypt_init(ctx.get()) == 1 &&
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
+      EVP_PKEY_encrypt(ctx.get(), nullptr, &n, in, plain.size()) == 1) {
+    out.emplace(n, '\0');
+    if (EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out->data()), &n, in, plain.size()) == 1)
+      out->resize(n);
+    else
+      out.reset();
+  }
+  OPENSSL_cleanse(plain.data(), plain.size());
+  if (!out) ERR_clear_error();
+  return out;
+}
+
 }  // namespace sy::proxy

@@ -1,11 +1,13 @@
 #pragma once
-// The RSA key switchyard offers a plaintext MySQL client for
-// caching_sha2_password full authentication when the server is behind TLS.
+// RSA for caching_sha2_password full authentication across a proxy that has
+// TLS on one side only.
 //
-// Why: without TLS the client asks for "the server's" public key and sends its
-// password encrypted with it; over TLS the server expects the password in
-// clear. When only the server side is encrypted, switchyard answers the key
-// request itself, decrypts the password and hands it to the server over TLS.
+// Why: without TLS the client asks for the server's public key and sends its
+// password encrypted with it; over TLS it sends the password in clear. When
+// only the server side is encrypted, switchyard answers the key request with
+// its own key (Sha2RsaKey), decrypts, and hands the password over TLS. When
+// only the client side is, switchyard asks the server for its key and
+// encrypts the password the client sent (sha2_encrypt_password).
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,5 +38,11 @@ class Sha2RsaKey {
   evp_pkey_st* key_;
   std::string pem_;
 };
+
+//! What a plaintext client sends: (password, NUL included) XOR nonce,
+//! RSA-OAEP (SHA-1) with the server's PEM public key; nullopt if the PEM is
+//! not an RSA public key.
+std::optional<std::string> sha2_encrypt_password(std::string_view pem, std::string_view password,
+                                                 std::string_view nonce);
 
 }  // namespace sy::proxy

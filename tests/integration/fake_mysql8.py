@@ -108,14 +108,19 @@ def sha2_scramble(password, nonce):
 
 
 class FakeMySql8:
-    def __init__(self, accounts, cert=None, key=None, greeting_plugin=SHA2):
+    def __init__(self, accounts, cert=None, key=None, greeting_plugin=SHA2, public_pem=None, key_error=None):
+        """public_pem: what to send when asked for the RSA key (default: the
+        real one); key_error: an error message to send instead."""
         self.accounts = {u.encode(): p.encode() for u, p in accounts.items()}
         self.greeting_plugin = greeting_plugin
+        self.key_error = key_error
         self.tls = None
         if cert:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls.load_cert_chain(cert, key)
         self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.public_pem = public_pem or self.rsa.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         self.cache = set()
         self.logins = []                 # (user, path, tls) per successful login
         self.cleartext_over_plain = []   # passwords that reached us in clear without TLS
@@ -191,10 +196,11 @@ class FakeMySql8:
                 given = sent.rstrip(b"\0")
                 path = "full"
             else:
+                if sent == b"\x02" and self.key_error:
+                    c.write(err_packet(ER_ACCESS_DENIED, b"28000", self.key_error))
+                    return
                 if sent == b"\x02":
-                    pem = self.rsa.public_key().public_bytes(serialization.Encoding.PEM,
-                                                             serialization.PublicFormat.SubjectPublicKeyInfo)
-                    c.write(b"\x01" + pem)
+                    c.write(b"\x01" + self.public_pem)
                     sent = c.read()
                 try:
                     plain = self.rsa.decrypt(sent, padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()),

@@ -1,7 +1,7 @@
 """caching_sha2_password (MySQL 8) relayed through the proxy: the fast path,
 full authentication over TLS, the RSA key exchange without TLS, an
 AuthSwitchRequest, a wrong password, and TLS on one side of the proxy only
-(bridged for a plaintext client, refused for a plaintext server). The server is tests/integration/fake_mysql8.py (no
+(switchyard does the half of the exchange the other side expects). The server is tests/integration/fake_mysql8.py (no
 MySQL 8 is packaged for Debian); the clients are real: PyMySQL and the
 mariadb CLI (MariaDB Connector/C's caching_sha2_password plugin)."""
 import os
@@ -109,18 +109,43 @@ class Sha2SplitTls(unittest.TestCase):
                 self.assertEqual(login(port, "carol"), "user=carol path=full tls=1")  # others carry on
             self.assertEqual(server.logins, [("carol", "full", True)])
 
-    def test_tls_client_plaintext_target_is_refused(self):
+    def test_tls_client_plaintext_target_is_bridged(self):
+        # The client sends its password in clear inside TLS; switchyard asks
+        # the server for its key and sends the password encrypted with it.
         with FakeMySql8(ACCOUNTS) as server:
+            port = free_port()
+            with Proxy(listener(port, server.port, client_tls="require")):
+                self.assertEqual(login(port, "alice", tls=True), "user=alice path=rsa tls=0")
+                self.assertEqual(login(port, "alice", tls=True), "user=alice path=fast tls=0")
+                with self.assertRaises(pymysql.err.OperationalError) as caught:
+                    login(port, "bob", tls=True, password="wrong")
+                self.assertEqual(caught.exception.args[0], 1045)
+                r = subprocess.run(["mariadb", "-h127.0.0.1", f"-P{port}", "-ucarol", "-pcarol-pw", "--ssl",
+                                    f"--ssl-ca={CA}", "-N", "-e", "SELECT who"],
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.strip(), "user=carol path=rsa tls=0")
+            self.assertEqual(server.cleartext_over_plain, [])  # no password crossed the plaintext hop in clear
+
+    def test_a_target_without_a_usable_key_is_refused(self):
+        with FakeMySql8(ACCOUNTS, public_pem=b"not a key") as server:
             port = free_port()
             with Proxy(listener(port, server.port, client_tls="require")) as proxy:
                 with self.assertRaises(pymysql.err.OperationalError) as caught:
                     login(port, "alice", tls=True)
                 self.assertEqual(caught.exception.args[0], 1251, caught.exception.args)
-                self.assertIn("would send the password to the server in clear", caught.exception.args[1])
+                self.assertIn("sent no usable RSA public key", caught.exception.args[1])
                 self.assertIn('"event":"auth_refused"', proxy.log_text())
-            # The client never got the request, so its password never crossed the plaintext hop.
             self.assertEqual(server.cleartext_over_plain, [])
             self.assertEqual(server.logins, [])
+
+    def test_a_target_refusing_the_key_request_has_the_last_word(self):
+        with FakeMySql8(ACCOUNTS, key_error="RSA key pair is not available") as server:
+            port = free_port()
+            with Proxy(listener(port, server.port, client_tls="require")):
+                with self.assertRaises(pymysql.err.OperationalError) as caught:
+                    login(port, "alice", tls=True)  # PyMySQL checks every sequence id on the way
+                self.assertEqual(caught.exception.args, (1045, "RSA key pair is not available"))
 
     def test_cached_accounts_use_the_fast_path_either_way(self):
         with FakeMySql8(ACCOUNTS, cert=SERVER_CERT, key=SERVER_KEY) as server:
