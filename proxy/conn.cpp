@@ -58,9 +58,7 @@ Conn::~Conn() = default;
 // short read (see exhaustible_recv.h); under TLS, TlsTransport does the same.
 asio::awaitable<size_t> Conn::read_some(asio::mutable_buffer buf, error_code& ec) {
   if (tls_) co_return co_await tls_->async_read_some(buf, redirect_error(use_awaitable, ec));
-  if (buf.size() == 0) co_return 0;
-  if (!sock_.non_blocking()) sock_.non_blocking(true, ec);
-  if (ec) co_return 0;
+  if (!make_non_blocking(ec)) co_return 0;
   co_return co_await async_recv_exhaustible(*reactor_, sock_, buf, redirect_error(use_awaitable, ec));
 }
 
@@ -78,7 +76,7 @@ asio::awaitable<void> Conn::write(const std::vector<asio::const_buffer>& bufs, e
     co_return;
   }
   size_t total = asio::buffer_size(bufs);
-  if (!sock_.non_blocking()) sock_.non_blocking(true, ec);
+  if (!make_non_blocking(ec)) co_return;
   size_t sent = sock_.write_some(bufs, ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) {
     ec.clear();
@@ -103,10 +101,19 @@ asio::awaitable<void> Conn::write(asio::const_buffer buf, error_code& ec) {
   co_await write(one, ec);
 }
 
-asio::awaitable<void> Conn::tls_accept(asio::ssl::context& ctx, error_code& ec, std::string_view already_read) {
+bool Conn::make_non_blocking(error_code& ec) {
   if (!sock_.non_blocking()) sock_.non_blocking(true, ec);
-  if (ec) co_return;
+  return !ec;
+}
+
+bool Conn::start_tls(asio::ssl::context& ctx, error_code& ec) {
+  if (!make_non_blocking(ec)) return false;
   tls_ = std::make_unique<TlsStream>(TlsTransport{sock_, *reactor_}, ctx);
+  return true;
+}
+
+asio::awaitable<void> Conn::tls_accept(asio::ssl::context& ctx, error_code& ec, std::string_view already_read) {
+  if (!start_tls(ctx, ec)) co_return;
   if (already_read.empty())
     co_await tls_->async_handshake(asio::ssl::stream_base::server, redirect_error(use_awaitable, ec));
   else
@@ -116,9 +123,7 @@ asio::awaitable<void> Conn::tls_accept(asio::ssl::context& ctx, error_code& ec, 
 
 asio::awaitable<void> Conn::tls_connect(asio::ssl::context& ctx, const std::string& sni,
                                         const std::string& verify_name, error_code& ec) {
-  if (!sock_.non_blocking()) sock_.non_blocking(true, ec);
-  if (ec) co_return;
-  tls_ = std::make_unique<TlsStream>(TlsTransport{sock_, *reactor_}, ctx);
+  if (!start_tls(ctx, ec)) co_return;
   if (!sni.empty()) SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());
   if (!verify_name.empty()) tls_->set_verify_callback(asio::ssl::host_name_verification(verify_name));
   co_await tls_->async_handshake(asio::ssl::stream_base::client, redirect_error(use_awaitable, ec));

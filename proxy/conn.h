@@ -49,6 +49,12 @@ class Conn {
   void close();
 
  private:
+  //! Our reads and first writes call recv()/send() directly, and asio makes a
+  //! socket non-blocking only inside its own operations. False (ec set) on error.
+  bool make_non_blocking(error_code& ec);
+  //! Wraps the socket in TLS, reading through TlsTransport.
+  bool start_tls(asio::ssl::context& ctx, error_code& ec);
+
   tcp::socket sock_;
   asio::detail::epoll_reactor* reactor_;
   class TlsStream;  // an ssl::stream over the socket, reading like read_some does

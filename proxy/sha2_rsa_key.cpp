@@ -11,6 +11,15 @@
 
 namespace sy::proxy {
 
+namespace {
+
+// The password travels XORed with the login nonce, repeated, inside the RSA block.
+void xor_with_nonce(std::string& bytes, std::string_view nonce) {
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(bytes[i] ^ nonce[i % nonce.size()]);
+}
+
+}  // namespace
+
 std::shared_ptr<const Sha2RsaKey> Sha2RsaKey::generate() {
   EVP_PKEY* key = EVP_RSA_gen(2048);
   if (!key) throw std::runtime_error("cannot generate the caching_sha2_password RSA key");
@@ -51,7 +60,7 @@ std::optional<std::string> Sha2RsaKey::decrypt_password(std::string_view answer,
     return std::nullopt;
   }
   out.resize(n);
-  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(out[i] ^ nonce[i % nonce.size()]);
+  xor_with_nonce(out, nonce);
   return out;
 }
 
@@ -64,7 +73,7 @@ std::optional<std::string> sha2_encrypt_password(std::string_view pem, std::stri
   std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(key ? EVP_PKEY_CTX_new(key.get(), nullptr) : nullptr,
                                                                   EVP_PKEY_CTX_free);
   std::string plain(password);
-  for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<char>(plain[i] ^ nonce[i % nonce.size()]);
+  xor_with_nonce(plain, nonce);
   auto in = reinterpret_cast<const unsigned char*>(plain.data());
   size_t n = 0;
   std::optional<std::string> out;

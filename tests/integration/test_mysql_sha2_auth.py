@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fake_mysql8 import FakeMySql8
 from harness import Proxy, free_port
-from test_mysql_clients import CA, PROXY_CERT, PROXY_KEY, listener
+from test_mysql_clients import CA, listener, via
 
 MY_DIR = os.environ.get("SY_MY_DIR", "")
 SERVER_CERT = os.path.join(MY_DIR, "certs", "server.crt")
@@ -24,10 +24,9 @@ ACCOUNTS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
 
 def login(port, user, tls=False, password=None):
     """Logs in with PyMySQL and returns the server's account of the login."""
-    kw = dict(host="127.0.0.1", port=port, user=user, password=password or ACCOUNTS[user], connect_timeout=10)
-    if tls:
-        kw.update(ssl_ca=CA, ssl_verify_cert=True)
-    with pymysql.connect(**kw) as conn, conn.cursor() as cur:
+    kw = dict(ssl_ca=CA, ssl_verify_cert=True) if tls else {}
+    with via(port, user=user, password=password or ACCOUNTS[user], connect_timeout=10, **kw) as conn, \
+            conn.cursor() as cur:
         cur.execute("SELECT who")
         return cur.fetchone()[0]
 

@@ -24,15 +24,23 @@ namespace {
 
 using namespace std::chrono_literals;
 
+//! Two ends of a fresh loopback TCP connection: {connecting, accepted}.
+std::pair<tcp::socket, tcp::socket> loopback_pair(asio::io_context& io) {
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket connecting(io);
+  connecting.connect(acceptor.local_endpoint());
+  return {std::move(connecting), acceptor.accept()};
+}
+
 struct Pair {
   asio::io_context io{1};
   tcp::socket peer{io};
   std::optional<Conn> conn;
 
   Pair() {
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    peer.connect(acceptor.local_endpoint());
-    conn.emplace(acceptor.accept());
+    auto [connecting, accepted] = loopback_pair(io);
+    peer = std::move(connecting);
+    conn.emplace(std::move(accepted));
   }
 
   void send(std::string_view bytes) { asio::write(peer, asio::buffer(bytes)); }
@@ -173,11 +181,9 @@ struct TlsPair {
   asio::ssl::context client_ctx{asio::ssl::context::tls_client};  // verify none: the test is about reads
 
   TlsPair() {
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    tcp::socket c(io);
-    c.connect(acceptor.local_endpoint());
-    server.emplace(acceptor.accept());
-    client.emplace(std::move(c));
+    auto [connecting, accepted] = loopback_pair(io);
+    client.emplace(std::move(connecting));
+    server.emplace(std::move(accepted));
   }
 
   //! Runs both coroutines to the end; false if either is still waiting after 10 s.
