@@ -40,6 +40,26 @@ cmake --build "$build_dir"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-test.XXXXXX")
 chmod 0755 "$tmp" # the servers run as users postgres and mysql and live in $tmp/pg, $tmp/my
+# unittest's FAIL/ERROR blocks and GoogleTest's failure lines, each block cut
+# to its last lines: the assertion and its message come at the end.
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+failure_summary() {
+  awk '
+    /^(FAIL|ERROR): / { inblock = 1; n = 0 }
+    inblock && /^(-{70}|={70})$/ && n > 2 { flush(); inblock = 0 }
+    inblock { lines[n++] = $0 }
+    /: Failure$|\[  FAILED  \]/ { print }
+    function flush(  i, from) {
+      print lines[0]
+      from = n > 25 ? n - 25 : 1
+      if (from > 1) print "  ..."
+      for (i = from; i < n; i++) print lines[i]
+      n = 0
+    }
+    END { if (inblock) flush() }
+  ' "$1" | head -n 300
+}
+
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
   local rc=$?
@@ -51,6 +71,11 @@ cleanup() {
   if ((rc != 0)) && [[ -f $tmp/my/mariadb.log ]]; then
     printf '\n==> failed (exit %d); last lines of mariadb.log:\n' "$rc" >&2
     tail -n 40 "$tmp/my/mariadb.log" >&2
+  fi
+  # Last, so that a CI page showing only the tail still names the assertion.
+  if ((rc != 0)) && [[ -f $build_dir/Testing/Temporary/LastTest.log ]]; then
+    printf '\n==> failed (exit %d); the failures ctest recorded:\n' "$rc" >&2
+    failure_summary "$build_dir/Testing/Temporary/LastTest.log" >&2
   fi
   bash "$repo/tests/pg_server.sh" stop "$tmp/pg"
   bash "$repo/tests/mariadb_server.sh" stop "$tmp/my"

@@ -3,6 +3,7 @@ npm mysql2 (server-side prepared statements), sysbench; authentication
 plugins, TLS, KILL QUERY, LOAD DATA LOCAL INFILE, bad clients and dead
 servers."""
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -146,29 +147,47 @@ SYSBENCH_BASE = ["--db-driver=mysql", "--mysql-host=127.0.0.1", "--mysql-user=sb
                  "--mysql-db=sbtest", "--tables=4", "--table-size=10000"]
 
 
+# InnoDB itself answers some oltp_read_write transactions with a deadlock
+# (1213) or a lock-wait timeout (1205), proxied or not (2 in 9,359 direct at 16
+# threads here); sysbench retries those, as an application would. Any other
+# error ends sysbench with a non-zero status, which is what a proxy fault (a
+# lost connection, a malformed packet) would produce.
+SYSBENCH_RETRIED_ERRORS = "1213,1205"
+
+
 def run_sysbench(test_case, port, tls=False):
     """oltp_point_select and oltp_read_write through `port`, 3 s each, with no
-    ignored errors and no reconnects. sysbench's TLS reads its CA, cert and key
-    from fixed names in the working directory."""
+    errors but the database's own lock conflicts (under 1 % of transactions)
+    and no reconnects. sysbench's TLS reads its CA, cert and key from fixed
+    names in the working directory."""
     with tempfile.TemporaryDirectory() as cwd:
         ssl = ["--mysql-ssl=on"] if tls else ["--mysql-ssl=off"]
         if tls:
             for src, name in ((CA, "cacert.pem"), (PROXY_CERT, "client-cert.pem"), (PROXY_KEY, "client-key.pem")):
                 Path(cwd, name).write_bytes(Path(src).read_bytes())
-        prep = subprocess.run(["sysbench", "oltp_read_write", *SYSBENCH_BASE, "--mysql-ssl=off", f"--mysql-port={MYPORT}",
-                               "prepare"], capture_output=True, text=True, timeout=120)
+        sysbench_tables("cleanup")  # tables an interrupted earlier run left behind would fail `prepare`
+        prep = sysbench_tables("prepare")
         test_case.assertEqual(prep.returncode, 0, prep.stdout + prep.stderr)
         try:
             for test in ("oltp_point_select", "oltp_read_write"):
                 with test_case.subTest(test=test, tls=tls):
                     r = subprocess.run(["sysbench", test, *SYSBENCH_BASE, *ssl, f"--mysql-port={port}", "--threads=4",
-                                        "--time=3", "run"], capture_output=True, text=True, timeout=120, cwd=cwd)
+                                        "--time=3", f"--mysql-ignore-errors={SYSBENCH_RETRIED_ERRORS}", "run"],
+                                       capture_output=True, text=True, timeout=120, cwd=cwd)
                     test_case.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-                    test_case.assertRegex(r.stdout, r"ignored errors:\s+0 ")
+                    transactions = int(re.search(r"transactions:\s+(\d+) ", r.stdout).group(1))
+                    retried = int(re.search(r"ignored errors:\s+(\d+) ", r.stdout).group(1))
+                    test_case.assertGreater(transactions, 0, r.stdout)
+                    test_case.assertLess(retried * 100, transactions, r.stdout)
                     test_case.assertRegex(r.stdout, r"reconnects:\s+0 ")
         finally:
-            subprocess.run(["sysbench", "oltp_read_write", *SYSBENCH_BASE, "--mysql-ssl=off", f"--mysql-port={MYPORT}",
-                            "cleanup"], capture_output=True, timeout=120)
+            sysbench_tables("cleanup")
+
+
+def sysbench_tables(command):
+    """`prepare` or `cleanup` of the sbtest tables, directly on the server."""
+    return subprocess.run(["sysbench", "oltp_read_write", *SYSBENCH_BASE, "--mysql-ssl=off", f"--mysql-port={MYPORT}",
+                           command], capture_output=True, text=True, timeout=120)
 
 
 class AuthAndTls(unittest.TestCase):
