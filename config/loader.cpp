@@ -1,5 +1,6 @@
 #include "config/loader.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -108,8 +109,12 @@ class Reader {
     error(n, join(path, key), "expected one of: " + names);
   }
 
+  // A name is fine where switchyard connects (resolved then); a listening
+  // address must be an IP, or check-config would pass a file `run` refuses.
+  enum class Host { NameOrIp, IpOnly };
+
   void endpoint(const YAML::Node& parent, const char* key, const std::string& path, Endpoint& out,
-                bool required) {
+                bool required, Host host = Host::NameOrIp) {
     std::string s;
     str(parent, key, path, s, required);
     if (s.empty()) return;
@@ -124,6 +129,14 @@ class Reader {
     if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']')
       out.host = out.host.substr(1, out.host.size() - 2);
     out.port = static_cast<uint16_t>(port);
+    if (host == Host::IpOnly && !is_ip_address(out.host))
+      error(parent[key], join(path, key), "expected an IP address to listen on (127.0.0.1, 0.0.0.0, [::1]), got \"" +
+                                              out.host + "\"");
+  }
+
+  static bool is_ip_address(const std::string& host) {
+    unsigned char buf[sizeof(in6_addr)];
+    return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
   }
 
   void string_list(const YAML::Node& parent, const char* key, const std::string& path,
@@ -181,7 +194,7 @@ void read_listener(Reader& r, const YAML::Node& n, const std::string& path, List
                         "connect_timeout_ms", "max_client_connections"});
   r.str(n, "name", path, l.name, true);
   r.enumeration(n, "protocol", path, l.protocol, {{"postgres", Protocol::Postgres}, {"mysql", Protocol::Mysql}});
-  r.endpoint(n, "listen", path, l.listen, true);
+  r.endpoint(n, "listen", path, l.listen, true, Reader::Host::IpOnly);
   r.integer(n, "max_message_bytes", path, l.max_message_bytes, 1024u, 1024u << 20);
   r.integer(n, "connect_timeout_ms", path, l.connect_timeout_ms, 1u, 600000u);
   r.integer(n, "max_client_connections", path, l.max_client_connections, 1u, 1000000u);
@@ -218,6 +231,7 @@ void read_listener(Reader& r, const YAML::Node& n, const std::string& path, List
       r.str(tn, "database", p, t.database);
       l.targets.push_back(std::move(t));
     }
+    if (targets.IsMap() && targets.size() == 0) r.error(targets, tp, "at least one target is required");
   }
   r.str(n, "primary", path, l.primary);
   if (l.primary.empty() && !l.targets.empty()) l.primary = l.targets.front().name;
@@ -315,7 +329,10 @@ void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Mig
         r.error(chain, path + ".transitions", "expected a list of states");
         continue;
       }
-      for (const auto& s : chain) steps.push_back(s.as<std::string>());
+      for (const auto& s : chain) {
+        if (s.IsScalar()) steps.push_back(s.Scalar());
+        else r.error(s, path + ".transitions", "expected a state name");
+      }
       m.transitions.push_back(std::move(steps));
     }
   }
@@ -334,10 +351,16 @@ void cross_check(Reader& r, const YAML::Node& root, Config& c) {
     if (!addrs.insert(l.listen.str()).second)
       r.error(node, Reader::index("listeners", i), "listen address " + l.listen.str() + " used twice");
   }
+  std::set<std::string> tenant_names;
   for (size_t i = 0; i < c.tenants.size(); ++i) {
     auto& t = c.tenants[i];
     auto node = root["tenants"][i];
     auto path = Reader::index("tenants", i);
+    // The admin API, state_file and metric labels all key tenants by name.
+    if (!t.name.empty() && !tenant_names.insert(t.name).second)
+      r.error(node["name"], path + ".name", "duplicate tenant name \"" + t.name + "\"");
+    if (t.canary.percent > 0 && !t.canary.phase && t.canary.read_target.empty())
+      r.error(node["canary"], path + ".canary", "a canary with a percent needs a \"phase\" or a \"read_target\"");
     const Listener* l = t.match.listener.empty() ? nullptr : c.listener(t.match.listener);
     if (!t.match.listener.empty() && !l)
       r.error(node["match"], path + ".match.listener", "no listener named \"" + t.match.listener + "\"");
@@ -389,7 +412,7 @@ LoadResult load_string(const std::string& yaml, const std::string& source) {
     if (auto a = root["admin"]; a.IsDefined() && r.is_map(a, "admin")) {
       r.only_keys(a, "admin", {"listen", "token_env"});
       Endpoint e;
-      r.endpoint(a, "listen", "admin", e, false);
+      r.endpoint(a, "listen", "admin", e, false, Reader::Host::IpOnly);
       // An admin section without an address serves on loopback only.
       c->admin.listen = e.port ? e : Endpoint{"127.0.0.1", 9187};
       r.str(a, "token_env", "admin", c->admin.token_env);

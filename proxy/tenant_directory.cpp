@@ -240,8 +240,10 @@ void TenantDirectory::publish(std::shared_ptr<const config::Config> cfg, const s
     state->overrides = it == overrides_.end() ? TenantOverrides{} : it->second;
     state->cfg = apply(t, state->overrides);
     auto old = prev->find(t.name);
-    // Keep the rewriter (and its warm cache) unless the migrations changed.
-    if (old && prev->config && old->cfg.migrations == t.migrations && same_migrations(*prev->config, *cfg, t))
+    // Keep the rewriter (and its warm cache) unless what its cached decisions
+    // depend on changed: the migrations or on_unsupported.
+    if (old && prev->config && old->cfg.migrations == t.migrations && old->cfg.on_unsupported == t.on_unsupported &&
+        same_migrations(*prev->config, *cfg, t))
       state->rewriter = old->rewriter;
     else
       state->rewriter = std::make_shared<rewrite::TenantRewriter>(*cfg, t);

@@ -118,3 +118,44 @@ TEST(ConfigLoader, TlsModesNeedTheirFiles) {
   EXPECT_EQ(r.errors[0].line, 4);
   EXPECT_EQ(r.errors[1].line, 6);
 }
+
+// Each of these passed check-config once and then crashed or was refused by `run`.
+TEST(ConfigLoader, RefusesWhatRunCouldNotServe) {
+  auto r = load_string(R"(listeners:
+  - name: pg
+    listen: localhost:6432
+    targets: {}
+admin: { listen: "db-admin:9187" }
+tenants:
+  - name: acme
+    canary: { percent: 5 }
+  - name: acme
+migrations:
+  m:
+    table: orders
+    legacy_column: status
+    unified_column: unified_status
+    map: { a: A }
+    transitions: [[A, [B]]]
+)");
+  ASSERT_FALSE(r.ok());
+  std::vector<std::pair<int, std::string>> got;
+  for (const auto& e : r.errors) got.emplace_back(e.line, e.message);
+  auto has = [&](int line, const char* text) {
+    for (const auto& [l, m] : got)
+      if (l == line && m.find(text) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has(3, "expected an IP address")) << ::testing::PrintToString(got);
+  EXPECT_TRUE(has(4, "at least one target")) << ::testing::PrintToString(got);
+  EXPECT_TRUE(has(5, "expected an IP address")) << ::testing::PrintToString(got);
+  EXPECT_TRUE(has(8, "needs a \"phase\" or a \"read_target\"")) << ::testing::PrintToString(got);
+  EXPECT_TRUE(has(9, "duplicate tenant name")) << ::testing::PrintToString(got);
+  EXPECT_TRUE(has(16, "expected a state name")) << ::testing::PrintToString(got);
+}
+
+TEST(ConfigLoader, ListensOnIpv6) {
+  auto r = load_string("listeners:\n  - name: pg\n    listen: \"[::1]:6432\"\n    targets: { a: { address: db:5432 } }\n");
+  ASSERT_TRUE(r.ok()) << r.errors.front().message;
+  EXPECT_EQ(r.config->listeners[0].listen.host, "::1");
+}
