@@ -266,6 +266,38 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
   end_after_client();
 }
 
+namespace {
+// A rewrite that outgrows one packet would have to be split, and every later
+// sequence id of the command renumbered in both directions. It is treated as
+// any other write that cannot be rewritten safely instead: forwarded as the
+// client sent it and logged, or refused under on_unsupported: reject. Never
+// forwarded while counted as rewritten.
+std::shared_ptr<const rewrite::Decision> unsupported_as_too_large(const rewrite::Decision& d,
+                                                                  config::OnUnsupported policy) {
+  auto out = std::make_shared<rewrite::Decision>();
+  out->fingerprint = d.fingerprint;
+  const bool reject = policy == config::OnUnsupported::Reject;
+  // One event per migration, as for any unsupported statement: a bulk INSERT
+  // has an event per row, and 100,000 warnings would bury the one that matters.
+  for (const auto& ev : d.events) {
+    bool seen = false;
+    for (const auto& o : out->events) seen = seen || o.migration == ev.migration;
+    if (seen) continue;
+    auto& e = out->events.emplace_back();
+    e.migration = ev.migration;
+    e.table = ev.table;
+    e.outcome = reject ? rewrite::Outcome::Rejected : rewrite::Outcome::Unsupported;
+    e.reason = "the rewritten statement would exceed one 16 MiB packet";
+  }
+  out->action = reject ? rewrite::Decision::Action::Rewrite : rewrite::Decision::Action::Forward;
+  out->rejected = reject;
+  out->sql = reject ? "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'switchyard: statement too large to rewrite "
+                      "(over 16 MiB) and the tenant has on_unsupported: reject'"
+                    : std::string();
+  return out;
+}
+}  // namespace
+
 void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
   if (!tenant_) {
     out.forward(packet.data(), packet.size());
@@ -288,8 +320,10 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
     return;
   }
   deps_.listener->metrics->rewrite_duration().observe(elapsed);
+  if (decision->action == rewrite::Decision::Action::Rewrite && decision->sql.size() + 1 >= my::kMaxPacketPayload)
+    decision = unsupported_as_too_large(*decision, tenant_->cfg.on_unsupported);
   record_decision(*deps_.listener->metrics, *decision, tenant_name_, phase, client_addr_);
-  if (decision->action != rewrite::Decision::Action::Rewrite || decision->sql.size() + 1 >= my::kMaxPacketPayload) {
+  if (decision->action != rewrite::Decision::Action::Rewrite) {
     out.forward(packet.data(), packet.size());
     return;
   }

@@ -225,6 +225,54 @@ class AuthAndTls(unittest.TestCase):
             self.assertNotIn("backend_lost", proxy.log_text())
 
 
+class OversizedRewrite(unittest.TestCase):
+    """A rewrite that would outgrow one 16 MiB packet is never forwarded as
+    if it had been rewritten: it is an unsupported write like any other."""
+    LONG = "PENDING_" + "X" * 192  # each 1-byte legacy value maps to 200 bytes
+
+    def config(self, on_unsupported):
+        return listener(free_port(), extra=f"""tenants:
+  - name: shop
+    match: {{ listener: my, user: app, database: app }}
+    phase: dual_write
+    on_unsupported: {on_unsupported}
+    migrations: [bulk_state]
+migrations:
+  bulk_state:
+    table: bulk_load
+    legacy_column: state
+    unified_column: unified_state
+    map: {{ p: {self.LONG} }}
+""")
+
+    def insert_100k_rows(self, proxy):
+        with via(proxy.port) as conn, conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS bulk_load")
+            cur.execute("CREATE TABLE bulk_load (id INT PRIMARY KEY, state VARCHAR(8), unified_state VARCHAR(255))")
+            values = ",".join(f"({i},'p')" for i in range(100000))  # 1 MB as sent, 21 MB rewritten
+            try:
+                cur.execute(f"INSERT INTO bulk_load (id, state) VALUES {values}")
+            finally:
+                cur.execute("SELECT COUNT(*), COUNT(unified_state) FROM bulk_load")
+                self.counts = cur.fetchone()
+        return [r for r in proxy.log_records() if r.get("event") == "rewrite"]
+
+    def test_forwarded_as_unsupported(self):
+        with Proxy(self.config("forward")) as proxy:
+            events = self.insert_100k_rows(proxy)
+        self.assertEqual(self.counts, (100000, 0))
+        self.assertEqual([(e["category"], e["outcome"]) for e in events], [("REWRITE_UNSUPPORTED", "unsupported")])
+        self.assertIn("16 MiB", events[0]["reason"])
+
+    def test_refused_under_on_unsupported_reject(self):
+        with Proxy(self.config("reject")) as proxy:
+            with self.assertRaises(pymysql.err.OperationalError) as cm:
+                self.insert_100k_rows(proxy)
+        self.assertEqual(cm.exception.args[0], 1644, cm.exception.args)
+        self.assertIn("on_unsupported: reject", cm.exception.args[1])
+        self.assertEqual(self.counts, (0, 0))
+
+
 class Failures(unittest.TestCase):
     def test_dead_backend_gives_2003_with_the_target_name(self):
         port = free_port()
