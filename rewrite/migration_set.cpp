@@ -17,7 +17,8 @@ std::string lower(std::string_view s) {
 constexpr uint8_t kWrite = 1, kTable = 2, kColumn = 4;
 }  // namespace
 
-MigrationSet::MigrationSet(const config::Config& cfg, const config::Tenant& tenant) {
+MigrationSet::MigrationSet(const config::Config& cfg, const config::Tenant& tenant)
+    : tenant_database_(tenant.match.database) {
   for (const auto& name : tenant.migrations)
     if (const auto* m = cfg.migration(name)) owned_.push_back(*m);
   migrations_.reserve(owned_.size());
@@ -60,6 +61,18 @@ std::vector<const CompiledMigration*> MigrationSet::for_table(std::string_view s
     if (m.cfg->table != rel) continue;
     if (!m.cfg->schema.empty() && !schema.empty() && m.cfg->schema != schema) continue;
     if (!m.cfg->schema.empty() && schema.empty() && m.cfg->schema != "public") continue;
+    out.push_back(&m);
+  }
+  return out;
+}
+
+std::vector<const CompiledMigration*> MigrationSet::for_mysql_table(std::string_view database,
+                                                                   std::string_view rel) const {
+  std::vector<const CompiledMigration*> out;
+  if (database.empty()) database = tenant_database_;
+  for (const auto& m : migrations_) {
+    if (m.cfg->table != rel) continue;
+    if (!m.cfg->schema.empty() && !database.empty() && m.cfg->schema != database) continue;
     out.push_back(&m);
   }
   return out;

@@ -33,6 +33,11 @@ class MigrationSet {
   //! migration whose table has no schema matches the name in any schema.
   std::vector<const CompiledMigration*> for_table(std::string_view schema, std::string_view rel) const;
 
+  //! The same for MySQL, where a migration's schema is a database and an
+  //! unqualified table is in the session's database: taken to be the tenant's
+  //! `match.database`, or any database when the tenant does not name one.
+  std::vector<const CompiledMigration*> for_mysql_table(std::string_view database, std::string_view rel) const;
+
   //! Cheap, conservative test on raw text: false means the statement cannot
   //! write a mapped column (no write keyword, table name or column name in it),
   //! so it needs no parse at all. True means "parse and look".
@@ -40,6 +45,7 @@ class MigrationSet {
 
  private:
   std::vector<config::Migration> owned_;
+  std::string tenant_database_;  //!< the tenant's match.database; empty = any
   std::vector<CompiledMigration> migrations_;
   // The pre-filter looks for three kinds of word in one pass over the text:
   // a write keyword, a migrated table name and a legacy column name.

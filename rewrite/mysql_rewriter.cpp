@@ -103,16 +103,34 @@ class Analyzer {
     last_ = last;
     ++statements;
     PendingStatement p;
-    if (kw(first, "UPDATE")) {
-      update(first + 1, p);
-    } else if (kw(first, "INSERT") || kw(first, "REPLACE")) {
-      insert(first + 1, p);
-    } else if (kw(first, "LOAD")) {
-      load_data(first, p);
+    // MySQL 8 allows WITH before UPDATE (and DELETE); the write after the CTEs
+    // is rewritten as it would be on its own. CTE names the SET list refers to
+    // stay in scope because the rewrite keeps the WITH clause.
+    const int verb = kw(first, "WITH") ? after_ctes(first + 1) : first;
+    if (kw(verb, "UPDATE")) {
+      update(verb + 1, p);
+    } else if (kw(verb, "INSERT") || kw(verb, "REPLACE")) {
+      insert(verb + 1, p);
+    } else if (kw(verb, "LOAD")) {
+      load_data(verb, p);
     }
     for (int i = first; i <= last && p.unsupported.empty(); ++i)
       if (t_[i].kind == TokenKind::Opaque && !p.events.empty()) p.mark_unsupported("executable /*! */ comment in a migrated write", nullptr);
     finish(p, first, last);
+  }
+
+  // The first top-level token after `[RECURSIVE] name [(cols)] AS (...)[, ...]`.
+  int after_ctes(int i) const {
+    int depth = 0;
+    for (; i <= last_; ++i) {
+      auto kind = t_[i].kind;
+      if (kind == TokenKind::LParen) ++depth;
+      else if (kind == TokenKind::RParen) --depth;
+      else if (depth == 0 && (kw(i, "UPDATE") || kw(i, "INSERT") || kw(i, "REPLACE") || kw(i, "SELECT") ||
+                              kw(i, "DELETE")))
+        return i;
+    }
+    return i;
   }
 
   // Parses `[schema.]table`; returns the index after it, or -1.
@@ -137,7 +155,7 @@ class Analyzer {
     std::string schema, table, alias;
     i = table_ref(i, schema, table);
     if (i < 0) return;
-    auto migs = ms_.for_table(schema, table);
+    auto migs = ms_.for_mysql_table(schema, table);
     if (kw(i, "AS")) ++i;
     if (is_ident(i) && !kw(i, "SET")) alias = ident(i++);
     if (!kw(i, "SET")) {
@@ -156,7 +174,7 @@ class Analyzer {
       std::string schema, table;
       if (!is_ident(k)) continue;
       table_ref(k, schema, table);
-      auto migs = ms_.for_table(schema, table);
+      auto migs = ms_.for_mysql_table(schema, table);
       if (!migs.empty()) return migs.front();
     }
     return nullptr;
@@ -222,7 +240,7 @@ class Analyzer {
     std::string schema, table;
     i = table_ref(i, schema, table);
     if (i < 0) return;
-    auto migs = ms_.for_table(schema, table);
+    auto migs = ms_.for_mysql_table(schema, table);
     if (migs.empty()) return;
     auto label = table_label(schema, table);
     if (kw(i, "PARTITION")) return p.mark_unsupported("INSERT with PARTITION", migs.front());
@@ -362,7 +380,7 @@ class Analyzer {
       if (kw(i, "TABLE")) {
         std::string schema, table;
         table_ref(i + 1, schema, table);
-        auto migs = ms_.for_table(schema, table);
+        auto migs = ms_.for_mysql_table(schema, table);
         if (!migs.empty()) p.mark_unsupported("LOAD DATA into " + table + " cannot be rewritten", migs.front());
         return;
       }

@@ -106,3 +106,57 @@ TEST(MysqlRewriter, RewritesPreserveStatementsAndPlaceholders) {
   }
   EXPECT_GT(rewritten, 400);
 }
+
+// In MySQL a migration's schema is a database, and an unqualified table is in
+// the session's: these writes were once forwarded with no rewrite and no event.
+TEST(MysqlRewriter, DatabaseQualifiedMigrationsAndWithBeforeUpdate) {
+  auto loaded = config::load_string(R"(listeners:
+  - name: my
+    protocol: mysql
+    listen: 127.0.0.1:3307
+    targets: { legacy: { address: 127.0.0.1:3306 } }
+tenants:
+  - name: t
+    match: { listener: my, database: app }
+    phase: dual_write
+    migrations: [transfer_state, order_status]
+migrations:
+  transfer_state:
+    table: app.transfers
+    legacy_column: state
+    unified_column: unified_state
+    map: { sent: SENT }
+  order_status:
+    table: billing.orders
+    legacy_column: status
+    unified_column: unified_status
+    map: { paid: PAID }
+)");
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).str();
+  rewrite::MigrationSet ms(*loaded.config, loaded.config->tenants.at(0));
+  rewrite::MysqlRewriter rw(ms);
+  auto rewritten = [&](const std::string& sql) {
+    auto d = rw.rewrite(sql, {.phase = config::Phase::DualWrite});
+    return d.action == Decision::Action::Rewrite ? d.sql : std::string("unchanged");
+  };
+  EXPECT_EQ(rewritten("UPDATE transfers SET state = 'sent' WHERE id = 1"),
+            "UPDATE transfers SET state = 'sent', `unified_state` = 'SENT' WHERE id = 1");
+  EXPECT_EQ(rewritten("UPDATE app.transfers SET state = 'sent'"),
+            "UPDATE app.transfers SET state = 'sent', `unified_state` = 'SENT'");
+  EXPECT_EQ(rewritten("UPDATE billing.orders SET status = 'paid'"),
+            "UPDATE billing.orders SET status = 'paid', `unified_status` = 'PAID'");
+  EXPECT_EQ(rewritten("UPDATE orders SET status = 'paid'"), "unchanged");  // app.orders is not migrated
+  EXPECT_EQ(rewritten("WITH ids (id) AS (SELECT 1) UPDATE transfers SET state = 'sent' WHERE id IN (SELECT id FROM ids)"),
+            "WITH ids (id) AS (SELECT 1) UPDATE transfers SET state = 'sent', `unified_state` = 'SENT' WHERE id IN "
+            "(SELECT id FROM ids)");
+}
+
+TEST(MysqlRewriter, RefusalReplacesTheWholeStatementWithItsCtes) {
+  auto cfg = config::load_file(SY_CORPUS_DIR "/mysql_corpus.yaml").config;
+  rewrite::MigrationSet ms(*cfg, cfg->tenants.at(0));
+  rewrite::MysqlRewriter rw(ms);
+  auto d = rw.rewrite("WITH x AS (SELECT 1) UPDATE transfers SET state = DEFAULT",
+                      {.phase = config::Phase::DualWrite, .on_unsupported = config::OnUnsupported::Reject});
+  ASSERT_TRUE(d.rejected);
+  EXPECT_EQ(d.sql.rfind("SIGNAL SQLSTATE '45000'", 0), 0u) << d.sql;
+}
