@@ -41,13 +41,20 @@ void print_json(const rewrite::Decision& d, std::string_view sql, config::Phase 
 }  // namespace
 
 int explain(const config::Config& cfg, const std::string& tenant_name, const std::string& phase_name,
-            const std::string& dialect, const std::string& sql, bool json) {
+            const std::string& dialect_arg, const std::string& sql, bool json) {
   const config::Tenant* tenant = nullptr;
   for (const auto& t : cfg.tenants)
     if (t.name == tenant_name) tenant = &t;
   if (!tenant) {
     std::cerr << "explain: no tenant named \"" << tenant_name << "\" in " << cfg.source << "\n";
     return 2;
+  }
+  std::string dialect = dialect_arg;
+  if (dialect.empty()) {
+    // The dialect the tenant's statements arrive in; a tenant that names no
+    // listener could be on either, and PostgreSQL is the documented default.
+    const auto* l = tenant->match.listener.empty() ? nullptr : cfg.listener(tenant->match.listener);
+    dialect = l && l->protocol == config::Protocol::Mysql ? "mysql" : "postgres";
   }
   if (dialect != "postgres" && dialect != "mysql") {
     std::cerr << "explain: dialect must be postgres or mysql\n";

@@ -8,7 +8,8 @@
 
 namespace sy::proxy {
 
-//! Prints the decision to stdout; returns the process exit code.
+//! Prints the decision to stdout; returns the process exit code. An empty
+//! `dialect` means the protocol of the listener the tenant matches.
 int explain(const config::Config& cfg, const std::string& tenant, const std::string& phase, const std::string& dialect,
             const std::string& sql, bool json);
 

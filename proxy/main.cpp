@@ -20,7 +20,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   switchyard run -c FILE            serve the listeners in FILE
   switchyard check-config -c FILE   validate FILE; exit 0, or 1 with each error and its line
-  switchyard explain -c FILE --tenant T [--phase P] [--dialect postgres] [--json] "SQL"
+  switchyard explain -c FILE --tenant T [--phase P] [--dialect postgres|mysql] [--json] "SQL"
                                     show what the rewrite does to SQL, and why
   switchyard bucket --tenant T [--percent P] KEY...
                                     canary bucket (0..9999) of each sticky KEY, and whether a
@@ -33,7 +33,7 @@ struct Args {
   std::string config;
   std::string tenant;
   std::string phase;
-  std::string dialect = "postgres";
+  std::string dialect;  //!< empty: the protocol of the tenant's listener
   std::string sql;
   bool json = false;
   double percent = -1;

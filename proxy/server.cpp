@@ -147,6 +147,14 @@ struct Server::Impl {
       log::Event ev(log::Level::err, "config_reload_failed");
       ev.str("who", who).str("config", cfg->source).num("errors", int64_t(r.details.size()));
       ev.str("first_error", r.details.empty() ? "" : r.details.front());
+      // Every error with its line, as check-config prints them: a file fixed
+      // one error per reload attempt is a slow way to recover.
+      std::string all = "[";
+      for (const auto& d : r.details) {
+        if (all.size() > 1) all += ",";
+        log::append_json_string(all, d);
+      }
+      ev.raw("all_errors", all + "]");
       return r;
     }
     return directory->reload(loaded.config, who);
