@@ -87,7 +87,7 @@ AdminResponse AdminApi::handle(const AdminRequest& req) const {
     if (read) {
       auto t = deps_.directory->current()->find(name);
       if (!t) return error(404, "no tenant named \"" + name + "\"");
-      return json(200, deps_.directory->tenants_json());
+      return json(200, deps_.directory->tenants_json(name));
     }
     if (m != "PATCH") return error(405, "use GET or PATCH on " + path);
     AdminResponse denied;

@@ -172,7 +172,11 @@ asio::awaitable<void> MySqlSession::run() {
   tenant_ = listener.directory->current()->bind(lcfg.name, hello->database, user_, application_name_);
   if (tenant_) {
     tenant_name_ = tenant_->cfg.name;
-    statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "simple"}});
+    // As in PostgreSQL: `simple` counts statement texts run at once
+    // (COM_QUERY), `extended` counts executions of prepared ones.
+    simple_statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "simple"}});
+    extended_statements_ =
+        &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "extended"}});
   }
 
   // 3. Login to the server on the client's behalf, TLS first if configured.
@@ -221,6 +225,7 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
     }
     for (;;) {
       auto view = client_buf_.unread();
+      const bool packet_start = scan.at_boundary();
       auto step = scan.next(view);
       if (step.kind == my::PacketScanner::Kind::NeedMore) break;
       if (step.kind == my::PacketScanner::Kind::Error) {
@@ -249,6 +254,9 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
         rewrite_packet(bytes, out);
         continue;
       }
+      if (tenant_ && authenticated_ && packet_start && scan.last_seq() == 0 &&
+          scan.last_first_byte() == my::kComStmtExecute)
+        extended_statements_->fetch_add(1, std::memory_order_relaxed);
       // A whole COM_QUIT arrives as one Forward of 5 bytes.
       quit = quit || (bytes.size() == 5 && my::sequence_id(bytes.data()) == 0 &&
                       static_cast<uint8_t>(bytes[4]) == my::kComQuit && scan.at_boundary());
@@ -303,14 +311,14 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
     out.forward(packet.data(), packet.size());
     return;
   }
-  statements_->fetch_add(1, std::memory_order_relaxed);
+  const uint8_t cmd = static_cast<uint8_t>(packet[my::kHeaderSize]);
+  if (cmd == my::kComQuery) simple_statements_->fetch_add(1, std::memory_order_relaxed);
   auto started = std::chrono::steady_clock::now();
   auto phase = tenant_phase();
   if (phase == config::Phase::Off) {
     out.forward(packet.data(), packet.size());
     return;
   }
-  const uint8_t cmd = static_cast<uint8_t>(packet[my::kHeaderSize]);
   std::string_view sql = packet.substr(my::kHeaderSize + 1);
   auto decision = tenant_->rewriter->decide(sql, phase, cmd == my::kComStmtPrepare, rewrite::Dialect::Mysql);
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -56,7 +56,8 @@ class MySqlSession : public RelaySession {
   //! sends the password encrypted with it.
   enum class Sha2Bridge { Off, KeyOrPassword, Password, ClientPassword, ServerKey } sha2_bridge_ = Sha2Bridge::Off;
   std::string bridged_password_;  //!< held between ClientPassword and ServerKey, then wiped
-  Counter* statements_ = nullptr;
+  Counter* simple_statements_ = nullptr;
+  Counter* extended_statements_ = nullptr;
 };
 
 }  // namespace sy::proxy

@@ -57,6 +57,7 @@ struct Server::Impl {
   // Reachability of each listener's primary target, refreshed by probe_loop.
   std::mutex probe_mu;
   std::map<std::string, std::string> unreachable;  //!< "listener/target" -> error
+  bool probed = false;  //!< one round of probe_loop has finished
   size_t next_worker = 0;
   bool draining = false;
 
@@ -131,6 +132,10 @@ struct Server::Impl {
         else
           unreachable.erase(key);
       }
+      {
+        std::lock_guard lock(probe_mu);
+        probed = true;
+      }
       tick.expires_after(std::chrono::seconds(2));
       error_code ec;
       co_await tick.async_wait(redirect_error(use_awaitable, ec));
@@ -196,6 +201,8 @@ struct Server::Impl {
     std::vector<std::string> reasons;
     if (draining) reasons.push_back("draining: shutting down");
     std::lock_guard lock(probe_mu);
+    // Ready only once the targets are known to answer, not before anyone looked.
+    if (!probed) reasons.push_back("starting: targets not yet probed");
     for (const auto& [_, why] : unreachable) reasons.push_back(why);
     return reasons;
   }

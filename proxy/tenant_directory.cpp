@@ -364,12 +364,15 @@ ChangeResult TenantDirectory::patch(const std::string& tenant, std::string_view 
   return {};
 }
 
-std::string TenantDirectory::tenants_json() const {
+std::string TenantDirectory::tenants_json(std::string_view only) const {
   auto dir = current_.load();
   std::string out = "{\"version\":" + std::to_string(dir->version) + ",\"tenants\":[";
-  for (size_t i = 0; i < dir->tenants.size(); ++i) {
-    const auto& t = *dir->tenants[i];
-    if (i) out += ",";
+  bool first = true;
+  for (const auto& state : dir->tenants) {
+    const auto& t = *state;
+    if (!only.empty() && t.cfg.name != only) continue;
+    if (!first) out += ",";
+    first = false;
     out += "{\"name\":" + json_str(t.cfg.name);
     out += ",\"phase\":" + json_str(config::to_string(t.cfg.phase));
     out += ",\"canary\":" + canary_json(t.cfg.canary);

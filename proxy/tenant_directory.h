@@ -73,8 +73,8 @@ class TenantDirectory {
   //! read_target, shadow.sample_percent) and persists it to state_file.
   ChangeResult patch(const std::string& tenant, std::string_view json_body, const std::string& who);
 
-  //! GET /v1/tenants body.
-  std::string tenants_json() const;
+  //! GET /v1/tenants body; with `only`, the same shape holding that tenant alone.
+  std::string tenants_json(std::string_view only = {}) const;
 
  private:
   void publish(std::shared_ptr<const config::Config> cfg, const std::string& who);  // write_mu_ held

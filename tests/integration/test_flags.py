@@ -85,9 +85,11 @@ class Admin:
             return e.code, e.read().decode()
 
     def tenant(self, name="acme"):
-        status, body = self.call("GET", "/v1/tenants")
+        status, body = self.call("GET", f"/v1/tenants/{name}")
         assert status == 200, body
-        return next(t for t in json.loads(body)["tenants"] if t["name"] == name)
+        (tenant,) = json.loads(body)["tenants"]  # that tenant alone
+        assert tenant["name"] == name, tenant
+        return tenant
 
 
 class FlagsTest(unittest.TestCase):
@@ -221,8 +223,9 @@ class Patch(FlagsTest):
 
     def test_refusals_change_nothing(self):
         reset_table(10)
-        proxy = self.start(phase="observe")
+        proxy = self.start(phase="observe", extra_tenant="  - { name: globex, match: { database: other } }")
         before = self.admin.tenant()
+        self.assertEqual(self.admin.tenant("globex")["phase"], "off")
         cases = [
             ("PATCH", "/v1/tenants/acme", {"phase": "dual_write"}, None, 401),
             ("PATCH", "/v1/tenants/acme", {"phase": "dual_write"}, "wrong", 401),
@@ -238,6 +241,7 @@ class Patch(FlagsTest):
             ("PATCH", "/v1/tenants/nobody", {"phase": "off"}, TOKEN, 404),
             ("DELETE", "/v1/tenants/acme", None, TOKEN, 405),
             ("GET", "/v1/nothing", None, None, 404),
+            ("GET", "/v1/tenants/nobody", None, None, 404),
         ]
         for method, path, body, token, want in cases:
             with self.subTest(method=method, path=path, body=body, token=token):

@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 from pathlib import Path
 
 import pymysql
@@ -65,8 +66,15 @@ def via(port, **kw):
 class Clients(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.proxy = Proxy(listener(free_port(), extra=TENANT)).start()
+        cls.admin_port = free_port()
+        cls.proxy = Proxy(listener(free_port(), extra=TENANT + f"admin: {{ listen: 127.0.0.1:{cls.admin_port} }}\n")).start()
         cls.port = cls.proxy.port
+
+    def statements(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        return {kind: int(float(v)) for kind, v in
+                re.findall(r'^switchyard_statements_total\{tenant="shop",kind="(\w+)"\} (\S+)$', text, re.M)}
 
     @classmethod
     def tearDownClass(cls):
@@ -107,10 +115,16 @@ class Clients(unittest.TestCase):
         os.unlink(f.name)
 
     def test_mysql2_prepared_statements(self):
+        before = self.statements()
         r = subprocess.run(["node", "mysql_client.js"], cwd=NODE_DIR, capture_output=True, text=True, timeout=120,
                            env=dict(os.environ, SY_PORT=str(self.port)))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("mysql2 ok", r.stdout)
+        after = self.statements()
+        # mysql_client.js: 52 executions of prepared statements and 4 texts run
+        # with query(); preparing a statement is neither.
+        self.assertEqual(after.get("extended", 0) - before.get("extended", 0), 52)
+        self.assertEqual(after.get("simple", 0) - before.get("simple", 0), 4)
 
     def test_kill_query_from_a_second_connection(self):
         with via(self.port) as victim, via(self.port) as killer:
