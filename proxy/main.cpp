@@ -12,7 +12,9 @@
 #include "config/loader.h"
 #include "proxy/log.h"
 #include "proxy/canary.h"
+#include "proxy/backfill.h"
 #include "proxy/explain.h"
+#include "proxy/verify.h"
 #include "proxy/server.h"
 
 namespace {
@@ -22,6 +24,13 @@ constexpr const char* kUsage = R"(usage:
   switchyard check-config -c FILE   validate FILE; exit 0, or 1 with each error and its line
   switchyard explain -c FILE --tenant T [--phase P] [--dialect postgres|mysql] [--json] "SQL"
                                     show what the rewrite does to SQL, and why
+  switchyard verify -c FILE --tenant T [--target NAME] [--json]
+                                    per migration: rows, consistent, inconsistent, unmapped, %;
+                                    exit 0 when no row is inconsistent, 1 when some are
+  switchyard backfill -c FILE --tenant T [--batch 1000] [--sleep-ms N] [--key COLUMN]
+                      [--target NAME] [--progress FILE] [--restart]
+                                    set the unified column of rows written before dual_write, in
+                                    batches; resumable, progress shown
   switchyard bucket --tenant T [--percent P] KEY...
                                     canary bucket (0..9999) of each sticky KEY, and whether a
                                     canary of P percent includes it (same on every host)
@@ -38,7 +47,17 @@ struct Args {
   bool json = false;
   double percent = -1;
   std::vector<std::string> keys;
+  std::string target;
+  sy::proxy::BackfillOptions backfill;
 };
+
+bool parse_unsigned(const char* s, unsigned& out) {
+  char* end = nullptr;
+  unsigned long v = std::strtoul(s, &end, 10);
+  if (!*s || *end || v > 100000000) return false;
+  out = static_cast<unsigned>(v);
+  return true;
+}
 
 bool parse_args(int argc, char** argv, Args& a) {
   if (argc < 2) return false;
@@ -57,6 +76,18 @@ bool parse_args(int argc, char** argv, Args& a) {
       a.dialect = argv[++i];
     else if (a.command == "explain" && a.sql.empty() && (arg.empty() || arg[0] != '-'))
       a.sql = arg;
+    else if (arg == "--target" && i + 1 < argc)
+      a.target = a.backfill.target = argv[++i];
+    else if (arg == "--batch" && i + 1 < argc) {
+      if (!parse_unsigned(argv[++i], a.backfill.batch) || a.backfill.batch == 0) return false;
+    } else if (arg == "--sleep-ms" && i + 1 < argc) {
+      if (!parse_unsigned(argv[++i], a.backfill.sleep_ms)) return false;
+    } else if (arg == "--key" && i + 1 < argc)
+      a.backfill.key = argv[++i];
+    else if (arg == "--progress" && i + 1 < argc)
+      a.backfill.progress = argv[++i];
+    else if (arg == "--restart")
+      a.backfill.restart = true;
     else if (arg == "--percent" && i + 1 < argc)
       a.percent = std::atof(argv[++i]);
     else if (a.command == "bucket")
@@ -105,7 +136,8 @@ int main(int argc, char** argv) {
   }
   Args args;
   if (!parse_args(argc, argv, args) || (args.command != "run" && args.command != "check-config" &&
-                                        args.command != "explain" && args.command != "bucket")) {
+                                        args.command != "explain" && args.command != "bucket" &&
+                                        args.command != "verify" && args.command != "backfill")) {
     std::cerr << kUsage;
     return 2;
   }
@@ -124,6 +156,15 @@ int main(int argc, char** argv) {
   if (!loaded.ok()) {
     print_errors(args.config, loaded.errors);
     return 1;
+  }
+  if ((args.command == "verify" || args.command == "backfill") && args.tenant.empty()) {
+    std::cerr << args.command << ": --tenant is required\n" << kUsage;
+    return 2;
+  }
+  if (args.command == "verify") return sy::proxy::verify(*loaded.config, args.tenant, args.target, args.json);
+  if (args.command == "backfill") {
+    args.backfill.tenant = args.tenant;
+    return sy::proxy::backfill(*loaded.config, args.backfill);
   }
   if (args.command == "explain") return sy::proxy::explain(*loaded.config, args.tenant, args.phase, args.dialect, args.sql, args.json);
   sy::log::init(loaded.config->runtime.log_level);
