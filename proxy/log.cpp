@@ -1,11 +1,28 @@
 #include "proxy/log.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 namespace sy::log {
+
+namespace {
+// The seeds' log format names levels INFO | WARN | ERROR; spdlog's own names
+// are lower case and say "warning" and "critical".
+class SeedsLevel final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static constexpr std::string_view kNames[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"};
+    auto name = kNames[std::min<size_t>(static_cast<size_t>(msg.level), std::size(kNames) - 1)];
+    dest.append(name.data(), name.data() + name.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<SeedsLevel>(); }
+};
+}  // namespace
 
 void init(const std::string& level) {
   auto logger = spdlog::get("switchyard");
@@ -13,7 +30,9 @@ void init(const std::string& level) {
     logger = spdlog::stderr_logger_mt("switchyard");
     // The message is already a run of JSON members; the pattern only adds the
     // timestamp and level, so every line is one well-formed object.
-    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<SeedsLevel>('L').set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%L",%v})");
+    logger->set_formatter(std::move(formatter));
     logger->flush_on(spdlog::level::warn);
     spdlog::set_default_logger(logger);
     spdlog::flush_every(std::chrono::seconds(1));
