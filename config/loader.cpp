@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -338,6 +340,19 @@ void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Mig
   }
   r.string_list(n, "terminal", path, m.terminal);
   if (m.map.empty()) r.error(n, path + ".map", "a migration needs at least one mapped value");
+  if (!m.legacy_column.empty() && m.legacy_column == m.unified_column)
+    r.error(n["unified_column"], path + ".unified_column", "must differ from legacy_column");
+  // reverse picks the legacy value a unified one reads back as, so it can
+  // only name pairs the map itself has. (A many-to-one map without reverse is
+  // accepted while reads are not switched; SPEC will need it for read_switch.)
+  std::map<std::string, std::vector<std::string>> sources;
+  for (const auto& [legacy, unified] : m.map) sources[unified].push_back(legacy);
+  for (const auto& [unified, legacy] : m.reverse) {
+    if (!sources.count(unified))
+      r.error(n["reverse"], path + ".reverse", "\"" + unified + "\" is not a unified value of the map");
+    else if (std::find(sources[unified].begin(), sources[unified].end(), legacy) == sources[unified].end())
+      r.error(n["reverse"], path + ".reverse." + unified, "\"" + legacy + "\" does not map to \"" + unified + "\"");
+  }
 }
 
 // Checks that need the whole file: names that refer to other sections.

@@ -159,3 +159,23 @@ TEST(ConfigLoader, ListensOnIpv6) {
   ASSERT_TRUE(r.ok()) << r.errors.front().message;
   EXPECT_EQ(r.config->listeners[0].listen.host, "::1");
 }
+
+TEST(ConfigLoader, ReverseNamesOnlyPairsOfTheMap) {
+  auto r = load_string(R"(listeners:
+  - name: pg
+    listen: 127.0.0.1:6432
+    targets: { a: { address: db:5432 } }
+migrations:
+  m:
+    table: orders
+    legacy_column: status
+    unified_column: status
+    map: { a: A, b: A, c: C }
+    reverse: { A: c, Z: z }
+)");
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors.size(), 3u) << r.errors[0].str();
+  EXPECT_NE(r.errors[0].message.find("must differ from legacy_column"), std::string::npos);
+  EXPECT_NE(r.errors[1].message.find("\"c\" does not map to \"A\""), std::string::npos) << r.errors[1].message;
+  EXPECT_NE(r.errors[2].message.find("\"Z\" is not a unified value"), std::string::npos) << r.errors[2].message;
+}
