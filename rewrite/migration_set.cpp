@@ -15,6 +15,9 @@ std::string lower(std::string_view s) {
 }
 
 constexpr uint8_t kWrite = 1, kTable = 2, kColumn = 4;
+// INSERT, REPLACE, COPY and LOAD DATA can write every column without naming
+// one (`INSERT INTO orders VALUES (...)`), so for them the table is enough.
+constexpr uint8_t kPositional = 8;
 }  // namespace
 
 MigrationSet::MigrationSet(const config::Config& cfg, const config::Tenant& tenant)
@@ -37,7 +40,8 @@ MigrationSet::MigrationSet(const config::Config& cfg, const config::Tenant& tena
     needles_.push_back({std::move(word), kind});
   };
   // Statements that can write a column all contain one of these words.
-  for (const char* kw : {"update", "insert", "merge", "copy", "replace", "load"}) add(kw, kWrite);
+  for (const char* kw : {"update", "merge"}) add(kw, kWrite);
+  for (const char* kw : {"insert", "copy", "replace", "load"}) add(kw, kWrite | kPositional);
   for (const auto& m : owned_) {
     add(lower(m.table), kTable);
     add(lower(m.legacy_column), kColumn);
@@ -91,7 +95,7 @@ bool MigrationSet::may_touch(std::string_view sql) const {
       if ((found & needle.kind) == needle.kind) continue;
       if (contains_ci(sql.substr(i, needle.lower.size()), needle.lower)) {
         found |= needle.kind;
-        if (found == (kWrite | kTable | kColumn)) return true;
+        if ((found & (kWrite | kTable)) == (kWrite | kTable) && (found & (kColumn | kPositional))) return true;
       }
     }
   }

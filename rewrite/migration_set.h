@@ -39,8 +39,9 @@ class MigrationSet {
   std::vector<const CompiledMigration*> for_mysql_table(std::string_view database, std::string_view rel) const;
 
   //! Cheap, conservative test on raw text: false means the statement cannot
-  //! write a mapped column (no write keyword, table name or column name in it),
-  //! so it needs no parse at all. True means "parse and look".
+  //! write a mapped column (no write keyword or no table name in it, or no
+  //! column name in an UPDATE or MERGE), so it needs no parse at all. True
+  //! means "parse and look".
   bool may_touch(std::string_view sql) const;
 
  private:
@@ -51,7 +52,7 @@ class MigrationSet {
   // a write keyword, a migrated table name and a legacy column name.
   struct Needle {
     std::string lower;
-    uint8_t kind;  //!< bit: 1 write keyword, 2 table, 4 column
+    uint8_t kind;  //!< bit: 1 write keyword, 2 table, 4 column, 8 positional write keyword
   };
   std::vector<Needle> needles_;
   std::array<uint64_t, 256> by_first_char_{};  //!< needle indices (bitmask) by first byte, both cases

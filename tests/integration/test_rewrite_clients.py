@@ -153,6 +153,10 @@ class Phases(unittest.TestCase):
             with self.assertRaises(psycopg.errors.FeatureNotSupported) as cm:
                 conn.execute("UPDATE orders SET (status, note) = ('Delivered', 'x') WHERE id = 3", prepare=False)
             self.assertIn("on_unsupported: reject", str(cm.exception))
+            # No column named: the legacy column is written by position.
+            with self.assertRaises(psycopg.errors.FeatureNotSupported) as cm:
+                conn.execute("INSERT INTO orders SELECT * FROM orders WHERE id = 3", prepare=False)
+            self.assertIn("on_unsupported: reject", str(cm.exception))
             with self.assertRaises(psycopg.Error) as cm:
                 conn.execute("UPDATE escrows SET status = 'LIMBO' WHERE id = 1")  # extended protocol
             self.assertIn("switchyard: unmapped value 'LIMBO'", str(cm.exception))

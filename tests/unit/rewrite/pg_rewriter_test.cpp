@@ -141,6 +141,19 @@ TEST_F(Fixture, PrefilterSkipsStatementsWithoutMappedNames) {
   EXPECT_FALSE(ms.may_touch("SELECT status FROM orders WHERE id = 1"));  // no write keyword
   EXPECT_FALSE(ms.may_touch("UPDATE customers SET name = 'x'"));
   EXPECT_TRUE(ms.may_touch("update ORDERS set STATUS = 'x'"));
+  EXPECT_FALSE(ms.may_touch("UPDATE orders SET note = 'x'"));  // names no legacy column
+}
+
+// These write the legacy column without naming it; the pre-filter once
+// skipped them, so they went through with no rewrite and no event.
+TEST_F(Fixture, PositionalWritesOfAMigratedTableAreAnalysed) {
+  for (const char* sql : {"INSERT INTO orders VALUES (1, 'Awaiting approval')", "COPY orders FROM STDIN"}) {
+    EXPECT_TRUE(ms.may_touch(sql)) << sql;
+    auto d = run(sql);
+    EXPECT_EQ(d.action, Decision::Action::Forward) << sql;
+    ASSERT_EQ(d.events.size(), 1u) << sql;
+    EXPECT_EQ(d.events[0].outcome, rewrite::Outcome::Unsupported) << sql;
+  }
 }
 
 TEST_F(Fixture, TenantRewriterCachesDecisions) {
