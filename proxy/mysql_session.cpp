@@ -14,6 +14,7 @@
 #include "proxy/output_batch.h"
 #include "proxy/session_set.h"
 #include "proxy/tenant_directory.h"
+#include "rewrite/statement_outcome.h"
 #include "rewrite/tenant_rewriter.h"
 
 namespace sy::proxy {
@@ -209,6 +210,9 @@ asio::awaitable<void> MySqlSession::run() {
   co_await pump_frontend();
 }
 
+constexpr const char* kMultiPacketRefusal =
+    "switchyard: a statement of 16 MiB or more cannot be rewritten and the tenant has on_unsupported: reject";
+
 asio::awaitable<void> MySqlSession::pump_frontend() {
   const auto& lcfg = deps_.listener->cfg;
   my::PacketScanner scan(lcfg.max_message_bytes);
@@ -216,6 +220,11 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
   const size_t limit = size_t(lcfg.max_message_bytes) + my::kHeaderSize;
   OutputBatch out;
   error_code ec;
+  struct {
+    bool active = false;  //!< inside a refused multi-packet statement
+    bool last = false;    //!< its current packet is the last one
+    uint8_t seq = 0;
+  } refusing;
   for (;;) {
     out.clear();
     bool quit = false;
@@ -257,11 +266,32 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
       if (tenant_ && authenticated_ && packet_start && scan.last_seq() == 0 &&
           scan.last_first_byte() == my::kComStmtExecute)
         extended_statements_->fetch_add(1, std::memory_order_relaxed);
+      if (refusing.active) {
+        // The refused statement's remaining packets go nowhere; once its last
+        // one is read the client gets the error, and the session goes on.
+        if (packet_start) {
+          refusing.last = my::payload_length(bytes.data()) < my::kMaxPacketPayload;
+          refusing.seq = my::sequence_id(bytes.data());
+        }
+        if (refusing.last && scan.at_boundary()) {
+          refusing.active = false;
+          co_await client_.write(asio::buffer(my::encode_err(static_cast<uint8_t>(refusing.seq + 1),
+                                                             my::kErNotSupportedYet, "42000", kMultiPacketRefusal)),
+                                 ec);
+          if (ec) break;
+        }
+        continue;
+      }
+      if (tenant_ && authenticated_ && packet_start && !accept_multi_packet_statement(bytes)) {
+        refusing = {.active = true};  // nothing of it reached the server
+        continue;
+      }
       // A whole COM_QUIT arrives as one Forward of 5 bytes.
       quit = quit || (bytes.size() == 5 && my::sequence_id(bytes.data()) == 0 &&
                       static_cast<uint8_t>(bytes[4]) == my::kComQuit && scan.at_boundary());
       out.forward(bytes.data(), bytes.size());
     }
+    if (ec) break;  // the client went away while being refused
     if (!out.empty()) {
       co_await server_->write(out.buffers(), ec);
       if (ec) break;
@@ -305,6 +335,36 @@ std::shared_ptr<const rewrite::Decision> unsupported_as_too_large(const rewrite:
   return out;
 }
 }  // namespace
+
+// A statement of 16 MiB or more arrives in several packets, which are relayed
+// as they come rather than rewritten (a rewrite would change the packet count
+// and every sequence id after it). One that may write a migrated table is an
+// unsupported write: logged and counted, and under on_unsupported: reject it
+// is refused before any of it reaches the server.
+bool MySqlSession::accept_multi_packet_statement(std::string_view first) {
+  if (first.size() <= my::kHeaderSize || my::payload_length(first.data()) != my::kMaxPacketPayload ||
+      my::sequence_id(first.data()) != 0)
+    return true;
+  const auto cmd = static_cast<uint8_t>(first[my::kHeaderSize]);
+  if (cmd != my::kComQuery && cmd != my::kComStmtPrepare) return true;
+  auto phase = tenant_phase();
+  // The statement's first bytes: enough for the verb, the table and, in
+  // practice, the column list.
+  auto head = first.substr(my::kHeaderSize + 1);
+  if (phase == config::Phase::Off || !tenant_->rewriter->migrations().may_touch(head)) return true;
+  const bool reject =
+      tenant_->cfg.on_unsupported == config::OnUnsupported::Reject && rewrite::rewrites_writes(phase);
+  rewrite::Decision d;
+  for (const auto* m : tenant_->rewriter->migrations().mentioned_in(head)) {
+    auto& ev = d.events.emplace_back();
+    ev.migration = m->cfg->name;
+    ev.table = m->cfg->table;
+    ev.outcome = reject ? rewrite::Outcome::Rejected : rewrite::Outcome::Unsupported;
+    ev.reason = "a statement of 16 MiB or more spans several packets and is not rewritten";
+  }
+  record_decision(*deps_.listener->metrics, d, tenant_name_, phase, client_addr_);
+  return !reject;
+}
 
 void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
   if (!tenant_) {

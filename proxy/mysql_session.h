@@ -56,6 +56,7 @@ class MySqlSession : public RelaySession {
   //! sends the password encrypted with it.
   enum class Sha2Bridge { Off, KeyOrPassword, Password, ClientPassword, ServerKey } sha2_bridge_ = Sha2Bridge::Off;
   std::string bridged_password_;  //!< held between ClientPassword and ServerKey, then wiped
+  bool accept_multi_packet_statement(std::string_view first);
   Counter* simple_statements_ = nullptr;
   Counter* extended_statements_ = nullptr;
 };

@@ -82,6 +82,13 @@ std::vector<const CompiledMigration*> MigrationSet::for_mysql_table(std::string_
   return out;
 }
 
+std::vector<const CompiledMigration*> MigrationSet::mentioned_in(std::string_view sql) const {
+  std::vector<const CompiledMigration*> out;
+  for (const auto& m : migrations_)
+    if (contains_ci(sql, lower(m.cfg->table))) out.push_back(&m);
+  return out;
+}
+
 bool MigrationSet::may_touch(std::string_view sql) const {
   if (migrations_.empty()) return false;
   if (always_parse_) return true;

@@ -44,6 +44,9 @@ class MigrationSet {
   //! means "parse and look".
   bool may_touch(std::string_view sql) const;
 
+  //! Migrations whose table name appears in `sql` (case-insensitive, as text).
+  std::vector<const CompiledMigration*> mentioned_in(std::string_view sql) const;
+
  private:
   std::vector<config::Migration> owned_;
   std::string tenant_database_;  //!< the tenant's match.database; empty = any

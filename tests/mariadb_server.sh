@@ -102,7 +102,7 @@ cmd_start() {
     setsid "$MY_SBIN/mariadbd" --no-defaults "${user_opt[@]}" --datadir="$data" \
       --socket="$dir/mysqld.sock" --port="$port" --bind-address=127.0.0.1 \
       --skip-name-resolve --pid-file="$dir/mysqld.pid" --log-error="$dir/mariadb.log" \
-      --max-connections=600 --innodb-buffer-pool-size=128M \
+      --max-connections=600 --innodb-buffer-pool-size=128M --max-allowed-packet=64M \
       --innodb-flush-log-at-trx-commit=0 --skip-log-bin \
       --ssl-ca="$dir/certs/ca.crt" --ssl-cert="$dir/certs/server.crt" \
       --ssl-key="$dir/certs/server.key" \

@@ -55,6 +55,7 @@ inline constexpr uint16_t kErTooManyConnections = 1040;
 inline constexpr uint16_t kErSecureTransportRequired = 3159;
 inline constexpr uint16_t kErServerShutdown = 1053;
 inline constexpr uint16_t kErNotSupportedAuthMode = 1251;  // client does not support the auth protocol
+inline constexpr uint16_t kErNotSupportedYet = 1235;       // "This version doesn't yet support ..."
 
 //! An ERR packet: 0xFF, code, '#', SQLSTATE, message.
 std::string encode_err(uint8_t seq, uint16_t code, std::string_view sqlstate, std::string_view message);

@@ -239,13 +239,10 @@ class AuthAndTls(unittest.TestCase):
             self.assertNotIn("backend_lost", proxy.log_text())
 
 
-class OversizedRewrite(unittest.TestCase):
-    """A rewrite that would outgrow one 16 MiB packet is never forwarded as
-    if it had been rewritten: it is an unsupported write like any other."""
-    LONG = "PENDING_" + "X" * 192  # each 1-byte legacy value maps to 200 bytes
-
-    def config(self, on_unsupported):
-        return listener(free_port(), extra=f"""tenants:
+def bulk_tenant(on_unsupported, table):
+    """A listener whose tenant maps the 1-byte legacy value 'p' of `table` to
+    200 bytes: a rewrite makes each row's VALUES much longer."""
+    return listener(free_port(), extra=f"""tenants:
   - name: shop
     match: {{ listener: my, user: app, database: app }}
     phase: dual_write
@@ -253,11 +250,18 @@ class OversizedRewrite(unittest.TestCase):
     migrations: [bulk_state]
 migrations:
   bulk_state:
-    table: bulk_load
+    table: {table}
     legacy_column: state
     unified_column: unified_state
-    map: {{ p: {self.LONG} }}
+    map: {{ p: {"PENDING_" + "X" * 192} }}
 """)
+
+
+class OversizedRewrite(unittest.TestCase):
+    """A rewrite that would outgrow one 16 MiB packet is never forwarded as
+    if it had been rewritten: it is an unsupported write like any other."""
+    def config(self, on_unsupported):
+        return bulk_tenant(on_unsupported, "bulk_load")
 
     def insert_100k_rows(self, proxy):
         with via(proxy.port) as conn, conn.cursor() as cur:
@@ -285,6 +289,53 @@ migrations:
         self.assertEqual(cm.exception.args[0], 1644, cm.exception.args)
         self.assertIn("on_unsupported: reject", cm.exception.args[1])
         self.assertEqual(self.counts, (0, 0))
+
+
+class MultiPacketStatement(unittest.TestCase):
+    """A statement of 16 MiB or more spans several packets and is relayed, not
+    rewritten: it must show up as unsupported, and be refused under reject.
+    The test server allows 64 MiB packets (tests/mariadb_server.sh)."""
+
+    def config(self, on_unsupported):
+        return bulk_tenant(on_unsupported, "big_load")
+
+    def insert_17_mib(self, proxy):
+        with via(proxy.port, max_allowed_packet=64 << 20) as conn, conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS big_load")
+            cur.execute("CREATE TABLE big_load (id INT PRIMARY KEY, state VARCHAR(8), unified_state VARCHAR(255),"
+                        " pad TEXT)")
+            pad = "x" * 1000
+            values = ",".join(f"({i},'p','{pad}')" for i in range(17000))
+            self.assertGreater(len(values), 1 << 24)
+            try:
+                cur.execute(f"INSERT INTO big_load (id, state, pad) VALUES {values}")
+            except pymysql.MySQLError as e:
+                self.error = e.args
+            cur.execute("SELECT 1")  # the session goes on either way
+            self.assertEqual(cur.fetchone(), (1,))
+        with direct() as d, d.cursor() as dcur:
+            dcur.execute("SELECT COUNT(*), COUNT(unified_state) FROM big_load")
+            self.counts = dcur.fetchone()
+        return [r for r in proxy.log_records() if r.get("event") == "rewrite"]
+
+    error = None
+
+    def test_relayed_and_reported_unsupported(self):
+        with Proxy(self.config("forward")) as proxy:
+            events = self.insert_17_mib(proxy)
+        self.assertIsNone(self.error)
+        self.assertEqual(self.counts, (17000, 0))
+        self.assertEqual([(e["category"], e["outcome"], e["table"]) for e in events],
+                         [("REWRITE_UNSUPPORTED", "unsupported", "big_load")])
+        self.assertIn("16 MiB or more", events[0]["reason"])
+
+    def test_refused_before_the_server_has_it_under_reject(self):
+        with Proxy(self.config("reject")) as proxy:
+            events = self.insert_17_mib(proxy)
+        self.assertEqual(self.error[0], 1235, self.error)
+        self.assertIn("on_unsupported: reject", self.error[1])
+        self.assertEqual(self.counts, (0, 0))
+        self.assertEqual([e["outcome"] for e in events], ["rejected"])
 
 
 class Failures(unittest.TestCase):
