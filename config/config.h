@@ -66,6 +66,7 @@ struct Listener {
   std::string primary;          //!< target that receives writes and, by default, reads
   uint32_t max_message_bytes = 16u << 20;  //!< cap on a Query/Parse the proxy must read whole
   uint32_t connect_timeout_ms = 5000;      //!< backend connect + TLS handshake
+  uint32_t login_timeout_ms = 60000;       //!< client connect to logged in (slow or idle logins are closed)
   uint32_t max_client_connections = 10000; //!< further clients get SQLSTATE 53300
 
   const Target* target(const std::string& n) const;

@@ -193,12 +193,13 @@ void read_backend_tls(Reader& r, const YAML::Node& n, const std::string& path, B
 void read_listener(Reader& r, const YAML::Node& n, const std::string& path, Listener& l) {
   if (!r.is_map(n, path)) return;
   r.only_keys(n, path, {"name", "protocol", "listen", "tls", "targets", "primary", "max_message_bytes",
-                        "connect_timeout_ms", "max_client_connections"});
+                        "connect_timeout_ms", "login_timeout_ms", "max_client_connections"});
   r.str(n, "name", path, l.name, true);
   r.enumeration(n, "protocol", path, l.protocol, {{"postgres", Protocol::Postgres}, {"mysql", Protocol::Mysql}});
   r.endpoint(n, "listen", path, l.listen, true, Reader::Host::IpOnly);
   r.integer(n, "max_message_bytes", path, l.max_message_bytes, 1024u, 1024u << 20);
   r.integer(n, "connect_timeout_ms", path, l.connect_timeout_ms, 1u, 600000u);
+  r.integer(n, "login_timeout_ms", path, l.login_timeout_ms, 100u, 3600000u);
   r.integer(n, "max_client_connections", path, l.max_client_connections, 1u, 1000000u);
 
   if (auto tls = n["tls"]; tls.IsDefined() && r.is_map(tls, path + ".tls")) {

@@ -13,7 +13,6 @@ namespace sy::proxy {
 namespace {
 constexpr size_t kInitialBuffer = 16 * 1024;
 //! How long a client may take from connect to being logged in.
-constexpr auto kLoginTimeout = std::chrono::seconds(60);
 
 std::string endpoint_string(const tcp::socket& s) {
   error_code ec;
@@ -62,7 +61,8 @@ bool RelaySession::admit() {
   connections_gauge_->fetch_add(1, std::memory_order_relaxed);
   error_code ignored;
   client_.socket().set_option(tcp::no_delay(true), ignored);
-  login_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(), kLoginTimeout);
+  login_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(),
+                                                      std::chrono::milliseconds(listener.cfg.login_timeout_ms));
   login_timer_->async_wait([weak = weak_from_this()](error_code ec) {
     if (ec) return;
     if (auto self = weak.lock()) {

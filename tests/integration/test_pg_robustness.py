@@ -184,6 +184,19 @@ class ManyClients(unittest.TestCase):
             self.assertEqual(sorted(results), [i * 2 for i in range(n)])
 
 
+class LoginTimeout(unittest.TestCase):
+    def test_a_silent_client_is_closed_after_login_timeout_ms(self):
+        with Proxy([pg_listener("pg", None, PGPORT, extra="login_timeout_ms: 300")]) as proxy:
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as silent:
+                start = time.monotonic()
+                self.assertEqual(silent.recv(1), b"")  # closed by the proxy, not by our timeout
+                self.assertLess(time.monotonic() - start, 5)
+            proxy.wait_for_log(r'"event":"login_timeout"')
+            with connect(proxy.port) as conn:  # a client that logs in in time is unaffected
+                time.sleep(0.5)
+                self.assertEqual(conn.execute("SELECT 1").fetchone(), (1,))
+
+
 class DeadBackends(unittest.TestCase):
     def test_unreachable_backend_gives_08001_with_target_name(self):
         dead = free_port()
