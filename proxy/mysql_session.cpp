@@ -8,6 +8,7 @@
 
 #include "protocol/mysql/handshake.h"
 #include "protocol/mysql/packet.h"
+#include "protocol/mysql/response_tracker.h"
 #include "proxy/backend_connect.h"
 #include "proxy/listener_runtime.h"
 #include "proxy/log.h"
@@ -183,6 +184,7 @@ asio::awaitable<void> MySqlSession::run() {
   // 3. Login to the server on the client's behalf, TLS first if configured.
   std::string login(payload_of(hello_packet));
   my::set_hello_capabilities(login, (hello->capabilities & ~kStripped & ~my::kClientSsl) | (backend_tls ? my::kClientSsl : 0));
+  tracker_ = my::ResponseTracker((hello->capabilities & g->capabilities & my::kClientDeprecateEof) != 0);
   uint8_t server_seq = 1;
   if (backend_tls) {
     auto req = my::encode_packet(server_seq++, my::ssl_request_from(login));
@@ -209,6 +211,10 @@ asio::awaitable<void> MySqlSession::run() {
   asio::co_spawn(client_.socket().get_executor(), [self]() { return self->pump_backend(); }, asio::detached);
   co_await pump_frontend();
 }
+
+// OK and EOF packets are read whole from the server so their status flags are
+// always there to see; 64 bytes covers them with room for an info string.
+constexpr uint32_t kWholeServerPacket = 64;
 
 constexpr const char* kMultiPacketRefusal =
     "switchyard: a statement of 16 MiB or more cannot be rewritten and the tenant has on_unsupported: reject";
@@ -261,6 +267,7 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
           continue;
         }
         rewrite_packet(bytes, out);
+        tracker_.command(static_cast<uint8_t>(bytes[my::kHeaderSize]));
         continue;
       }
       if (tenant_ && authenticated_ && packet_start && scan.last_seq() == 0 &&
@@ -286,6 +293,8 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
         refusing = {.active = true};  // nothing of it reached the server
         continue;
       }
+      if (authenticated_ && packet_start && scan.last_seq() == 0 && bytes.size() > my::kHeaderSize)
+        tracker_.command(scan.last_first_byte());
       // A whole COM_QUIT arrives as one Forward of 5 bytes.
       quit = quit || (bytes.size() == 5 && my::sequence_id(bytes.data()) == 0 &&
                       static_cast<uint8_t>(bytes[4]) == my::kComQuit && scan.at_boundary());
@@ -347,7 +356,7 @@ bool MySqlSession::accept_multi_packet_statement(std::string_view first) {
     return true;
   const auto cmd = static_cast<uint8_t>(first[my::kHeaderSize]);
   if (cmd != my::kComQuery && cmd != my::kComStmtPrepare) return true;
-  auto phase = tenant_phase();
+  auto phase = statement_phase(tracker_.in_transaction());
   // The statement's first bytes: enough for the verb, the table and, in
   // practice, the column list.
   auto head = first.substr(my::kHeaderSize + 1);
@@ -374,7 +383,7 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
   const uint8_t cmd = static_cast<uint8_t>(packet[my::kHeaderSize]);
   if (cmd == my::kComQuery) simple_statements_->fetch_add(1, std::memory_order_relaxed);
   auto started = std::chrono::steady_clock::now();
-  auto phase = tenant_phase();
+  auto phase = statement_phase(tracker_.in_transaction());
   if (phase == config::Phase::Off) {
     out.forward(packet.data(), packet.size());
     return;
@@ -485,6 +494,7 @@ asio::awaitable<void> MySqlSession::pump_backend() {
     out.clear();
     for (;;) {
       auto view = server_buf_.unread();
+      const bool packet_start = server_scan_.at_boundary();
       auto step = server_scan_.next(view);
       if (step.kind == my::PacketScanner::Kind::NeedMore) break;
       if (step.kind == my::PacketScanner::Kind::Error) {
@@ -521,11 +531,14 @@ asio::awaitable<void> MySqlSession::pump_backend() {
           // OK: logged in. From here on both sides count from 0 per command.
           authenticated_ = true;
           server_scan_.inspect_all(false);
+          server_scan_.inspect_small(kWholeServerPacket);
           logged_in();
         }
         out.replace(std::move(renumbered));
         continue;
       }
+      if (authenticated_ && packet_start)
+        tracker_.server_packet(my::payload_length(bytes.data()), bytes.substr(my::kHeaderSize));
       out.forward(bytes.data(), bytes.size());
     }
     if (!out.empty()) {

@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "protocol/mysql/packet_scanner.h"
+#include "protocol/mysql/response_tracker.h"
 #include "proxy/byte_buffer.h"
 #include "proxy/conn.h"
 #include "proxy/metrics.h"
@@ -57,6 +58,7 @@ class MySqlSession : public RelaySession {
   enum class Sha2Bridge { Off, KeyOrPassword, Password, ClientPassword, ServerKey } sha2_bridge_ = Sha2Bridge::Off;
   std::string bridged_password_;  //!< held between ClientPassword and ServerKey, then wiped
   bool accept_multi_packet_statement(std::string_view first);
+  mysql::ResponseTracker tracker_{false};  //!< whether a transaction is open, for the phase latch
   Counter* simple_statements_ = nullptr;
   Counter* extended_statements_ = nullptr;
 };

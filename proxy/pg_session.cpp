@@ -385,11 +385,6 @@ asio::awaitable<void> PgSession::pump_backend() {
 namespace sy::proxy {
 
 
-config::Phase PgSession::statement_phase() {
-  if (in_transaction_) return latched_phase_;
-  return latched_phase_ = tenant_phase();
-}
-
 std::string PgSession::session_key() const {
   // A session is its client endpoint plus the server process serving it.
   return client_addr_ + "/" + std::to_string(cancel_key_ ? cancel_key_->pid : 0);
@@ -399,7 +394,7 @@ void PgSession::rewrite_message(std::string_view message, OutputBatch& out) {
   const bool extended = message[0] == pg::kParse;
   if (!extended) simple_statements_->fetch_add(1, std::memory_order_relaxed);
   auto started = std::chrono::steady_clock::now();
-  auto phase = statement_phase();
+  auto phase = statement_phase(in_transaction_);
   auto text = pg::statement_text(message);
   if (phase == config::Phase::Off || !text) {
     out.forward(message.data(), message.size());  // a malformed body is the server's to reject

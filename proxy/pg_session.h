@@ -46,14 +46,12 @@ class PgSession : public RelaySession {
   void rewrite_message(std::string_view message, class OutputBatch& out);
   //! The phase for the next statement: the tenant's flags (and canary) as in
   //! force now, except inside a transaction, which keeps the phase it began with.
-  config::Phase statement_phase();
   std::string session_key() const override;
 
   pg::FrameScanner server_scan_;
   std::optional<pg::CancelKey> cancel_key_;
   bool channel_binding_passthrough_ = false;  //!< client and target show the same certificate
   bool in_transaction_ = false;       //!< last ReadyForQuery said 'T' or 'E'
-  config::Phase latched_phase_ = config::Phase::Off;  //!< phase of the current transaction
   Counter* simple_statements_ = nullptr;
   Counter* extended_statements_ = nullptr;
 };

@@ -104,6 +104,11 @@ void RelaySession::end_after_client() {
   if (server_) server_->close();
 }
 
+config::Phase RelaySession::statement_phase(bool in_transaction) {
+  if (in_transaction) return latched_phase_;
+  return latched_phase_ = tenant_phase();
+}
+
 config::Phase RelaySession::tenant_phase() {
   auto* directory = deps_.listener->directory;
   if (auto v = directory->version(); v != tenant_version_) {

@@ -51,6 +51,9 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   //! now (re-read when the directory changed), with the canary applied to this
   //! session's sticky key. Off when no tenant is bound (or a reload removed it).
   config::Phase tenant_phase();
+  //! The phase for the next statement: tenant_phase(), except that inside a
+  //! transaction the phase it began with holds until it ends.
+  config::Phase statement_phase(bool in_transaction);
   //! What identifies this session for `sticky_by: session`.
   virtual std::string session_key() const = 0;
 
@@ -71,6 +74,7 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   std::shared_ptr<const TenantState> tenant_;  //!< null: no tenant matched, pure relay
   std::string tenant_name_;
   uint64_t tenant_version_ = 0;  //!< directory version tenant_ was read from
+  config::Phase latched_phase_ = config::Phase::Off;  //!< phase of the current transaction
   std::string user_, application_name_;  //!< from the login, for matching and sticky keys
 
  private:

@@ -31,6 +31,16 @@ inline constexpr uint8_t kComPing = 0x0e;
 inline constexpr uint8_t kComChangeUser = 0x11;
 inline constexpr uint8_t kComStmtPrepare = 0x16;
 inline constexpr uint8_t kComStmtExecute = 0x17;
+inline constexpr uint8_t kComFieldList = 0x04;
+inline constexpr uint8_t kComStatistics = 0x09;
+inline constexpr uint8_t kComStmtSendLongData = 0x18;
+inline constexpr uint8_t kComStmtClose = 0x19;
+inline constexpr uint8_t kComStmtFetch = 0x1c;
+
+// Server status flags (OK and EOF packets).
+inline constexpr uint16_t kServerStatusInTrans = 0x0001;
+inline constexpr uint16_t kServerMoreResultsExist = 0x0008;
+inline constexpr uint16_t kServerStatusCursorExists = 0x0040;
 
 // Capability flags the proxy reads or changes.
 inline constexpr uint32_t kClientConnectWithDb = 0x00000008;

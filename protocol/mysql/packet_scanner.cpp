@@ -19,7 +19,8 @@ PacketScanner::Step PacketScanner::next(std::string_view in) {
   uint32_t len = payload_length(in.data());
   uint8_t seq = sequence_id(in.data());
   size_t total = kHeaderSize + len;
-  bool inspect = all_;
+  bool inspect = all_ || (small_ > 0 && len <= small_);
+  if (!inspect && small_ > 0 && in.size() < kHeaderSize + 1) return s;  // the first payload byte too
   if (!inspect && statements_ && seq == 0 && len > 0) {
     if (in.size() < kHeaderSize + 1) return s;  // need the command byte to decide
     auto cmd = static_cast<uint8_t>(in[kHeaderSize]);

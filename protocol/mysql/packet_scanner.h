@@ -23,6 +23,9 @@ class PacketScanner {
   void inspect_all(bool on) { all_ = on; }
   //! Command packets (sequence id 0) starting with COM_QUERY or COM_STMT_PREPARE.
   void inspect_statements(bool on) { statements_ = on; }
+  //! Packets of at most `n` payload bytes whole (a server's OK and EOF), and at
+  //! least one payload byte with the header of any other.
+  void inspect_small(uint32_t n) { small_ = n; }
 
   Step next(std::string_view in);
 
@@ -34,6 +37,7 @@ class PacketScanner {
   uint32_t max_inspected_;
   bool all_ = false;
   bool statements_ = false;
+  uint32_t small_ = 0;
   size_t left_ = 0;
   uint8_t last_seq_ = 0;
   uint8_t last_first_ = 0;

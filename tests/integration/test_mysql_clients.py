@@ -2,6 +2,7 @@
 npm mysql2 (server-side prepared statements), sysbench; authentication
 plugins, TLS, KILL QUERY, LOAD DATA LOCAL INFILE, bad clients and dead
 servers."""
+import json
 import os
 import re
 import socket
@@ -336,6 +337,72 @@ class MultiPacketStatement(unittest.TestCase):
         self.assertIn("on_unsupported: reject", self.error[1])
         self.assertEqual(self.counts, (0, 0))
         self.assertEqual([e["outcome"] for e in events], ["rejected"])
+
+
+class PhaseChangeInATransaction(unittest.TestCase):
+    """As in PostgreSQL, an open transaction finishes under the phase it began
+    with; the proxy reads SERVER_STATUS_IN_TRANS off the server's replies."""
+    TOKEN = "mysql-admin-token"
+
+    def setUp(self):
+        self.admin_port = free_port()
+        self.proxy = Proxy(listener(free_port(), extra=TENANT + f"admin: {{ listen: 127.0.0.1:{self.admin_port}, "
+                                                                "token_env: SY_TEST_ADMIN_TOKEN }\n"),
+                           env={"SY_TEST_ADMIN_TOKEN": self.TOKEN}).start()
+        self.addCleanup(self.proxy.stop)
+        with direct() as conn, conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS transfers")
+            cur.execute("CREATE TABLE transfers (id INT PRIMARY KEY, state VARCHAR(32), unified_state VARCHAR(32))")
+            cur.execute("INSERT INTO transfers (id, state) SELECT seq, 'draft' FROM seq_1_to_10")
+
+    def phase(self, phase):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}/v1/tenants/shop", method="PATCH",
+                                     data=json.dumps({"phase": phase}).encode(),
+                                     headers={"Authorization": f"Bearer {self.TOKEN}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            self.assertEqual(r.status, 200)
+
+    def dual_written(self):
+        with direct() as conn, conn.cursor() as cur:
+            cur.execute("SELECT id FROM transfers WHERE unified_state = 'SENT' ORDER BY id")
+            return [r[0] for r in cur.fetchall()]
+
+    def test_pymysql(self):
+        with via(self.proxy.port, autocommit=False) as conn, conn.cursor() as cur:
+            cur.execute("UPDATE transfers SET state = 'sent' WHERE id = 1")
+            cur.execute("SELECT id, state FROM transfers WHERE id <= 3")  # a result set inside the transaction
+            self.assertEqual(len(cur.fetchall()), 3)
+            self.phase("observe")
+            cur.execute("UPDATE transfers SET state = 'sent' WHERE id = 2")  # still dual_write
+            conn.commit()
+            cur.execute("UPDATE transfers SET state = 'sent' WHERE id = 3")  # observe from here
+            conn.commit()
+        self.assertEqual(self.dual_written(), [1, 2])
+
+    def test_mariadb_cli(self):
+        # Connector/C negotiates CLIENT_DEPRECATE_EOF: result sets end in an OK packet.
+        cli = subprocess.Popen(["mariadb", "-h127.0.0.1", f"-P{self.proxy.port}", "-uapp", "-papppass", "app", "-N",
+                                "--unbuffered"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(cli.kill)
+
+        def run(sql):
+            cli.stdin.write(f"{sql}; SELECT 'done';\n")
+            cli.stdin.flush()
+            while "done" not in cli.stdout.readline():
+                pass
+
+        run("START TRANSACTION")
+        run("UPDATE transfers SET state = 'sent' WHERE id = 4")
+        run("SELECT id, state FROM transfers")
+        self.phase("observe")
+        run("UPDATE transfers SET state = 'sent' WHERE id = 5")
+        run("COMMIT")
+        run("UPDATE transfers SET state = 'sent' WHERE id = 6")
+        cli.stdin.close()
+        cli.wait(30)
+        cli.stdout.close()
+        self.assertEqual(self.dual_written(), [4, 5])
 
 
 class Failures(unittest.TestCase):
