@@ -14,7 +14,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libboost-system-dev libssl-dev libpg-query-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libpq-dev libmariadb-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   postgresql-15 postgresql-client-15 pgbouncer
   mariadb-server mariadb-client sysbench haproxy python3-pymysql python3-cryptography
   python3 python3-psycopg python3-psycopg2 python3-yaml python3-sqlalchemy rapidjson-dev openssl

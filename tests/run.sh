@@ -8,6 +8,8 @@
 #   SY_SKIP_DEPS=1        skip deploy/install-deps.sh (fast local iteration)
 #   SY_BUILD_DIR=build    build directory
 #   SY_TEST_TIMEOUT=300   default per-test timeout in seconds (a test's own TIMEOUT wins)
+#   SY_FUZZ=auto          the libFuzzer regression runs (tests/fuzz, a clang build in
+#                         build-fuzz/): auto = when no ctest arguments are given; 1; 0
 #   CTEST_PARALLEL_LEVEL  honoured by ctest as usual
 #
 # Tests see the variables from tests/pg_server.sh's env file (PGHOST PGPORT PGUSER
@@ -40,15 +42,16 @@ cmake --build "$build_dir"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-test.XXXXXX")
 chmod 0755 "$tmp" # the servers run as users postgres and mysql and live in $tmp/pg, $tmp/my
-# unittest's FAIL/ERROR blocks and GoogleTest's failure lines, each block cut
-# to its last lines: the assertion and its message come at the end.
+# unittest's FAIL/ERROR blocks, GoogleTest's failure lines and the sanitizers'
+# summaries, each block cut to its last lines: the assertion and its message
+# come at the end.
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 failure_summary() {
   awk '
     /^(FAIL|ERROR): / { inblock = 1; n = 0 }
     inblock && /^(-{70}|={70})$/ && n > 2 { flush(); inblock = 0 }
     inblock { lines[n++] = $0 }
-    /: Failure$|\[  FAILED  \]/ { print }
+    /: Failure$|\[  FAILED  \]|^SUMMARY: |^==[0-9]+==ERROR|runtime error: / { print }
     function flush(  i, from) {
       print lines[0]
       from = n > 25 ? n - 25 : 1
@@ -76,6 +79,7 @@ cleanup() {
   if ((rc != 0)) && [[ -f $build_dir/Testing/Temporary/LastTest.log ]]; then
     printf '\n==> failed (exit %d); the failures ctest recorded:\n' "$rc" >&2
     failure_summary "$build_dir/Testing/Temporary/LastTest.log" >&2
+    [[ -f build-fuzz/Testing/Temporary/LastTest.log ]] && failure_summary build-fuzz/Testing/Temporary/LastTest.log >&2
   fi
   bash "$repo/tests/pg_server.sh" stop "$tmp/pg"
   bash "$repo/tests/mariadb_server.sh" stop "$tmp/my"
@@ -104,4 +108,21 @@ step "ctest"
 status=0
 ctest --test-dir "$build_dir" --output-on-failure --no-tests=error \
   --timeout "${SY_TEST_TIMEOUT:-300}" "$@" || status=$?
+
+fuzz=${SY_FUZZ:-auto}
+[[ $fuzz == auto ]] && { (($# == 0)) && fuzz=1 || fuzz=0; }
+if [[ $fuzz == 1 ]]; then
+  # The decoders and rewriters under ASan/UBSan with libFuzzer: a fixed number
+  # of inputs from tests/fuzz/seeds, so a crash found once stays found.
+  step "fuzz"
+  fuzz_dir=build-fuzz
+  fuzz_configure=(cmake -B "$fuzz_dir" -DSWITCHYARD_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+  [[ -f $fuzz_dir/CMakeCache.txt ]] || fuzz_configure+=(-G Ninja)
+  command -v ccache >/dev/null 2>&1 && fuzz_configure+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  if "${fuzz_configure[@]}" >/dev/null && cmake --build "$fuzz_dir"; then
+    ctest --test-dir "$fuzz_dir" --output-on-failure --no-tests=error || status=$?
+  else
+    status=1
+  fi
+fi
 exit "$status"

@@ -1,0 +1,103 @@
+// libFuzzer target for the socket-free decoders of both wire protocols. Every
+// byte a client or server sends reaches one of these first, so none may
+// crash, read out of bounds or loop on any input. The first input byte picks
+// the decoder; the rest is the bytes on the wire.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "protocol/mysql/handshake.h"
+#include "protocol/mysql/packet.h"
+#include "protocol/mysql/packet_scanner.h"
+#include "protocol/mysql/response_tracker.h"
+#include "protocol/pg/frame_scanner.h"
+#include "protocol/pg/messages.h"
+#include "protocol/pg/startup.h"
+
+namespace {
+
+void require(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+// Feeds `in` to a scanner the way a session does, in reads of varying size,
+// and checks that every step stays inside what was given.
+template <class Scanner, class OnStep>
+void scan(Scanner& s, std::string_view in, size_t chunk, OnStep on_step) {
+  std::string buf;
+  size_t fed = 0;
+  for (int guard = 0; guard < 100000; ++guard) {
+    auto step = s.next(buf);
+    if (step.kind == Scanner::Kind::Error) return;
+    if (step.kind == Scanner::Kind::NeedMore) {
+      if (fed == in.size()) return;
+      size_t n = std::min(chunk, in.size() - fed);
+      buf.append(in.substr(fed, n));
+      fed += n;
+      continue;
+    }
+    require(step.size > 0 && step.size <= buf.size());
+    on_step(step, std::string_view(buf).substr(0, step.size));
+    buf.erase(0, step.size);
+  }
+}
+
+void pg(std::string_view in, size_t chunk) {
+  auto st = sy::pg::decode_startup(in);
+  if (st.status == sy::pg::DecodeStatus::Ok) require(st.consumed > 0 && st.consumed <= in.size());
+  sy::pg::FrameScanner s(4096);
+  s.inspect('Q');
+  s.inspect('P');
+  s.inspect('R');
+  s.inspect('K');
+  scan(s, in, chunk, [](const auto& step, std::string_view bytes) {
+    if (step.kind != sy::pg::FrameScanner::Kind::Message) return;
+    (void)sy::pg::decode_backend_key(bytes);
+    (void)sy::pg::auth_code(bytes);
+    (void)sy::pg::strip_channel_binding(bytes);
+    if (auto text = sy::pg::statement_text(bytes))
+      (void)sy::pg::with_statement_text(bytes[0], *text, "SELECT 1");
+  });
+}
+
+void mysql(std::string_view in, size_t chunk, bool deprecate_eof) {
+  (void)sy::mysql::parse_greeting(in);
+  if (auto hello = sy::mysql::parse_client_hello(in)) {
+    std::string p(in);
+    sy::mysql::set_hello_capabilities(p, hello->capabilities);
+    (void)sy::mysql::ssl_request_from(p);
+  }
+  (void)sy::mysql::parse_auth_switch(in);
+  (void)sy::mysql::is_sha2_full_auth_request(in);
+  sy::mysql::PacketScanner s(4096);
+  s.inspect_statements(true);
+  s.inspect_small(64);
+  sy::mysql::ResponseTracker tracker(deprecate_eof);
+  bool at_start = true;
+  scan(s, in, chunk, [&](const auto&, std::string_view bytes) {
+    if (at_start && bytes.size() >= sy::mysql::kHeaderSize) {
+      // Alternate commands and replies so the tracker sees both directions.
+      auto payload = bytes.substr(sy::mysql::kHeaderSize);
+      if (sy::mysql::sequence_id(bytes.data()) == 0 && !payload.empty())
+        tracker.command(static_cast<uint8_t>(payload[0]));
+      else
+        tracker.server_packet(sy::mysql::payload_length(bytes.data()), payload);
+    }
+    at_start = s.at_boundary();
+  });
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 2) return 0;
+  std::string_view in(reinterpret_cast<const char*>(data) + 2, size - 2);
+  size_t chunk = 1 + data[1] % 64;
+  switch (data[0] % 3) {
+    case 0: pg(in, chunk); break;
+    case 1: mysql(in, chunk, false); break;
+    default: mysql(in, chunk, true); break;
+  }
+  return 0;
+}
