@@ -27,10 +27,15 @@ namespace {
 class Reader {
  public:
   std::vector<ConfigError> errors;
+  std::vector<ConfigError> warnings;
 
   void error(const YAML::Node& n, const std::string& path, const std::string& msg) {
     int line = n.IsDefined() ? n.Mark().line + 1 : 0;
     errors.push_back({line, path, msg});
+  }
+  void warn(const YAML::Node& n, const std::string& path, const std::string& msg) {
+    int line = n.IsDefined() ? n.Mark().line + 1 : 0;
+    warnings.push_back({line, path, msg});
   }
 
   // Rejects keys we do not know: a typo in a safety setting must not be ignored.
@@ -356,6 +361,27 @@ void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Mig
   }
 }
 
+// Settings this build accepts but does not (fully) apply: said out loud, so
+// nobody reads a quiet check-config as "reads are switched".
+void warn_unapplied(Reader& r, const YAML::Node& node, const std::string& path, const Tenant& t) {
+  auto runs = [&](Phase p) {
+    return t.phase == p || (t.canary.phase == p && t.canary.percent > 0);
+  };
+  if (runs(Phase::ReadSwitch))
+    r.warn(node["phase"], path + ".phase",
+           "read_switch writes as dual_write; this build does not switch reads (reverse map, read_target)");
+  if (runs(Phase::Cleanup))
+    r.warn(node["phase"], path + ".phase",
+           "cleanup stops writing the legacy columns and this build does not serve reads of them from the unified "
+           "columns: every reader must already read the unified columns");
+  if (t.shadow || node["guard"].IsDefined())
+    r.warn(node[t.shadow ? "shadow" : "guard"], path, "shadow reads and the guard are not applied in this build");
+  if (t.canary.phase && t.canary.percent > 0 && *t.canary.phase <= t.phase)
+    r.warn(node["canary"], path + ".canary",
+           std::string("the canary runs ") + to_string(*t.canary.phase) + ", not a later phase than the tenant's " +
+               to_string(t.phase) + " (a canaried rollback)");
+}
+
 // Checks that need the whole file: names that refer to other sections.
 void cross_check(Reader& r, const YAML::Node& root, Config& c) {
   std::set<std::string> names;
@@ -377,6 +403,7 @@ void cross_check(Reader& r, const YAML::Node& root, Config& c) {
       r.error(node["name"], path + ".name", "duplicate tenant name \"" + t.name + "\"");
     if (t.canary.percent > 0 && !t.canary.phase && t.canary.read_target.empty())
       r.error(node["canary"], path + ".canary", "a canary with a percent needs a \"phase\" or a \"read_target\"");
+    warn_unapplied(r, node, path, t);
     const Listener* l = t.match.listener.empty() ? nullptr : c.listener(t.match.listener);
     if (!t.match.listener.empty() && !l)
       r.error(node["match"], path + ".match.listener", "no listener named \"" + t.match.listener + "\"");
@@ -464,6 +491,7 @@ LoadResult load_string(const std::string& yaml, const std::string& source) {
     r.errors.push_back({e.mark.line + 1, "", e.msg});
   }
   result.errors = std::move(r.errors);
+  result.warnings = std::move(r.warnings);
   if (result.errors.empty()) result.config = std::move(c);
   return result;
 }

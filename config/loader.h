@@ -15,9 +15,12 @@ struct ConfigError {
 };
 
 //! Either a config or every error found: the loader does not stop at the first.
+//! Warnings name settings that are valid but will not do what they may seem to
+//! in this build (check-config prints them; the proxy logs them).
 struct LoadResult {
   std::shared_ptr<const Config> config;
   std::vector<ConfigError> errors;
+  std::vector<ConfigError> warnings;
   bool ok() const { return config != nullptr; }
 };
 

@@ -148,9 +148,11 @@ int main(int argc, char** argv) {
       print_errors(args.config, loaded.errors);
       return 1;
     }
+    for (const auto& w : loaded.warnings) std::cerr << args.config << ":" << w.str() << " (warning)\n";
     std::cout << args.config << ": ok (" << loaded.config->listeners.size() << " listeners, "
               << loaded.config->tenants.size() << " tenants, " << loaded.config->migrations.size()
-              << " migrations)\n";
+              << " migrations" << (loaded.warnings.empty() ? "" : ", " + std::to_string(loaded.warnings.size()) + " warnings")
+              << ")\n";
     return 0;
   }
   if (!loaded.ok()) {
@@ -168,6 +170,7 @@ int main(int argc, char** argv) {
   }
   if (args.command == "explain") return sy::proxy::explain(*loaded.config, args.tenant, args.phase, args.dialect, args.sql, args.json);
   sy::log::init(loaded.config->runtime.log_level);
+  sy::proxy::log_config_warnings(loaded.warnings, args.config);
   raise_fd_limit();
   std::signal(SIGPIPE, SIG_IGN);
   sy::proxy::Server server(loaded.config);

@@ -34,6 +34,13 @@
 
 namespace sy::proxy {
 
+void log_config_warnings(const std::vector<config::ConfigError>& warnings, const std::string& source) {
+  for (const auto& w : warnings)
+    log::Event(log::Level::warn, "config_warning").str("config", source).num("line", w.line).str("path", w.path)
+        .str("warning", w.message);
+}
+
+
 using asio::redirect_error;
 using asio::use_awaitable;
 using work_guard = asio::executor_work_guard<asio::io_context::executor_type>;
@@ -162,6 +169,7 @@ struct Server::Impl {
       ev.raw("all_errors", all + "]");
       return r;
     }
+    log_config_warnings(loaded.warnings, cfg->source);
     return directory->reload(loaded.config, who);
   }
 

@@ -2,10 +2,16 @@
 // The running proxy: worker threads, listeners, signal handling and graceful
 // shutdown. Kept behind a pimpl so main.cpp does not pull in Asio.
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "config/config.h"
+#include "config/loader.h"
 
 namespace sy::proxy {
+
+//! One `config_warning` event per warning of a loaded file (start-up, reload).
+void log_config_warnings(const std::vector<config::ConfigError>& warnings, const std::string& source);
 
 class Server {
  public:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from harness import PGPORT, SY_BIN, Proxy, connect, pg_listener
+from harness import PGPORT, SY_BIN, Proxy, connect, free_port, pg_listener
 
 
 class CheckConfig(unittest.TestCase):
@@ -42,6 +42,23 @@ tenants:
         for expected in ("line 3: listeners[0].protocol", "line 6: listeners[0].targets.legacy.address",
                          "line 7: listeners[0].primary", "line 10: tenants[0].phase", "4 errors"):
             self.assertIn(expected, r.stderr)
+
+    def test_warnings_name_what_this_build_does_not_apply(self):
+        text = "listeners:\n" + pg_listener("pg", 6432, PGPORT) + """tenants:
+  - name: acme
+    phase: cleanup
+    canary: { phase: observe, percent: 5 }
+    migrations: [m]
+migrations:
+  m: { table: orders, legacy_column: status, unified_column: unified_status, map: { a: A } }
+"""
+        r = self.run_check(text)
+        self.assertEqual(r.returncode, 0, r.stderr)  # valid, but said out loud
+        self.assertIn("2 warnings", r.stdout)
+        self.assertRegex(r.stderr, r"line \d+: tenants\[0\]\.phase: cleanup stops writing the legacy columns.*\(warning\)")
+        self.assertIn("tenants[0].canary: the canary runs observe, not a later phase", r.stderr)
+        with Proxy(text.replace("6432", str(free_port()))) as proxy:
+            proxy.wait_for_log(r'"event":"config_warning".*cleanup stops writing')
 
     def test_every_example_config_is_valid(self):
         examples = sorted((Path(__file__).resolve().parents[2] / "config" / "examples").glob("*.yaml"))
