@@ -3,7 +3,8 @@
 # schema of the dual-write integration plan (or, with --mysql, the
 # consignments transfers on MariaDB), switchyard in front of it, and a short
 # scripted workload that walks the tenant through observe, a 50 % canary of
-# dual_write, and dual_write, printing what changed at each step.
+# dual_write, and dual_write, then backfills and verifies, printing what
+# changed at each step.
 #
 #   deploy/quickstart.sh            # PostgreSQL 15
 #   deploy/quickstart.sh --mysql    # MariaDB 10.11
@@ -75,12 +76,14 @@ fi
 proxy_port=$(free_port)
 admin_port=$(free_port)
 export SY_ADMIN_TOKEN=quickstart-$RANDOM$RANDOM
-# The example file, pointed at this run's ports.
+# `verify` and `backfill` log in to the database themselves, as the target's user.
+export SY_QUICKSTART_DB_PW=apppass
+# The example file, pointed at this run's ports and given those credentials.
 sed -e "s/listen: 127.0.0.1:6432/listen: 127.0.0.1:$proxy_port/" \
     -e "s/listen: 127.0.0.1:3307/listen: 127.0.0.1:$proxy_port/" \
     -e "s/listen: 127.0.0.1:918[78]/listen: 127.0.0.1:$admin_port/" \
-    -e "s/address: 127.0.0.1:5432/address: 127.0.0.1:$db_port/" \
-    -e "s/address: 127.0.0.1:3306/address: 127.0.0.1:$db_port/" \
+    -e "s/address: 127.0.0.1:5432/address: 127.0.0.1:$db_port, user: postgres, database: app/" \
+    -e "s/address: 127.0.0.1:3306/address: 127.0.0.1:$db_port, user: app, password_env: SY_QUICKSTART_DB_PW, database: app/" \
     "$example" > "$tmp/switchyard.yaml"
 printf 'runtime: { log_level: debug }\n' >> "$tmp/switchyard.yaml"
 "$bin" check-config -c "$tmp/switchyard.yaml" >/dev/null

@@ -26,6 +26,9 @@ class Quickstart(unittest.TestCase):
         written = int(re.search(r"rows the proxy dual-wrote so far: (\d+)", out).group(1))
         self.assertGreater(written, 1000)
         self.assertIn("rows written in dual_write that disagree: 0", out)
+        before, after = map(int, re.search(r"inconsistent rows before the backfill: (\d+); after: (\d+)", out).groups())
+        self.assertGreater(before, 0)  # rows no session wrote since dual_write began
+        self.assertEqual(after, 0)
         self.assertRegex(out, r'outcome="rewritten"} \d+')
         self.assertIn("Status page: http://127.0.0.1:", out)
 
