@@ -145,6 +145,10 @@ int backfill(const config::Config& cfg, const BackfillOptions& o) {
       } else if (!progress.after.empty()) {
         std::printf("%s: resuming after %s = %s\n", name.c_str(), key.c_str(), progress.after.c_str());
       }
+      // For the progress line only: statistics, not a count(*) over the table.
+      double estimate = 0;
+      auto est = db->run(sql.estimated_rows());
+      if (!est.rows.empty() && est.rows[0][0]) estimate = std::strtod(est.rows[0][0]->c_str(), nullptr);
       auto last_print = std::chrono::steady_clock::time_point{};
       for (;;) {
         auto bounds = db->run(sql.next_batch(key, progress.after, o.batch));
@@ -157,8 +161,10 @@ int backfill(const config::Config& cfg, const BackfillOptions& o) {
         progress.save(path, o.tenant);
         auto now = std::chrono::steady_clock::now();
         if (now - last_print >= std::chrono::seconds(1)) {
-          std::printf("%s: %llu rows scanned up to %s = %s, %llu updated\n", name.c_str(),
-                      (unsigned long long)progress.scanned, key.c_str(), upto.c_str(),
+          std::string share;
+          if (estimate > 0) share = " (about " + std::to_string(std::min(99, int(100 * progress.scanned / estimate))) + " %)";
+          std::printf("%s: %llu rows scanned%s up to %s = %s, %llu updated\n", name.c_str(),
+                      (unsigned long long)progress.scanned, share.c_str(), key.c_str(), upto.c_str(),
                       (unsigned long long)progress.updated);
           std::fflush(stdout);
           last_print = now;

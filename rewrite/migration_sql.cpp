@@ -50,6 +50,14 @@ std::string MigrationSql::report() const {
          " AS e, " + differs() + " AS d FROM " + table() + " t) x";
 }
 
+std::string MigrationSql::estimated_rows() const {
+  if (dialect_ == Dialect::Mysql)
+    return "SELECT CAST(TABLE_ROWS AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
+           (m_.schema.empty() ? std::string("DATABASE()") : literal(m_.schema)) + " AND TABLE_NAME = " +
+           literal(m_.table);
+  return "SELECT reltuples::bigint::text FROM pg_class WHERE oid = to_regclass(" + literal(table()) + ")";
+}
+
 std::string MigrationSql::primary_key() const {
   if (dialect_ == Dialect::Mysql)
     return "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE CONSTRAINT_NAME = 'PRIMARY' AND "

@@ -18,6 +18,10 @@ class MigrationSql {
   //! map), consistent (unified equals the mapped value), inconsistent.
   std::string report() const;
 
+  //! One row: the server's estimate of the table's row count as text (the
+  //! planner's statistics, no scan), or NULL / negative when it has none.
+  std::string estimated_rows() const;
+
   //! One row per primary-key column: its name. Nothing when the table has no
   //! primary key (or does not exist).
   std::string primary_key() const;
