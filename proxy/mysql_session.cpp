@@ -241,6 +241,10 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
     for (;;) {
       auto view = client_buf_.unread();
       const bool packet_start = scan.at_boundary();
+      // A LOCAL INFILE upload is file data, not commands, whatever its
+      // sequence ids (they wrap to 0 every 256 packets).
+      const bool uploading = authenticated_ && tracker_.client_uploading();
+      if (authenticated_) scan.inspect_statements(!uploading);
       auto step = scan.next(view);
       if (step.kind == my::PacketScanner::Kind::NeedMore) break;
       if (step.kind == my::PacketScanner::Kind::Error) {
@@ -270,6 +274,11 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
         tracker_.command(static_cast<uint8_t>(bytes[my::kHeaderSize]));
         continue;
       }
+      if (uploading) {
+        if (packet_start && my::payload_length(bytes.data()) == 0) tracker_.upload_done();
+        out.forward(bytes.data(), bytes.size());
+        continue;
+      }
       if (tenant_ && authenticated_ && packet_start && scan.last_seq() == 0 &&
           scan.last_first_byte() == my::kComStmtExecute)
         extended_statements_->fetch_add(1, std::memory_order_relaxed);
@@ -282,10 +291,17 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
         }
         if (refusing.last && scan.at_boundary()) {
           refusing.active = false;
-          co_await client_.write(asio::buffer(my::encode_err(static_cast<uint8_t>(refusing.seq + 1),
-                                                             my::kErNotSupportedYet, "42000", kMultiPacketRefusal)),
-                                 ec);
-          if (ec) break;
+          auto err = my::encode_err(static_cast<uint8_t>(refusing.seq + 1), my::kErNotSupportedYet, "42000",
+                                    kMultiPacketRefusal);
+          // Replies to earlier commands go first, and only one loop writes
+          // to the client at a time: while the backend loop has replies in
+          // flight it sends this error after them.
+          if (client_writing_ || !tracker_.idle()) {
+            deferred_client_error_ = std::move(err);
+          } else {
+            co_await client_.write(asio::buffer(err), ec);
+            if (ec) break;
+          }
         }
         continue;
       }
@@ -543,7 +559,14 @@ asio::awaitable<void> MySqlSession::pump_backend() {
     }
     if (!out.empty()) {
       error_code wec;
+      client_writing_ = true;
       co_await client_.write(out.buffers(), wec);
+      client_writing_ = false;
+      if (wec) break;
+    }
+    if (!deferred_client_error_.empty() && tracker_.idle()) {
+      error_code wec;
+      co_await client_.write(asio::buffer(std::exchange(deferred_client_error_, {})), wec);
       if (wec) break;
     }
     if (ec) break;

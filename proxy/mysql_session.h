@@ -59,6 +59,8 @@ class MySqlSession : public RelaySession {
   std::string bridged_password_;  //!< held between ClientPassword and ServerKey, then wiped
   bool accept_multi_packet_statement(std::string_view first);
   mysql::ResponseTracker tracker_{false};  //!< whether a transaction is open, for the phase latch
+  bool client_writing_ = false;            //!< the backend loop is writing replies to the client
+  std::string deferred_client_error_;      //!< a refusal to send once the replies before it are out
   Counter* simple_statements_ = nullptr;
   Counter* extended_statements_ = nullptr;
 };

@@ -103,7 +103,7 @@ void ResponseTracker::server_packet(uint32_t length, std::string_view payload) {
       } else if (b == 0xff) {
         finish(0, false);
       } else if (b == 0xfb) {
-        // LOCAL INFILE: the client sends the file; the server's OK follows.
+        uploading_ = true;  // LOCAL INFILE: the client sends the file; the server's OK follows
       } else if (short_fe) {
         if (!read_eof_status(payload, status)) return reset();  // COM_SET_OPTION answers with an EOF
         finish(status, true);

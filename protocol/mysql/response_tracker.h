@@ -31,6 +31,15 @@ class ResponseTracker {
   bool in_transaction() const { return in_transaction_; }
   //! Every command sent has been answered in full.
   bool idle() const { return state_ == State::Idle && pending_.empty(); }
+  //! It stopped following (and will say so no more than this once).
+  bool lost() const { return lost_; }
+
+  //! The server asked for a LOCAL INFILE: the client's next packets are the
+  //! file, whatever their sequence ids (which wrap to 0 every 256 packets), up
+  //! to an empty one. None of them is a command.
+  bool client_uploading() const { return uploading_; }
+  //! The client's empty packet that ends the file.
+  void upload_done() { uploading_ = false; }
 
  private:
   enum class State {
@@ -58,6 +67,7 @@ class ResponseTracker {
   bool continuation_ = false;    //!< the previous packet was 16 MiB: this one continues it
   bool in_transaction_ = false;
   bool lost_ = false;            //!< something it could not follow: it stops following
+  bool uploading_ = false;       //!< between a LOCAL INFILE request and the client's empty packet
 };
 
 }  // namespace sy::mysql

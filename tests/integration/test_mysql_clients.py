@@ -115,6 +115,36 @@ class Clients(unittest.TestCase):
             self.assertEqual(len(cur.fetchall()), 200000)
         os.unlink(f.name)
 
+    def test_local_infile_is_data_even_where_sequence_ids_wrap(self):
+        # PyMySQL sends the file in 16 KiB packets numbered from 2, so the
+        # 255th has sequence id 0 again. Starting with 0x03 it looks exactly
+        # like a COM_QUERY; it must go through as the file's bytes.
+        special = "\x03UPDATE transfers SET state = 'sent' WHERE id = 1"
+        offset = 254 * 16384  # where the packet numbered 0 again starts
+        lines, size, i = [], 0, 1
+        while offset - size > 100:
+            lines.append(f"{i}\t{'x' * 60}\n")
+            size += len(lines[-1])
+            i += 1
+        pad = offset - size - len(f"{i}\t")
+        lines.append(f"{i}\t{'y' * pad}{special}\n")
+        lines += [f"{n}\tz\n" for n in range(i + 1, i + 1000)]
+        data = "".join(lines)
+        self.assertEqual(data.index("\x03"), offset)
+        with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
+            f.write(data)
+        with via(self.port, local_infile=True) as conn, conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS infile_notes")
+            cur.execute("CREATE TABLE infile_notes (id INT PRIMARY KEY, note TEXT)")
+            cur.execute(f"LOAD DATA LOCAL INFILE '{f.name}' INTO TABLE infile_notes")
+            cur.execute("SELECT note FROM infile_notes WHERE id = %s", (i,))
+            self.assertEqual(cur.fetchone()[0], "y" * pad + special)
+            cur.execute("SELECT COUNT(*) FROM infile_notes")
+            self.assertEqual(cur.fetchone()[0], len(lines))
+            cur.execute("SELECT 1")  # the session still follows its replies
+            self.assertEqual(cur.fetchone(), (1,))
+        os.unlink(f.name)
+
     def test_mysql2_prepared_statements(self):
         before = self.statements()
         r = subprocess.run(["node", "mysql_client.js"], cwd=NODE_DIR, capture_output=True, text=True, timeout=120,
