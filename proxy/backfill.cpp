@@ -24,6 +24,7 @@ namespace {
 // repeated on resume, and repeating it changes nothing.
 struct Progress {
   std::vector<std::string> done;
+  std::string where;  //!< target and database the positions belong to
   std::string migration, key, after;
   uint64_t scanned = 0, updated = 0;
 
@@ -41,6 +42,7 @@ struct Progress {
       throw DbError("progress file " + path + " is not one switchyard wrote; remove it or give --restart");
     if (tenant != doc["tenant"].GetString())
       throw DbError("progress file " + path + " belongs to tenant " + doc["tenant"].GetString());
+    if (doc.HasMember("where") && doc["where"].IsString()) p.where = doc["where"].GetString();
     if (doc.HasMember("done") && doc["done"].IsArray())
       for (const auto& d : doc["done"].GetArray())
         if (d.IsString()) p.done.emplace_back(d.GetString());
@@ -60,6 +62,8 @@ struct Progress {
   void save(const std::string& path, const std::string& tenant) const {
     std::string out = "{\"tenant\":";
     log::append_json_string(out, tenant);
+    out += ",\"where\":";
+    log::append_json_string(out, where);
     out += ",\"done\":[";
     for (size_t i = 0; i < done.size(); ++i) {
       if (i) out += ",";
@@ -125,6 +129,11 @@ int backfill(const config::Config& cfg, const BackfillOptions& o) {
     auto where = resolve_ops_target(cfg, o.tenant, o.target);
     refuse_unsafe_phase(cfg, o.tenant);
     auto progress = o.restart ? Progress{} : Progress::load(path, o.tenant);
+    // Positions on one server mean nothing on another.
+    if (!progress.where.empty() && progress.where != where.describe())
+      throw DbError("progress file " + path + " is for " + progress.where + ", not " + where.describe() +
+                    "; give --progress FILE for this one, or --restart");
+    progress.where = where.describe();
     auto db = connect_db(where, "switchyard backfill");
     auto dialect = where.listener->protocol == config::Protocol::Mysql ? rewrite::Dialect::Mysql
                                                                        : rewrite::Dialect::Postgres;
@@ -153,7 +162,11 @@ int backfill(const config::Config& cfg, const BackfillOptions& o) {
       for (;;) {
         auto bounds = db->run(sql.next_batch(key, progress.after, o.batch));
         uint64_t rows = bounds.rows.empty() || !bounds.rows[0][1] ? 0 : std::strtoull(bounds.rows[0][1]->c_str(), nullptr, 10);
-        if (rows == 0 || !bounds.rows[0][0]) break;
+        if (rows == 0) break;
+        // A key that has no text form to page by (a binary MySQL key, say)
+        // must stop the run, not end it as if the table were done.
+        if (!bounds.rows[0][0])
+          throw DbError("migration " + name + ": key column " + key + " has no text form to page by; give --key");
         const std::string upto = *bounds.rows[0][0];
         progress.updated += db->run(sql.backfill(key, progress.after, upto)).affected;
         progress.scanned += rows;

@@ -81,9 +81,13 @@ std::string MigrationSql::key_range(const std::string& key, const std::string& a
 std::string MigrationSql::next_batch(const std::string& key, const std::string& after, unsigned batch) const {
   const bool my = dialect_ == Dialect::Mysql;
   auto k = "t." + ident(key);
-  return std::string("SELECT ") + (my ? "CAST(MAX(k) AS CHAR), CAST(COUNT(*) AS CHAR)" : "max(k)::text, count(*)::text") +
-         " FROM (SELECT " + k + " AS k FROM " + table() + " t" + key_range(key, after, "") + " ORDER BY " + k +
-         " LIMIT " + std::to_string(batch) + ") b";
+  // The last key by ORDER BY rather than max(): uuid and other types without
+  // a max() aggregate page the same way. (b.k, not k: a bare name in ORDER BY
+  // would sort by the text output column.)
+  return "WITH b AS (SELECT " + k + " AS k FROM " + table() + " t" + key_range(key, after, "") + " ORDER BY " + k +
+         " LIMIT " + std::to_string(batch) + ") SELECT (SELECT " + (my ? "CAST(b.k AS CHAR)" : "b.k::text") +
+         " AS bound FROM b ORDER BY b.k DESC LIMIT 1), (SELECT " +
+         (my ? "CAST(COUNT(*) AS CHAR)" : "count(*)::text") + " FROM b)";
 }
 
 std::string MigrationSql::backfill(const std::string& key, const std::string& after, const std::string& upto) const {

@@ -19,7 +19,7 @@ PG_MAP = {"Awaiting approval": "PENDING_APPROVAL", "Dispatched": "DISPATCHED", "
 PG_LEGACY = ["Awaiting approval", "Dispatched", "it's", "Lost"]  # 'Lost' is unmapped
 
 
-def pg_config(port, phase="dual_write", state_file=None):
+def pg_config(port, phase="dual_write", state_file=None, table="public.ops_orders"):
     return f"""
 listeners:
   - name: pg
@@ -35,7 +35,7 @@ tenants:
     migrations: [ops_status]
 migrations:
   ops_status:
-    table: public.ops_orders
+    table: {table}
     legacy_column: status
     unified_column: unified_status
     map: {{ "Awaiting approval": PENDING_APPROVAL, Dispatched: DISPATCHED, "it's": ITS }}
@@ -162,6 +162,24 @@ class Backfill(unittest.TestCase):
         self.assertEqual(rows[1201], ("Dispatched", "DISPATCHED"))
         self.assertEqual(rows[1199], ("Lost", None))
         self.assertEqual(rows[1198], ("it's", None))  # at or before 1200: not touched on resume
+
+    def test_a_uuid_key_and_a_progress_file_for_another_server(self):
+        with connect(PGPORT) as conn:
+            conn.execute("DROP TABLE IF EXISTS ops_uuid")
+            conn.execute("CREATE TABLE ops_uuid (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), status text, "
+                         "unified_status text)")
+            conn.execute("INSERT INTO ops_uuid (status) SELECT 'Dispatched' FROM generate_series(1, 1500)")
+        cfg = pg_config(free_port(), table="ops_uuid")
+        with tempfile.TemporaryDirectory() as d:
+            r = run("backfill", cfg, "--tenant", "acme", "--batch", "400", "--progress", f"{d}/p.json")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)  # uuid has no max(): paged by ORDER BY
+            self.assertIn("1500 rows scanned, 1500 updated", r.stdout)
+            Path(d, "p.json").write_text(json.dumps({"tenant": "acme", "where": 'target "legacy" at 10.0.0.9:5432, '
+                                                     "database app", "done": [], "current": {}}))
+            r = run("backfill", cfg, "--tenant", "acme", "--progress", f"{d}/p.json")
+            self.assertEqual(r.returncode, 2, r.stdout)
+            self.assertIn("is for target \"legacy\" at 10.0.0.9:5432", r.stderr)
+        self.assertEqual(run("verify", cfg, "--tenant", "acme").returncode, 0)
 
     def test_refused_in_cleanup_and_changes_nothing(self):
         reset_pg(100)
