@@ -213,8 +213,8 @@ asio::awaitable<void> MySqlSession::run() {
 }
 
 // OK and EOF packets are read whole from the server so their status flags are
-// always there to see; 64 bytes covers them with room for an info string.
-constexpr uint32_t kWholeServerPacket = 64;
+// always there to see, info strings and session-state data included.
+constexpr uint32_t kWholeServerPacket = 1024;
 
 constexpr const char* kMultiPacketRefusal =
     "switchyard: a statement of 16 MiB or more cannot be rewritten and the tenant has on_unsupported: reject";
@@ -553,8 +553,12 @@ asio::awaitable<void> MySqlSession::pump_backend() {
         out.replace(std::move(renumbered));
         continue;
       }
-      if (authenticated_ && packet_start)
+      if (authenticated_ && packet_start && !tracker_.lost()) {
         tracker_.server_packet(my::payload_length(bytes.data()), bytes.substr(my::kHeaderSize));
+        if (tracker_.lost())
+          log::Event(log::Level::info, "transaction_tracking_lost").str("client", client_addr_)
+              .str("tenant", tenant_name_);
+      }
       out.forward(bytes.data(), bytes.size());
     }
     if (!out.empty()) {

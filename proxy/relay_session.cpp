@@ -105,8 +105,12 @@ void RelaySession::end_after_client() {
 }
 
 config::Phase RelaySession::statement_phase(bool in_transaction) {
-  if (in_transaction) return latched_phase_;
-  return latched_phase_ = tenant_phase();
+  auto now = tenant_phase();
+  // A promotion waits for the open transaction to end; a rollback to an
+  // earlier phase does not, so no session left idle in a transaction can
+  // hold an operator's rollback back.
+  if (in_transaction && now > latched_phase_) return latched_phase_;
+  return latched_phase_ = now;
 }
 
 config::Phase RelaySession::tenant_phase() {

@@ -52,7 +52,8 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   //! session's sticky key. Off when no tenant is bound (or a reload removed it).
   config::Phase tenant_phase();
   //! The phase for the next statement: tenant_phase(), except that inside a
-  //! transaction the phase it began with holds until it ends.
+  //! transaction a later phase waits until it ends (an earlier one, a
+  //! rollback, applies at once).
   config::Phase statement_phase(bool in_transaction);
   //! What identifies this session for `sticky_by: session`.
   virtual std::string session_key() const = 0;

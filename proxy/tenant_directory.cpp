@@ -241,9 +241,10 @@ void TenantDirectory::publish(std::shared_ptr<const config::Config> cfg, const s
     state->cfg = apply(t, state->overrides);
     auto old = prev->find(t.name);
     // Keep the rewriter (and its warm cache) unless what its cached decisions
-    // depend on changed: the migrations or on_unsupported.
+    // depend on changed: the migrations, on_unsupported, or match.database
+    // (MySQL resolves unqualified tables there).
     if (old && prev->config && old->cfg.migrations == t.migrations && old->cfg.on_unsupported == t.on_unsupported &&
-        same_migrations(*prev->config, *cfg, t))
+        old->cfg.match.database == t.match.database && same_migrations(*prev->config, *cfg, t))
       state->rewriter = old->rewriter;
     else
       state->rewriter = std::make_shared<rewrite::TenantRewriter>(*cfg, t);

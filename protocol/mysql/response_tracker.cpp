@@ -6,6 +6,7 @@ namespace sy::mysql {
 
 namespace {
 constexpr size_t kMaxPending = 1024;  // far more than any client pipelines
+constexpr uint16_t kErLockDeadlock = 1213;
 
 // A length-encoded integer at `pos`; false when it runs past the data.
 bool skip_lenenc(std::string_view p, size_t& pos) {
@@ -52,6 +53,12 @@ bool ResponseTracker::read_eof_status(std::string_view p, uint16_t& status) cons
   if (p.size() < 5) return false;
   status = u16(p, 3);
   return true;
+}
+
+void ResponseTracker::error(std::string_view payload) {
+  // A deadlock rolls the whole transaction back; other errors leave it open.
+  if (payload.size() >= 3 && u16(payload, 1) == kErLockDeadlock) in_transaction_ = false;
+  finish(0, false);
 }
 
 void ResponseTracker::finish(uint16_t status, bool has_status) {
@@ -101,11 +108,12 @@ void ResponseTracker::server_packet(uint32_t length, std::string_view payload) {
         if (!read_ok_status(payload, status)) return reset();
         finish(status, true);
       } else if (b == 0xff) {
-        finish(0, false);
+        error(payload);
       } else if (b == 0xfb) {
         uploading_ = true;  // LOCAL INFILE: the client sends the file; the server's OK follows
       } else if (short_fe) {
-        if (!read_eof_status(payload, status)) return reset();  // COM_SET_OPTION answers with an EOF
+        // COM_SET_OPTION answers with an EOF (an OK with an 0xFE header under DEPRECATE_EOF).
+        if (!(deprecate_eof_ ? read_ok_status(payload, status) : read_eof_status(payload, status))) return reset();
         finish(status, true);
       } else {
         state_ = deprecate_eof_ ? State::Rows : State::Columns;  // a column count
@@ -113,7 +121,7 @@ void ResponseTracker::server_packet(uint32_t length, std::string_view payload) {
       break;
     case State::Columns:
       if (b == 0xff) {
-        finish(0, false);
+        error(payload);
       } else if (short_fe) {
         if (!read_eof_status(payload, status)) return reset();
         if (status & kServerStatusCursorExists) finish(status, true);  // rows come with COM_STMT_FETCH
@@ -122,7 +130,7 @@ void ResponseTracker::server_packet(uint32_t length, std::string_view payload) {
       break;
     case State::Rows:
       if (b == 0xff) {
-        finish(0, false);
+        error(payload);
       } else if (short_fe) {
         if (!(deprecate_eof_ ? read_ok_status(payload, status) : read_eof_status(payload, status))) return reset();
         finish(status, true);
@@ -133,7 +141,7 @@ void ResponseTracker::server_packet(uint32_t length, std::string_view payload) {
       break;
     case State::UntilEof:
       if (b == 0xff) {
-        finish(0, false);
+        error(payload);
       } else if (short_fe) {
         if (!read_eof_status(payload, status)) return reset();
         finish(status, true);
@@ -147,7 +155,7 @@ void ResponseTracker::server_packet(uint32_t length, std::string_view payload) {
         if (!read_ok_status(payload, status)) return reset();
         finish(status, true);
       } else if (b == 0xff) {
-        finish(0, false);
+        error(payload);
       }  // else an authentication switch or more data: the exchange goes on
       break;
   }

@@ -55,6 +55,7 @@ class ResponseTracker {
 
   void begin_reply();
   void finish(uint16_t status, bool has_status);
+  void error(std::string_view payload);
   bool read_ok_status(std::string_view payload, uint16_t& status) const;
   bool read_eof_status(std::string_view payload, uint16_t& status) const;
   void reset();

@@ -164,19 +164,24 @@ class Patch(FlagsTest):
             self.assertEqual(self.admin.call("PATCH", "/v1/tenants/acme", {"phase": "dual_write"})[0], 200)
             conn.execute("UPDATE flag_orders SET status = 'Dispatched' WHERE id = 2")
             self.assertEqual(dual_written(), {2})
-            # An open transaction finishes under the phase it began with.
+            # A rollback applies at once, even inside a transaction ...
             conn.autocommit = False
             conn.execute("UPDATE flag_orders SET status = 'Dispatched' WHERE id = 3")
             self.assertEqual(self.admin.call("PATCH", "/v1/tenants/acme", {"phase": "observe"})[0], 200)
             conn.execute("UPDATE flag_orders SET status = 'Dispatched' WHERE id = 4")
             conn.commit()
-            self.assertEqual(dual_written(), {2, 3, 4})
+            self.assertEqual(dual_written(), {2, 3})
+            # ... while a promotion waits for the open transaction to end.
             conn.execute("UPDATE flag_orders SET status = 'Dispatched' WHERE id = 5")
+            self.assertEqual(self.admin.call("PATCH", "/v1/tenants/acme", {"phase": "dual_write"})[0], 200)
+            conn.execute("UPDATE flag_orders SET status = 'Dispatched' WHERE id = 6")
             conn.commit()
-            self.assertEqual(dual_written(), {2, 3, 4})
+            conn.execute("UPDATE flag_orders SET status = 'Dispatched' WHERE id = 7")
+            conn.commit()
+            self.assertEqual(dual_written(), {2, 3, 7})
         lines = [r for r in proxy.log_records() if r.get("category") == "PHASE_CHANGE" and r.get("field") == "phase"]
         changes = [(r["from"], r["to"]) for r in lines if r["who"].startswith("api:127.0.0.1")]
-        self.assertEqual(changes, [("observe", "dual_write"), ("dual_write", "observe")])
+        self.assertEqual(changes, [("observe", "dual_write"), ("dual_write", "observe"), ("observe", "dual_write")])
 
     def test_phase_change_reaches_an_open_psql_session(self):
         reset_table(10)

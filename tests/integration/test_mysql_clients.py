@@ -370,8 +370,9 @@ class MultiPacketStatement(unittest.TestCase):
 
 
 class PhaseChangeInATransaction(unittest.TestCase):
-    """As in PostgreSQL, an open transaction finishes under the phase it began
-    with; the proxy reads SERVER_STATUS_IN_TRANS off the server's replies."""
+    """As in PostgreSQL, a promotion waits for an open transaction to end and
+    a rollback does not; the proxy reads SERVER_STATUS_IN_TRANS off the
+    server's replies."""
     TOKEN = "mysql-admin-token"
 
     def setUp(self):
@@ -398,16 +399,19 @@ class PhaseChangeInATransaction(unittest.TestCase):
             return [r[0] for r in cur.fetchall()]
 
     def test_pymysql(self):
+        self.phase("observe")
         with via(self.proxy.port, autocommit=False) as conn, conn.cursor() as cur:
             cur.execute("UPDATE transfers SET state = 'sent' WHERE id = 1")
             cur.execute("SELECT id, state FROM transfers WHERE id <= 3")  # a result set inside the transaction
             self.assertEqual(len(cur.fetchall()), 3)
+            self.phase("dual_write")
+            cur.execute("UPDATE transfers SET state = 'sent' WHERE id = 2")  # still observe
+            conn.commit()
+            cur.execute("UPDATE transfers SET state = 'sent' WHERE id = 3")  # dual_write from here
             self.phase("observe")
-            cur.execute("UPDATE transfers SET state = 'sent' WHERE id = 2")  # still dual_write
+            cur.execute("UPDATE transfers SET state = 'sent' WHERE id = 4")  # a rollback applies at once
             conn.commit()
-            cur.execute("UPDATE transfers SET state = 'sent' WHERE id = 3")  # observe from here
-            conn.commit()
-        self.assertEqual(self.dual_written(), [1, 2])
+        self.assertEqual(self.dual_written(), [3])
 
     def test_mariadb_cli(self):
         # Connector/C negotiates CLIENT_DEPRECATE_EOF: result sets end in an OK packet.
@@ -422,17 +426,18 @@ class PhaseChangeInATransaction(unittest.TestCase):
             while "done" not in cli.stdout.readline():
                 pass
 
+        self.phase("observe")
         run("START TRANSACTION")
         run("UPDATE transfers SET state = 'sent' WHERE id = 4")
         run("SELECT id, state FROM transfers")
-        self.phase("observe")
+        self.phase("dual_write")
         run("UPDATE transfers SET state = 'sent' WHERE id = 5")
         run("COMMIT")
         run("UPDATE transfers SET state = 'sent' WHERE id = 6")
         cli.stdin.close()
         cli.wait(30)
         cli.stdout.close()
-        self.assertEqual(self.dual_written(), [4, 5])
+        self.assertEqual(self.dual_written(), [6])
 
 
 class Failures(unittest.TestCase):

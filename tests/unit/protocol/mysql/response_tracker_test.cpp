@@ -114,6 +114,16 @@ TEST(MysqlResponseTracker, ErrorsInfileStatisticsAndChangeUser) {
   EXPECT_FALSE(t.in_transaction());
 }
 
+TEST(MysqlResponseTracker, ADeadlockEndsTheTransaction) {
+  ResponseTracker t(true);
+  t.command(kComQuery);
+  feed(t, ok(kServerStatusInTrans));
+  t.command(kComQuery);
+  feed(t, "\xff\xbd\x04#40001Deadlock found when trying to get lock");  // 1213
+  EXPECT_FALSE(t.in_transaction());
+  EXPECT_TRUE(t.idle());
+}
+
 TEST(MysqlResponseTracker, WhatItCannotFollowStopsIt) {
   ResponseTracker t(true);
   t.command(kComQuery);
@@ -121,6 +131,7 @@ TEST(MysqlResponseTracker, WhatItCannotFollowStopsIt) {
   t.command(kComQuery);
   feed(t, std::string("\x00\xfc", 2));  // an OK cut short
   EXPECT_FALSE(t.in_transaction());
+  EXPECT_TRUE(t.lost());
   t.command(kComQuery);
   feed(t, ok(kServerStatusInTrans));  // no longer followed: never holds a phase back
   EXPECT_FALSE(t.in_transaction());
