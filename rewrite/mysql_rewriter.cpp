@@ -379,9 +379,23 @@ class Analyzer {
     for (int i = first; i <= last_; ++i)
       if (kw(i, "TABLE")) {
         std::string schema, table;
-        table_ref(i + 1, schema, table);
-        auto migs = ms_.for_mysql_table(schema, table);
-        if (!migs.empty()) p.mark_unsupported("LOAD DATA into " + table + " cannot be rewritten", migs.front());
+        int after = table_ref(i + 1, schema, table);
+        for (const auto* m : ms_.for_mysql_table(schema, table)) {
+          // With a column list (or SET) that leaves the legacy column out,
+          // the file never writes it; without one it writes every column.
+          bool has_list = false, names_legacy = false;
+          for (int k = after < 0 ? i + 1 : after; k <= last_; ++k) {
+            if (kw(k, "PARTITION") && is(k + 1, TokenKind::LParen)) {  // partition names, not columns
+              while (k <= last_ && !is(k, TokenKind::RParen)) ++k;
+              continue;
+            }
+            has_list = has_list || is(k, TokenKind::LParen) || (kw(k, "SET") && !kw(k - 1, "CHARACTER"));
+            names_legacy = names_legacy || (is_ident(k) && iequals(ident(k), m->cfg->legacy_column));
+          }
+          if (has_list && !names_legacy) continue;
+          p.mark_unsupported("LOAD DATA into " + table + " cannot be rewritten", m);
+          return;
+        }
         return;
       }
   }

@@ -160,3 +160,20 @@ TEST(MysqlRewriter, RefusalReplacesTheWholeStatementWithItsCtes) {
   ASSERT_TRUE(d.rejected);
   EXPECT_EQ(d.sql.rfind("SIGNAL SQLSTATE '45000'", 0), 0u) << d.sql;
 }
+
+TEST(MysqlRewriter, LoadDataWritesTheLegacyColumnUnlessItsColumnListLeavesItOut) {
+  auto cfg = config::load_file(SY_CORPUS_DIR "/mysql_corpus.yaml").config;
+  rewrite::MigrationSet ms(*cfg, cfg->tenants.at(0));
+  rewrite::MysqlRewriter rw(ms);
+  auto unsupported = [&](const std::string& sql) {
+    auto d = rw.rewrite(sql, {.phase = config::Phase::DualWrite});
+    return !d.events.empty() && d.events[0].outcome == rewrite::Outcome::Unsupported;
+  };
+  EXPECT_TRUE(unsupported("LOAD DATA LOCAL INFILE 'f' INTO TABLE transfers"));
+  EXPECT_TRUE(unsupported("LOAD DATA INFILE 'f' INTO TABLE transfers CHARACTER SET utf8mb4 FIELDS TERMINATED BY ','"));
+  EXPECT_TRUE(unsupported("LOAD DATA INFILE 'f' INTO TABLE transfers PARTITION (p0) IGNORE 1 LINES"));
+  EXPECT_TRUE(unsupported("LOAD DATA INFILE 'f' INTO TABLE transfers (id, state)"));
+  EXPECT_TRUE(unsupported("LOAD DATA INFILE 'f' INTO TABLE transfers (id, @s) SET state = @s"));
+  EXPECT_FALSE(unsupported("LOAD DATA INFILE 'f' INTO TABLE transfers (id, note)"));
+  EXPECT_FALSE(unsupported("LOAD DATA INFILE 'f' INTO TABLE other_table"));
+}
