@@ -83,9 +83,21 @@ std::vector<const CompiledMigration*> MigrationSet::for_mysql_table(std::string_
 }
 
 std::vector<const CompiledMigration*> MigrationSet::mentioned_in(std::string_view sql) const {
+  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
   std::vector<const CompiledMigration*> out;
-  for (const auto& m : migrations_)
-    if (contains_ci(sql, lower(m.cfg->table))) out.push_back(&m);
+  for (const auto& m : migrations_) {
+    auto name = lower(m.cfg->table);
+    // As a whole word: orders_archive does not mention orders.
+    for (size_t at = 0; at + name.size() <= sql.size(); ++at) {
+      if (!contains_ci(sql.substr(at, name.size()), name)) continue;
+      bool starts = at == 0 || !word_char(sql[at - 1]);
+      bool ends = at + name.size() == sql.size() || !word_char(sql[at + name.size()]);
+      if (starts && ends) {
+        out.push_back(&m);
+        break;
+      }
+    }
+  }
   return out;
 }
 

@@ -44,7 +44,7 @@ class MigrationSet {
   //! means "parse and look".
   bool may_touch(std::string_view sql) const;
 
-  //! Migrations whose table name appears in `sql` (case-insensitive, as text).
+  //! Migrations whose table name appears in `sql` as a whole word (case-insensitive).
   std::vector<const CompiledMigration*> mentioned_in(std::string_view sql) const;
 
  private:

@@ -24,8 +24,12 @@ PacketScanner::Step PacketScanner::next(std::string_view in) {
   if (!inspect && statements_ && seq == 0 && len > 0) {
     if (in.size() < kHeaderSize + 1) return s;  // need the command byte to decide
     auto cmd = static_cast<uint8_t>(in[kHeaderSize]);
-    // A 16 MiB statement continues in further packets; it is relayed as is.
-    inspect = (cmd == kComQuery || cmd == kComStmtPrepare) && len < kMaxPacketPayload;
+    // A 16 MiB statement continues in further packets; it is relayed as is,
+    // its first bytes (verb, table, columns) buffered first so the caller
+    // can judge it from them, not from however much one read brought.
+    const bool statement = cmd == kComQuery || cmd == kComStmtPrepare;
+    inspect = statement && len < kMaxPacketPayload;
+    if (statement && !inspect && in.size() < kHeaderSize + std::min<size_t>(kStatementPeek, max_inspected_)) return s;
   }
   last_seq_ = seq;
   last_first_ = len > 0 && in.size() > kHeaderSize ? static_cast<uint8_t>(in[kHeaderSize]) : 0;

@@ -14,6 +14,10 @@ namespace sy::mysql {
 
 class PacketScanner {
  public:
+  //! Bytes of a statement of 16 MiB or more (which streams) buffered before
+  //! its first piece is returned (capped by the inspection limit).
+  static constexpr size_t kStatementPeek = 4096;
+
   using Kind = pg::FrameScanner::Kind;
   using Step = pg::FrameScanner::Step;
 

@@ -177,3 +177,11 @@ TEST(MysqlRewriter, LoadDataWritesTheLegacyColumnUnlessItsColumnListLeavesItOut)
   EXPECT_FALSE(unsupported("LOAD DATA INFILE 'f' INTO TABLE transfers (id, note)"));
   EXPECT_FALSE(unsupported("LOAD DATA INFILE 'f' INTO TABLE other_table"));
 }
+
+TEST(MigrationSet, MentionsAreWholeWords) {
+  auto cfg = config::load_file(SY_CORPUS_DIR "/mysql_corpus.yaml").config;
+  rewrite::MigrationSet ms(*cfg, cfg->tenants.at(0));
+  EXPECT_EQ(ms.mentioned_in("INSERT INTO transfers_archive VALUES (1)").size(), 0u);
+  EXPECT_EQ(ms.mentioned_in("INSERT INTO `Transfers` VALUES (1)").size(), 1u);
+  EXPECT_EQ(ms.mentioned_in("insert into app.transfers(id) values (1)").size(), 1u);
+}

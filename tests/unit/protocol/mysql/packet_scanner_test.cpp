@@ -78,10 +78,14 @@ TEST(MysqlPacketScanner, OversizedStatementIsAnError) {
 TEST(MysqlPacketScanner, ContinuationPacketsStream) {
   PacketScanner scan(1 << 30);
   scan.inspect_statements(true);
-  // A 16 MiB - 1 payload announces a continuation: relayed, never buffered whole.
-  std::string header("\xff\xff\xff\x00\x03", 5);
-  auto s = scan.next(header);
+  // A 16 MiB - 1 payload announces a continuation: relayed, never buffered
+  // whole, but its first 4 KiB are, so the statement can be judged by them.
+  std::string start = std::string("\xff\xff\xff\x00\x03", 5) + "INSERT INTO orders VALUES ";
+  EXPECT_EQ(scan.next(start).kind, Kind::NeedMore);
+  start.resize(4 + PacketScanner::kStatementPeek, 'x');
+  auto s = scan.next(start);
   EXPECT_EQ(s.kind, Kind::Forward);
+  EXPECT_EQ(s.size, start.size());
   EXPECT_FALSE(scan.at_boundary());
 }
 
