@@ -100,9 +100,11 @@ class PgClient final : public DbClient {
 
 class MyClient final : public DbClient {
  public:
-  MyClient(const OpsTarget& w, const std::string& app) : conn_(mysql_init(nullptr)) {
-    if (!conn_) throw DbError("out of memory");
+  MyClient(const OpsTarget& w, const std::string& app) {
     const auto& t = *w.target;
+    auto password = password_of(t);  // before mysql_init: a missing variable leaks nothing
+    conn_ = mysql_init(nullptr);
+    if (!conn_) throw DbError("out of memory");
     unsigned timeout = (w.listener->connect_timeout_ms + 999) / 1000;
     mysql_options(conn_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options4(conn_, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", app.c_str());
@@ -113,7 +115,6 @@ class MyClient final : public DbClient {
       mysql_options(conn_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
       if (!t.tls.ca.empty()) mysql_options(conn_, MYSQL_OPT_SSL_CA, t.tls.ca.c_str());
     }
-    auto password = password_of(t);
     if (!mysql_real_connect(conn_, t.address.host.c_str(), t.user.c_str(), password.c_str(), w.database.c_str(),
                             t.address.port, nullptr, 0)) {
       std::string why = mysql_error(conn_);
@@ -145,7 +146,7 @@ class MyClient final : public DbClient {
   }
 
  private:
-  MYSQL* conn_;
+  MYSQL* conn_ = nullptr;
 };
 
 }  // namespace

@@ -51,9 +51,11 @@ int explain(const config::Config& cfg, const std::string& tenant_name, const std
   }
   std::string dialect = dialect_arg;
   if (dialect.empty()) {
-    // The dialect the tenant's statements arrive in; a tenant that names no
-    // listener could be on either, and PostgreSQL is the documented default.
-    const auto* l = tenant->match.listener.empty() ? nullptr : cfg.listener(tenant->match.listener);
+    // The dialect the tenant's statements arrive in: its match.listener, or
+    // the only listener (as verify and backfill choose); else PostgreSQL.
+    const auto* l = !tenant->match.listener.empty() ? cfg.listener(tenant->match.listener)
+                    : cfg.listeners.size() == 1     ? &cfg.listeners.front()
+                                                    : nullptr;
     dialect = l && l->protocol == config::Protocol::Mysql ? "mysql" : "postgres";
   }
   if (dialect != "postgres" && dialect != "mysql") {

@@ -2,7 +2,9 @@
 // The SQL that the operator commands (`verify`, `backfill`) run straight
 // against the database for one migration. Pure text building, no connection:
 // the expected unified value is the same CASE over the legacy column that the
-// session rewriter emits, so "consistent" means "what switchyard would write".
+// session rewriter emits, so for a mapped legacy value "consistent" means
+// "what switchyard would write". Rows whose legacy value is unmapped (or NULL)
+// are counted apart, whatever the migration's `unmapped` policy wrote there.
 #include <string>
 
 #include "config/config.h"
