@@ -372,6 +372,7 @@ bool MySqlSession::accept_multi_packet_statement(std::string_view first) {
     return true;
   const auto cmd = static_cast<uint8_t>(first[my::kHeaderSize]);
   if (cmd != my::kComQuery && cmd != my::kComStmtPrepare) return true;
+  if (cmd == my::kComQuery) simple_statements_->fetch_add(1, std::memory_order_relaxed);
   auto phase = statement_phase(tracker_.in_transaction());
   // The statement's first bytes: enough for the verb, the table and, in
   // practice, the column list.
