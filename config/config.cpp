@@ -54,4 +54,22 @@ const Migration* Config::migration(const std::string& name) const {
   return nullptr;
 }
 
+std::vector<Unapplied> unapplied_settings(const Tenant& t) {
+  std::vector<Unapplied> out;
+  auto runs = [&](Phase p) { return t.phase == p || (t.canary.phase == p && t.canary.percent > 0); };
+  if (runs(Phase::ReadSwitch))
+    out.push_back({"phase", "read_switch writes as dual_write; this build does not switch reads (reverse map, read_target)"});
+  if (runs(Phase::Cleanup))
+    out.push_back({"phase",
+                   "cleanup stops writing the legacy columns and this build does not serve reads of them from the "
+                   "unified columns: every reader must already read the unified columns"});
+  if (t.shadow || !(t.guard == Guard{}))
+    out.push_back({t.shadow ? "shadow" : "guard", "shadow reads and the guard are not applied in this build"});
+  if (t.canary.phase && t.canary.percent > 0 && *t.canary.phase <= t.phase)
+    out.push_back({"canary", std::string("the canary runs ") + to_string(*t.canary.phase) +
+                                 ", not a later phase than the tenant's " + to_string(t.phase) +
+                                 " (a canaried rollback)"});
+  return out;
+}
+
 }  // namespace sy::config

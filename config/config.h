@@ -161,4 +161,13 @@ struct Config {
   const Migration* migration(const std::string& name) const;
 };
 
+//! A setting of `t` that this build accepts but does not (fully) apply.
+struct Unapplied {
+  const char* key;      //!< the tenant key it is about: phase, canary or shadow
+  std::string message;
+};
+//! Said out loud by check-config, in the log, and in a PATCH answer, so that
+//! nobody reads silence as "reads are switched".
+std::vector<Unapplied> unapplied_settings(const Tenant& t);
+
 }  // namespace sy::config

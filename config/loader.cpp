@@ -364,22 +364,10 @@ void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Mig
 // Settings this build accepts but does not (fully) apply: said out loud, so
 // nobody reads a quiet check-config as "reads are switched".
 void warn_unapplied(Reader& r, const YAML::Node& node, const std::string& path, const Tenant& t) {
-  auto runs = [&](Phase p) {
-    return t.phase == p || (t.canary.phase == p && t.canary.percent > 0);
-  };
-  if (runs(Phase::ReadSwitch))
-    r.warn(node["phase"], path + ".phase",
-           "read_switch writes as dual_write; this build does not switch reads (reverse map, read_target)");
-  if (runs(Phase::Cleanup))
-    r.warn(node["phase"], path + ".phase",
-           "cleanup stops writing the legacy columns and this build does not serve reads of them from the unified "
-           "columns: every reader must already read the unified columns");
-  if (t.shadow || node["guard"].IsDefined())
-    r.warn(node[t.shadow ? "shadow" : "guard"], path, "shadow reads and the guard are not applied in this build");
-  if (t.canary.phase && t.canary.percent > 0 && *t.canary.phase <= t.phase)
-    r.warn(node["canary"], path + ".canary",
-           std::string("the canary runs ") + to_string(*t.canary.phase) + ", not a later phase than the tenant's " +
-               to_string(t.phase) + " (a canaried rollback)");
+  for (const auto& u : unapplied_settings(t)) {
+    bool tenant_level = std::string_view(u.key) == "shadow" || std::string_view(u.key) == "guard";
+    r.warn(node[u.key], tenant_level ? path : path + "." + u.key, u.message);
+  }
 }
 
 // Checks that need the whole file: names that refer to other sections.

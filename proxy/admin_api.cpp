@@ -94,7 +94,17 @@ AdminResponse AdminApi::handle(const AdminRequest& req) const {
     if (!authorized(req, denied)) return denied;
     auto r = deps_.directory->patch(name, req.body, "api:" + req.remote);
     if (r.status != 200) return error(r.status, r.error);
-    return json(200, deps_.directory->tenants_json());
+    auto body = deps_.directory->tenants_json();
+    if (!r.details.empty()) {
+      body.pop_back();  // the closing brace: warnings go beside "tenants"
+      body += ",\"warnings\":[";
+      for (size_t i = 0; i < r.details.size(); ++i) {
+        if (i) body += ",";
+        log::append_json_string(body, r.details[i]);
+      }
+      body += "]}";
+    }
+    return json(200, body);
   }
   if (path == "/v1/reload") {
     if (m != "POST") return error(405, "use POST on /v1/reload");

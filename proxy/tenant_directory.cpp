@@ -362,7 +362,12 @@ ChangeResult TenantDirectory::patch(const std::string& tenant, std::string_view 
     return {500, "change not applied: " + error, {}};
   }
   publish(dir->config, who);
-  return {};
+  ChangeResult done;
+  for (const auto& u : config::unapplied_settings(apply(*file_tenant, o))) {
+    log::Event(log::Level::warn, "config_warning").str("tenant", tenant).str("who", who).str("warning", u.message);
+    done.details.push_back(u.message);
+  }
+  return done;
 }
 
 std::string TenantDirectory::tenants_json(std::string_view only) const {

@@ -70,7 +70,8 @@ class TenantDirectory {
   ChangeResult reload(std::shared_ptr<const config::Config> next, const std::string& who);
 
   //! Applies a JSON PATCH body to one tenant (SPEC.md: phase, canary,
-  //! read_target, shadow.sample_percent) and persists it to state_file.
+  //! read_target, shadow.sample_percent) and persists it to state_file. On
+  //! success `details` holds what the new settings do not apply in this build.
   ChangeResult patch(const std::string& tenant, std::string_view json_body, const std::string& who);
 
   //! GET /v1/tenants body; with `only`, the same shape holding that tenant alone.

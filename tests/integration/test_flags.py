@@ -183,6 +183,16 @@ class Patch(FlagsTest):
         changes = [(r["from"], r["to"]) for r in lines if r["who"].startswith("api:127.0.0.1")]
         self.assertEqual(changes, [("observe", "dual_write"), ("dual_write", "observe"), ("observe", "dual_write")])
 
+    def test_a_patch_says_what_this_build_does_not_apply(self):
+        proxy = self.start(phase="dual_write")
+        status, body = self.admin.call("PATCH", "/v1/tenants/acme", {"phase": "cleanup"})
+        self.assertEqual(status, 200, body)
+        (warning,) = json.loads(body)["warnings"]
+        self.assertIn("cleanup stops writing the legacy columns", warning)
+        proxy.wait_for_log(r'"event":"config_warning".*"tenant":"acme".*cleanup stops writing')
+        status, body = self.admin.call("PATCH", "/v1/tenants/acme", {"phase": "dual_write"})
+        self.assertNotIn("warnings", json.loads(body))
+
     def test_phase_change_reaches_an_open_psql_session(self):
         reset_table(10)
         self.start(phase="observe")
