@@ -169,8 +169,9 @@ struct Server::Impl {
       ev.raw("all_errors", all + "]");
       return r;
     }
-    log_config_warnings(loaded.warnings, cfg->source);
-    return directory->reload(loaded.config, who);
+    auto r = directory->reload(loaded.config, who);
+    if (r.status == 200) log_config_warnings(loaded.warnings, cfg->source);
+    return r;
   }
 
   // Kubernetes updates a mounted ConfigMap by swapping a symlink, so watch
