@@ -108,14 +108,16 @@ std::optional<ClientHello> parse_client_hello(std::string_view p) {
   if ((h.capabilities & kClientPluginAuth) && at < p.size() && !cstr(p, at, h.auth_plugin)) return std::nullopt;
   if ((h.capabilities & kClientConnectAttrs) && at < p.size()) {
     uint64_t total = 0;
-    if (!lenenc(p, at, total) || at + total > p.size()) return h;  // attributes are optional to us
+    // Lengths are compared as "more than what is left": a 64-bit length
+    // added to the offset could wrap around and walk the loop backwards.
+    if (!lenenc(p, at, total) || total > p.size() - at) return h;  // attributes are optional to us
     size_t end = at + total;
     while (at < end) {
       uint64_t kl = 0, vl = 0;
-      if (!lenenc(p, at, kl) || at + kl > end) break;
+      if (!lenenc(p, at, kl) || at > end || kl > end - at) break;
       std::string key(p.substr(at, kl));
       at += kl;
-      if (!lenenc(p, at, vl) || at + vl > end) break;
+      if (!lenenc(p, at, vl) || at > end || vl > end - at) break;
       if (key == "program_name") h.program_name.assign(p.substr(at, vl));
       at += vl;
     }

@@ -147,6 +147,18 @@ TEST(MysqlHandshake, ClientHelloFields) {
   ASSERT_TRUE(req);
   EXPECT_TRUE(req->ssl_request);
   EXPECT_FALSE(parse_client_hello(std::string(40, '\x01')));
+
+  // An attribute length of 2^64 - 1 once wrapped the offset around and sent
+  // the loop backwards for ever (found by tests/fuzz/fuzz_protocol): a client
+  // could stall a worker thread with one login packet.
+  std::string hostile = h.substr(0, h.size() - attrs.size() - 1);
+  // key length 0, then a value length of 2^64 - 10: offset + 10 + length wraps back to the key length.
+  std::string bad_attrs = std::string("\x00\xfe\xf6", 3) + std::string(7, '\xff') + "xyz";
+  hostile.push_back(static_cast<char>(bad_attrs.size()));
+  hostile += bad_attrs;
+  auto parsed = parse_client_hello(hostile);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->program_name, "");
 }
 
 TEST(MysqlPacket, ErrPacket) {
