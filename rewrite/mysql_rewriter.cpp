@@ -368,7 +368,7 @@ class Analyzer {
     p.events.push_back(ev);
     add_column(m, col_tok, p);
     uint32_t end = t_[last].end;
-    if (kw(last + 1, "AS")) end = t_[last + 2].end;
+    if (kw(last + 1, "AS") && is_ident(last + 2)) end = t_[last + 2].end;  // text may end at AS
     if (opts_.phase == Phase::Cleanup)
       p.edits.push_back({v.begin, v.end - v.begin, unified});
     else
