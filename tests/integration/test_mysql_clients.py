@@ -2,6 +2,7 @@
 npm mysql2 (server-side prepared statements), sysbench; authentication
 plugins, TLS, KILL QUERY, LOAD DATA LOCAL INFILE, bad clients and dead
 servers."""
+import contextlib
 import json
 import os
 import re
@@ -101,19 +102,26 @@ class Clients(unittest.TestCase):
             cur.execute("SELECT REPEAT('x', 100000), 2")
             self.assertEqual(len(cur.fetchone()[0]), 100000)
 
+    @contextlib.contextmanager
+    def loaded(self, table, columns, data):
+        """A cursor on a session that has just LOAD DATA LOCAL INFILEd `data`
+        into a fresh `table` through the proxy."""
+        with tempfile.NamedTemporaryFile("w", suffix=".tsv") as f:
+            f.write(data)
+            f.flush()
+            with via(self.port, local_infile=True) as conn, conn.cursor() as cur:
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+                cur.execute(f"CREATE TABLE {table} ({columns})")
+                cur.execute(f"LOAD DATA LOCAL INFILE '{f.name}' INTO TABLE {table}")
+                yield cur
+
     def test_large_result_and_load_data_local_infile(self):
         data = "".join(f"{i}\tsent\n" for i in range(1, 20001))
-        with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
-            f.write(data)
-        with via(self.port, local_infile=True) as conn, conn.cursor() as cur:
-            cur.execute("DROP TABLE IF EXISTS bulk")
-            cur.execute("CREATE TABLE bulk (id INT PRIMARY KEY, state VARCHAR(32))")
-            cur.execute(f"LOAD DATA LOCAL INFILE '{f.name}' INTO TABLE bulk")
+        with self.loaded("bulk", "id INT PRIMARY KEY, state VARCHAR(32)", data) as cur:
             cur.execute("SELECT COUNT(*), SUM(id) FROM bulk")
             self.assertEqual(cur.fetchone(), (20000, sum(range(1, 20001))))
             cur.execute("SELECT a.id, b.id FROM bulk a JOIN bulk b ON b.id <= 10 WHERE a.id <= 20000")
             self.assertEqual(len(cur.fetchall()), 200000)
-        os.unlink(f.name)
 
     def test_local_infile_is_data_even_where_sequence_ids_wrap(self):
         # PyMySQL sends the file in 16 KiB packets numbered from 2, so the
@@ -131,19 +139,13 @@ class Clients(unittest.TestCase):
         lines += [f"{n}\tz\n" for n in range(i + 1, i + 1000)]
         data = "".join(lines)
         self.assertEqual(data.index("\x03"), offset)
-        with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
-            f.write(data)
-        with via(self.port, local_infile=True) as conn, conn.cursor() as cur:
-            cur.execute("DROP TABLE IF EXISTS infile_notes")
-            cur.execute("CREATE TABLE infile_notes (id INT PRIMARY KEY, note TEXT)")
-            cur.execute(f"LOAD DATA LOCAL INFILE '{f.name}' INTO TABLE infile_notes")
+        with self.loaded("infile_notes", "id INT PRIMARY KEY, note TEXT", data) as cur:
             cur.execute("SELECT note FROM infile_notes WHERE id = %s", (i,))
             self.assertEqual(cur.fetchone()[0], "y" * pad + special)
             cur.execute("SELECT COUNT(*) FROM infile_notes")
             self.assertEqual(cur.fetchone()[0], len(lines))
             cur.execute("SELECT 1")  # the session still follows its replies
             self.assertEqual(cur.fetchone(), (1,))
-        os.unlink(f.name)
 
     def test_mysql2_prepared_statements(self):
         before = self.statements()
