@@ -214,9 +214,5 @@ for mode in $MODES; do
 done
 
 printf '\nProxy CPU per transaction (user + system time of the proxy process during the runs / transactions):\n\n'
-printf '| mode | pgbouncer µs/tx | switchyard µs/tx | switchyard/pgbouncer |\n|---|---:|---:|---:|\n'
-for mode in $MODES; do
-  b=$(cpu_us_per "${tick_sum[$mode.pgbouncer]:-}" "${tx_sum[$mode.pgbouncer]:-}")
-  s=$(cpu_us_per "${tick_sum[$mode.switchyard]:-}" "${tx_sum[$mode.switchyard]:-}")
-  printf '| %s | %s | %s | %s |\n' "$mode" "$b" "$s" "$(ratio_of "$s" "$b")"
-done
+# shellcheck disable=SC2086  # MODES is a word list
+proxy_cpu_table mode pgbouncer tx tick_sum tx_sum $MODES

@@ -248,9 +248,5 @@ table qps_sum QPS
 # On a saturated small machine TPS moves with everything else running; the
 # proxy's own CPU time per relayed query is the steadier measure of its cost.
 printf '\nProxy CPU per query (user + system time of the proxy process during the runs / queries):\n\n'
-printf '| test | haproxy µs/query | switchyard µs/query | switchyard/haproxy |\n|---|---:|---:|---:|\n'
-for test in $TESTS; do
-  h=$(cpu_us_per "${tick_sum[$test.haproxy]:-}" "${query_sum[$test.haproxy]:-}")
-  s=$(cpu_us_per "${tick_sum[$test.switchyard]:-}" "${query_sum[$test.switchyard]:-}")
-  printf '| %s | %s | %s | %s |\n' "$test" "$h" "$s" "$(ratio_of "$s" "$h")"
-done
+# shellcheck disable=SC2086  # TESTS is a word list
+proxy_cpu_table test haproxy query tick_sum query_sum $TESTS

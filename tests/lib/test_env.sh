@@ -83,6 +83,22 @@ cpu_us_per() { # ticks units
     'BEGIN { if (t == "" || n == "" || n == 0) print "n/a"; else printf "%.1f\n", t / hz / n * 1e6 }'
 }
 
+# The table both bench scripts end with: per row (a mode or a test), the
+# other proxy's and switchyard's CPU per unit of work, and their ratio.
+# ticks_array and units_array are names of associative arrays keyed "row.target".
+proxy_cpu_table() { # row-heading other-proxy unit ticks_array units_array rows...
+  local heading=$1 other=$2 unit=$3 row o s
+  local -n ticks_of=$4 units_of=$5
+  shift 5
+  printf '| %s | %s µs/%s | switchyard µs/%s | switchyard/%s |\n|---|---:|---:|---:|\n' \
+    "$heading" "$other" "$unit" "$unit" "$other"
+  for row in "$@"; do
+    o=$(cpu_us_per "${ticks_of[$row.$other]:-}" "${units_of[$row.$other]:-}")
+    s=$(cpu_us_per "${ticks_of[$row.switchyard]:-}" "${units_of[$row.switchyard]:-}")
+    printf '| %s | %s | %s | %s |\n' "$row" "$o" "$s" "$(ratio_of "$s" "$o")"
+  done
+}
+
 # a/b to three decimals; n/a when either is missing.
 ratio_of() { # a b
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.3f\n", a / b }'
