@@ -29,13 +29,10 @@ class Reader {
   std::vector<ConfigError> errors;
   std::vector<ConfigError> warnings;
 
-  void error(const YAML::Node& n, const std::string& path, const std::string& msg) {
-    int line = n.IsDefined() ? n.Mark().line + 1 : 0;
-    errors.push_back({line, path, msg});
-  }
-  void warn(const YAML::Node& n, const std::string& path, const std::string& msg) {
-    int line = n.IsDefined() ? n.Mark().line + 1 : 0;
-    warnings.push_back({line, path, msg});
+  void error(const YAML::Node& n, const std::string& path, const std::string& msg) { errors.push_back(at(n, path, msg)); }
+  void warn(const YAML::Node& n, const std::string& path, const std::string& msg) { warnings.push_back(at(n, path, msg)); }
+  static ConfigError at(const YAML::Node& n, const std::string& path, const std::string& msg) {
+    return {n.IsDefined() ? n.Mark().line + 1 : 0, path, msg};
   }
 
   // Rejects keys we do not know: a typo in a safety setting must not be ignored.

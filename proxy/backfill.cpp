@@ -135,8 +135,7 @@ int backfill(const config::Config& cfg, const BackfillOptions& o) {
                     "; give --progress FILE for this one, or --restart");
     progress.where = where.describe();
     auto db = connect_db(where, "switchyard backfill");
-    auto dialect = where.listener->protocol == config::Protocol::Mysql ? rewrite::Dialect::Mysql
-                                                                       : rewrite::Dialect::Postgres;
+    const auto dialect = where.dialect();
     std::printf("backfill of tenant %s on %s, batches of %u; progress in %s\n", o.tenant.c_str(),
                 where.describe().c_str(), o.batch, path.c_str());
     for (const auto& name : where.tenant->migrations) {

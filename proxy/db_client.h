@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "rewrite/sql_lexer.h"
 
 namespace sy::proxy {
 
@@ -24,6 +25,9 @@ struct OpsTarget {
   const config::Target* target = nullptr;
   std::string database;
   std::string describe() const;  //!< `target "legacy" at host:port, database app`
+  rewrite::Dialect dialect() const {
+    return listener->protocol == config::Protocol::Mysql ? rewrite::Dialect::Mysql : rewrite::Dialect::Postgres;
+  }
 };
 
 //! The tenant's listener (its `match.listener`, or the only listener) and

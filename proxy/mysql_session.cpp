@@ -335,6 +335,18 @@ namespace {
 // any other write that cannot be rewritten safely instead: forwarded as the
 // client sent it and logged, or refused under on_unsupported: reject. Never
 // forwarded while counted as rewritten.
+// What a statement the session cannot rewrite logs and counts: one event per
+// migration (not per row), unsupported, or rejected when it is refused.
+rewrite::MigrationEvent unsupported_event(const std::string& migration, const std::string& table, bool rejected,
+                                          const char* reason) {
+  rewrite::MigrationEvent e;
+  e.migration = migration;
+  e.table = table;
+  e.outcome = rejected ? rewrite::Outcome::Rejected : rewrite::Outcome::Unsupported;
+  e.reason = reason;
+  return e;
+}
+
 std::shared_ptr<const rewrite::Decision> unsupported_as_too_large(const rewrite::Decision& d,
                                                                   config::OnUnsupported policy) {
   auto out = std::make_shared<rewrite::Decision>();
@@ -345,12 +357,9 @@ std::shared_ptr<const rewrite::Decision> unsupported_as_too_large(const rewrite:
   for (const auto& ev : d.events) {
     bool seen = false;
     for (const auto& o : out->events) seen = seen || o.migration == ev.migration;
-    if (seen) continue;
-    auto& e = out->events.emplace_back();
-    e.migration = ev.migration;
-    e.table = ev.table;
-    e.outcome = reject ? rewrite::Outcome::Rejected : rewrite::Outcome::Unsupported;
-    e.reason = "the rewritten statement would exceed one 16 MiB packet";
+    if (!seen)
+      out->events.push_back(
+          unsupported_event(ev.migration, ev.table, reject, "the rewritten statement would exceed one 16 MiB packet"));
   }
   out->action = reject ? rewrite::Decision::Action::Rewrite : rewrite::Decision::Action::Forward;
   out->rejected = reject;
@@ -383,13 +392,9 @@ bool MySqlSession::accept_multi_packet_statement(std::string_view first) {
   const bool reject =
       tenant_->cfg.on_unsupported == config::OnUnsupported::Reject && rewrite::rewrites_writes(phase);
   rewrite::Decision d;
-  for (const auto* m : mentioned) {
-    auto& ev = d.events.emplace_back();
-    ev.migration = m->cfg->name;
-    ev.table = m->cfg->table;
-    ev.outcome = reject ? rewrite::Outcome::Rejected : rewrite::Outcome::Unsupported;
-    ev.reason = "a statement of 16 MiB or more spans several packets and is not rewritten";
-  }
+  for (const auto* m : mentioned)
+    d.events.push_back(unsupported_event(m->cfg->name, m->cfg->table, reject,
+                                         "a statement of 16 MiB or more spans several packets and is not rewritten"));
   record_decision(*deps_.listener->metrics, d, tenant_name_, phase, client_addr_);
   return !reject;
 }

@@ -72,8 +72,7 @@ int verify(const config::Config& cfg, const std::string& tenant, const std::stri
   try {
     where = resolve_ops_target(cfg, tenant, target);
     auto db = connect_db(where, "switchyard verify");
-    auto dialect = where.listener->protocol == config::Protocol::Mysql ? rewrite::Dialect::Mysql
-                                                                       : rewrite::Dialect::Postgres;
+    const auto dialect = where.dialect();
     for (const auto& name : where.tenant->migrations) {
       const auto* m = cfg.migration(name);
       Counts c{name, (m->schema.empty() ? "" : m->schema + ".") + m->table};

@@ -59,27 +59,23 @@ MigrationSet::MigrationSet(const config::Config& cfg, const config::Tenant& tena
   }
 }
 
-std::vector<const CompiledMigration*> MigrationSet::for_table(std::string_view schema, std::string_view rel) const {
+std::vector<const CompiledMigration*> MigrationSet::in_schema(std::string_view schema, std::string_view rel) const {
   std::vector<const CompiledMigration*> out;
   for (const auto& m : migrations_) {
     if (m.cfg->table != rel) continue;
     if (!m.cfg->schema.empty() && !schema.empty() && m.cfg->schema != schema) continue;
-    if (!m.cfg->schema.empty() && schema.empty() && m.cfg->schema != "public") continue;
     out.push_back(&m);
   }
   return out;
 }
 
+std::vector<const CompiledMigration*> MigrationSet::for_table(std::string_view schema, std::string_view rel) const {
+  return in_schema(schema.empty() ? "public" : schema, rel);
+}
+
 std::vector<const CompiledMigration*> MigrationSet::for_mysql_table(std::string_view database,
                                                                    std::string_view rel) const {
-  std::vector<const CompiledMigration*> out;
-  if (database.empty()) database = tenant_database_;
-  for (const auto& m : migrations_) {
-    if (m.cfg->table != rel) continue;
-    if (!m.cfg->schema.empty() && !database.empty() && m.cfg->schema != database) continue;
-    out.push_back(&m);
-  }
-  return out;
+  return in_schema(database.empty() ? std::string_view(tenant_database_) : database, rel);
 }
 
 std::vector<const CompiledMigration*> MigrationSet::mentioned_in(std::string_view sql) const {

@@ -48,6 +48,10 @@ class MigrationSet {
   std::vector<const CompiledMigration*> mentioned_in(std::string_view sql) const;
 
  private:
+  //! Migrations on `rel` in `schema`; an empty schema (or a migration without
+  //! one) matches any.
+  std::vector<const CompiledMigration*> in_schema(std::string_view schema, std::string_view rel) const;
+
   std::vector<config::Migration> owned_;
   std::string tenant_database_;  //!< the tenant's match.database; empty = any
   std::vector<CompiledMigration> migrations_;

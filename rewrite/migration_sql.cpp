@@ -12,6 +12,10 @@ std::string MigrationSql::literal(const std::string& value) const {
   return dialect_ == Dialect::Mysql ? quote_mysql_literal(value) : quote_literal(value);
 }
 
+std::string MigrationSql::mysql_database() const {
+  return m_.schema.empty() ? std::string("DATABASE()") : literal(m_.schema);
+}
+
 std::string MigrationSql::table() const {
   return (m_.schema.empty() ? "" : ident(m_.schema) + ".") + ident(m_.table);
 }
@@ -53,8 +57,7 @@ std::string MigrationSql::report() const {
 std::string MigrationSql::estimated_rows() const {
   if (dialect_ == Dialect::Mysql)
     return "SELECT CAST(TABLE_ROWS AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
-           (m_.schema.empty() ? std::string("DATABASE()") : literal(m_.schema)) + " AND TABLE_NAME = " +
-           literal(m_.table);
+           mysql_database() + " AND TABLE_NAME = " + literal(m_.table);
   return "SELECT reltuples::bigint::text FROM pg_class WHERE oid = to_regclass(" + literal(table()) + ")";
 }
 
@@ -62,8 +65,7 @@ std::string MigrationSql::primary_key() const {
   if (dialect_ == Dialect::Mysql)
     return "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE CONSTRAINT_NAME = 'PRIMARY' AND "
            "TABLE_SCHEMA = " +
-           (m_.schema.empty() ? std::string("DATABASE()") : literal(m_.schema)) + " AND TABLE_NAME = " +
-           literal(m_.table) + " ORDER BY ORDINAL_POSITION";
+           mysql_database() + " AND TABLE_NAME = " + literal(m_.table) + " ORDER BY ORDINAL_POSITION";
   return "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
          "ANY(i.indkey) WHERE i.indisprimary AND i.indrelid = to_regclass(" +
          literal(table()) + ")";

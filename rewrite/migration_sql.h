@@ -38,6 +38,7 @@ class MigrationSql {
 
  private:
   std::string table() const;
+  std::string mysql_database() const;  //!< the migration's schema, else the session's DATABASE()
   std::string ident(const std::string& name) const;
   std::string literal(const std::string& value) const;
   std::string legacy_text() const;   //!< the legacy column as the rewriter compares it
