@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "config/loader.h"
-#include "proxy/log.h"
-#include "proxy/canary.h"
-#include "proxy/backfill.h"
-#include "proxy/explain.h"
-#include "proxy/verify.h"
-#include "proxy/server.h"
+#include "proxy/telemetry/log.h"
+#include "proxy/flags/canary.h"
+#include "proxy/ops/backfill.h"
+#include "proxy/ops/explain.h"
+#include "proxy/ops/verify.h"
+#include "proxy/server/server.h"
 
 namespace {
 

@@ -240,7 +240,7 @@ def sysbench_tables(command):
 class AuthAndTls(unittest.TestCase):
     def test_sysbench_over_tls_on_both_sides(self):
         # Concurrent TLS sessions whose records are read through the same
-        # exhaustible recv as plaintext ones (proxy/conn.cpp).
+        # exhaustible recv as plaintext ones (proxy/net/conn.cpp).
         port = free_port()
         with Proxy(listener(port, client_tls="require", backend_tls="require")):
             run_sysbench(self, port, tls=True)

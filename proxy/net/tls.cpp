@@ -1,0 +1,44 @@
+#include "proxy/net/tls.h"
+
+#include <stdexcept>
+
+namespace sy::proxy {
+
+namespace ssl = boost::asio::ssl;
+
+namespace {
+std::shared_ptr<ssl::context> base_context(ssl::context::method m) {
+  auto ctx = std::make_shared<ssl::context>(m);
+  // TLS 1.2 is the oldest version PostgreSQL 15 itself accepts by default.
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  return ctx;
+}
+}  // namespace
+
+std::shared_ptr<ssl::context> make_server_tls(const config::ClientTls& tls) {
+  auto ctx = base_context(ssl::context::tls_server);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(tls.cert, ec);
+  if (ec) throw std::runtime_error("cannot load TLS certificate " + tls.cert + ": " + ec.message());
+  ctx->use_private_key_file(tls.key, ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("cannot load TLS key " + tls.key + ": " + ec.message());
+  return ctx;
+}
+
+std::shared_ptr<ssl::context> make_client_tls(const config::BackendTls& tls) {
+  auto ctx = base_context(ssl::context::tls_client);
+  if (tls.mode == config::BackendTlsMode::VerifyFull) {
+    boost::system::error_code ec;
+    ctx->load_verify_file(tls.ca, ec);
+    if (ec) throw std::runtime_error("cannot load CA bundle " + tls.ca + ": " + ec.message());
+    ctx->set_verify_mode(ssl::verify_peer);
+  } else {
+    // prefer/require encrypt without authenticating the server, as libpq's
+    // sslmode of the same names do.
+    ctx->set_verify_mode(ssl::verify_none);
+  }
+  return ctx;
+}
+
+}  // namespace sy::proxy

@@ -1,0 +1,31 @@
+#pragma once
+// What every session on one listener shares: its config and its TLS contexts,
+// built once at start-up rather than per connection.
+#include <atomic>
+#include <boost/asio/ssl/context.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/session/mysql/sha2_rsa_key.h"
+#include "proxy/flags/tenant_directory.h"
+
+namespace sy::proxy {
+
+class Metrics;
+class TenantDirectory;
+
+struct ListenerRuntime {
+  config::Listener cfg;
+  std::shared_ptr<boost::asio::ssl::context> client_tls;  //!< null when tls.mode is disable
+  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> target_tls;  //!< null entry = plaintext
+  //! MySQL listeners whose clients may be plaintext while a target uses TLS.
+  std::shared_ptr<const Sha2RsaKey> sha2_key;
+  std::atomic<uint32_t> clients{0};  //!< live client connections
+  TenantDirectory* directory = nullptr;  //!< tenants and their flags, as in force now
+  Metrics* metrics = nullptr;
+};
+
+}  // namespace sy::proxy

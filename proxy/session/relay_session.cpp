@@ -1,0 +1,148 @@
+#include "proxy/session/relay_session.h"
+
+#include <boost/asio/co_spawn.hpp>
+
+#include "proxy/flags/canary.h"
+#include "proxy/server/listener_runtime.h"
+#include "proxy/telemetry/log.h"
+#include "proxy/session/session_set.h"
+#include "proxy/flags/tenant_directory.h"
+
+namespace sy::proxy {
+
+namespace {
+constexpr size_t kInitialBuffer = 16 * 1024;
+//! How long a client may take from connect to being logged in.
+
+std::string endpoint_string(const tcp::socket& s) {
+  error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+}  // namespace
+
+RelaySession::RelaySession(tcp::socket client, SessionDeps deps, size_t server_buffer)
+    : deps_(std::move(deps)),
+      client_addr_(endpoint_string(client)),
+      client_(std::move(client)),
+      client_buf_(kInitialBuffer),
+      server_buf_(server_buffer) {}
+
+RelaySession::~RelaySession() {
+  if (counted_) deps_.listener->clients.fetch_sub(1, std::memory_order_relaxed);
+  if (connections_gauge_) connections_gauge_->fetch_sub(1, std::memory_order_relaxed);
+  deps_.sessions->remove(this);
+}
+
+void RelaySession::start() {
+  deps_.sessions->add(shared_from_this());
+  auto self = shared_from_this();
+  asio::co_spawn(client_.socket().get_executor(), [self]() { return self->run(); }, [self](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::Event(log::Level::err, "session_crashed").str("client", self->client_addr_).str("error", ex.what());
+    }
+    self->close_both();
+  });
+}
+
+bool RelaySession::admit() {
+  auto& listener = *deps_.listener;
+  if (listener.clients.fetch_add(1, std::memory_order_relaxed) >= listener.cfg.max_client_connections) {
+    listener.clients.fetch_sub(1, std::memory_order_relaxed);
+    log::Event(log::Level::warn, "client_refused").str("listener", listener.cfg.name).str("client", client_addr_)
+        .str("reason", "max_client_connections");
+    return false;
+  }
+  counted_ = true;
+  connections_gauge_ = &listener.metrics->gauge("client_connections", {{"listener", listener.cfg.name}});
+  connections_gauge_->fetch_add(1, std::memory_order_relaxed);
+  error_code ignored;
+  client_.socket().set_option(tcp::no_delay(true), ignored);
+  login_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(),
+                                                      std::chrono::milliseconds(listener.cfg.login_timeout_ms));
+  login_timer_->async_wait([weak = weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) {
+      log::Event(log::Level::warn, "login_timeout").str("client", self->client_addr_);
+      self->close_both();
+    }
+  });
+  return true;
+}
+
+void RelaySession::logged_in() {
+  if (login_timer_) login_timer_->cancel();
+}
+
+void RelaySession::close_both() {
+  client_.close();
+  if (server_) server_->close();
+}
+
+void RelaySession::end_after_server() {
+  if (server_) server_->close();
+  if (frontend_done_) {  // the client already hung up: nothing left to deliver
+    client_.close();
+    return;
+  }
+  error_code ignored;
+  client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  // The frontend loop sees the client's EOF and ends; this bounds the wait.
+  linger_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(), std::chrono::seconds(2));
+  linger_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->client_.close();
+  });
+}
+
+void RelaySession::end_after_client() {
+  frontend_done_ = true;
+  if (linger_timer_) linger_timer_->cancel();
+  // Closing the server side wakes the backend loop, which finishes the client.
+  if (server_) server_->close();
+}
+
+config::Phase RelaySession::statement_phase(bool in_transaction) {
+  auto now = tenant_phase();
+  // A promotion waits for the open transaction to end; a rollback to an
+  // earlier phase does not, so no session left idle in a transaction can
+  // hold an operator's rollback back.
+  if (in_transaction && now > latched_phase_) return latched_phase_;
+  return latched_phase_ = now;
+}
+
+config::Phase RelaySession::tenant_phase() {
+  auto* directory = deps_.listener->directory;
+  if (auto v = directory->version(); v != tenant_version_) {
+    tenant_version_ = v;
+    tenant_ = directory->current()->find(tenant_name_);  // null if a reload removed it
+  }
+  if (!tenant_) return config::Phase::Off;
+  const auto& cfg = tenant_->cfg;
+  if (!cfg.canary.phase || cfg.canary.percent <= 0) return cfg.phase;
+  // The key is fixed for the session, so the bucket is hashed once (again only
+  // if a flag change picks another sticky_by).
+  if (!bucket_ || bucket_sticky_by_ != cfg.canary.sticky_by) {
+    std::string key;
+    switch (cfg.canary.sticky_by) {
+      case config::StickyBy::User: key = user_; break;
+      case config::StickyBy::ApplicationName: key = application_name_; break;
+      case config::StickyBy::ClientAddress: key = client_addr_.substr(0, client_addr_.rfind(':')); break;
+      case config::StickyBy::Session: key = session_key(); break;
+    }
+    bucket_ = canary_bucket(cfg.name, key);
+    bucket_sticky_by_ = cfg.canary.sticky_by;
+    log::Event(log::Level::debug, "canary_bucket").str("tenant", cfg.name).str("key", key)
+        .str("sticky_by", config::to_string(cfg.canary.sticky_by)).num("bucket", *bucket_).str("client", client_addr_);
+  }
+  return in_canary(*bucket_, cfg.canary.percent) ? *cfg.canary.phase : cfg.phase;
+}
+
+void RelaySession::count_backend_error() {
+  deps_.listener->metrics->counter("backend_errors_total", {{"target", target_ ? target_->name : "unknown"}})
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace sy::proxy

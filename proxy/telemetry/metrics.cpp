@@ -1,0 +1,147 @@
+#include "proxy/telemetry/metrics.h"
+
+#include <cstdio>
+
+namespace sy::proxy {
+
+namespace {
+struct FamilyInfo {
+  const char* name;
+  const char* type;
+  const char* help;
+};
+
+// Every family SPEC.md names, so /metrics shows them even before first use.
+constexpr FamilyInfo kFamilies[] = {
+    {"client_connections", "gauge", "Open client connections per listener."},
+    {"statements_total", "counter", "Statements seen from clients bound to a tenant, by kind."},
+    {"rewrites_total", "counter", "Rewrite decisions per migration, by outcome."},
+    {"shadow_compared_total", "counter", "Shadow reads compared."},
+    {"shadow_mismatches_total", "counter", "Shadow reads that disagreed."},
+    {"shadow_dropped_total", "counter", "Shadow reads dropped, by reason."},
+    {"phase", "gauge", "1 for the phase each tenant is in."},
+    {"canary_percent", "gauge", "Canary percentage per tenant."},
+    {"guard_trips_total", "counter", "Guard trips per tenant."},
+    {"backend_errors_total", "counter", "Failed or lost connections to a target."},
+};
+
+std::string escape_label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string fmt_double(double d) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
+}  // namespace
+
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), buckets_(new Counter[bounds_.size() + 1]) {
+  for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i] = 0;
+}
+
+void Histogram::observe(double v) {
+  size_t i = 0;
+  while (i < bounds_.size() && v > bounds_[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  double cur = sum_.load(std::memory_order_relaxed);
+  while (!sum_.compare_exchange_weak(cur, cur + v, std::memory_order_relaxed)) {
+  }
+}
+
+void Histogram::render(std::string& out, const std::string& name) const {
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    out += name + "_bucket{le=\"" + (i < bounds_.size() ? fmt_double(bounds_[i]) : "+Inf") + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  out += name + "_sum " + fmt_double(sum_.load(std::memory_order_relaxed)) + "\n";
+  out += name + "_count " + std::to_string(count_.load(std::memory_order_relaxed)) + "\n";
+}
+
+Metrics::Metrics()
+    : rewrite_duration_({1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2}),
+      statement_overhead_({1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 1e-3}) {
+  for (const auto& f : kFamilies) families_[f.name] = Family{f.type, f.help, {}};
+}
+
+std::string Metrics::label_key(const std::vector<std::pair<std::string, std::string>>& labels) {
+  std::string key;
+  for (const auto& [k, v] : labels) {
+    key += key.empty() ? "" : ",";
+    key += k + "=\"" + escape_label(v) + "\"";
+  }
+  return key;
+}
+
+std::atomic<double>& Metrics::value(const std::string& family,
+                                    const std::vector<std::pair<std::string, std::string>>& labels) {
+  auto key = label_key(labels);
+  std::lock_guard lock(mu_);
+  auto& fam = families_[family];
+  auto& slot = fam.values[key];
+  if (!slot) {
+    slot = std::make_unique<std::atomic<double>>(0);
+    fam.label_sets[key] = labels;
+  }
+  return *slot;
+}
+
+Counter& Metrics::counter(const std::string& family, const std::vector<std::pair<std::string, std::string>>& labels) {
+  auto key = label_key(labels);
+  std::lock_guard lock(mu_);
+  auto& fam = families_[family];
+  if (fam.type.empty()) fam.type = "counter";
+  auto& slot = fam.series[key];
+  if (!slot) {
+    slot = std::make_unique<Counter>(0);
+    fam.label_sets[key] = labels;
+  }
+  return *slot;
+}
+
+std::vector<Metrics::Sample> Metrics::snapshot(const std::string& family) const {
+  std::vector<Sample> out;
+  std::lock_guard lock(mu_);
+  auto it = families_.find(family);
+  if (it == families_.end()) return out;
+  const auto& fam = it->second;
+  for (const auto& [key, v] : fam.series)
+    out.push_back({fam.label_sets.at(key), double(v->load(std::memory_order_relaxed))});
+  for (const auto& [key, v] : fam.values) out.push_back({fam.label_sets.at(key), v->load(std::memory_order_relaxed)});
+  return out;
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  std::lock_guard lock(mu_);
+  for (const auto& [name, fam] : families_) {
+    std::string full = "switchyard_" + name;
+    out += "# HELP " + full + " " + fam.help + "\n# TYPE " + full + " " + fam.type + "\n";
+    for (const auto& [labels, value] : fam.series)
+      out += full + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(value->load(std::memory_order_relaxed)) + "\n";
+    for (const auto& [labels, value] : fam.values)
+      out += full + (labels.empty() ? "" : "{" + labels + "}") + " " + fmt_double(value->load(std::memory_order_relaxed)) + "\n";
+  }
+  out += "# HELP switchyard_rewrite_duration_seconds Time to decide and rewrite one statement that passed the pre-filter.\n"
+         "# TYPE switchyard_rewrite_duration_seconds histogram\n";
+  rewrite_duration_.render(out, "switchyard_rewrite_duration_seconds");
+  out += "# HELP switchyard_statement_overhead_seconds Time the proxy spends on one client statement (Query, Parse) before forwarding it.\n"
+         "# TYPE switchyard_statement_overhead_seconds histogram\n";
+  statement_overhead_.render(out, "switchyard_statement_overhead_seconds");
+  return out;
+}
+
+}  // namespace sy::proxy
