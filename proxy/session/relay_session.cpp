@@ -1,10 +1,11 @@
 #include "proxy/session/relay_session.h"
 
-#include <boost/asio/co_spawn.hpp>
+#include <stdexcept>
 
 #include "proxy/flags/canary.h"
 #include "proxy/server/listener_runtime.h"
 #include "proxy/telemetry/log.h"
+#include "proxy/session/fault_plan.h"
 #include "proxy/session/session_set.h"
 #include "proxy/flags/tenant_directory.h"
 
@@ -12,7 +13,8 @@ namespace sy::proxy {
 
 namespace {
 constexpr size_t kInitialBuffer = 16 * 1024;
-//! How long a client may take from connect to being logged in.
+//! Bytes queued for the client before the backend loop waits for it to read.
+constexpr size_t kClientQueueLimit = 256 * 1024;
 
 std::string endpoint_string(const tcp::socket& s) {
   error_code ec;
@@ -21,12 +23,13 @@ std::string endpoint_string(const tcp::socket& s) {
 }
 }  // namespace
 
-RelaySession::RelaySession(tcp::socket client, SessionDeps deps, size_t server_buffer)
+RelaySession::RelaySession(tcp::socket client, SessionDeps deps)
     : deps_(std::move(deps)),
       client_addr_(endpoint_string(client)),
       client_(std::move(client)),
       client_buf_(kInitialBuffer),
-      server_buf_(server_buffer) {}
+      to_client_(client_, kClientQueueLimit),
+      tasks_(client_.socket().get_executor(), client_addr_, [this] { close_both(); }) {}
 
 RelaySession::~RelaySession() {
   if (counted_) deps_.listener->clients.fetch_sub(1, std::memory_order_relaxed);
@@ -37,15 +40,28 @@ RelaySession::~RelaySession() {
 void RelaySession::start() {
   deps_.sessions->add(shared_from_this());
   auto self = shared_from_this();
-  asio::co_spawn(client_.socket().get_executor(), [self]() { return self->run(); }, [self](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::Event(log::Level::err, "session_crashed").str("client", self->client_addr_).str("error", ex.what());
-    }
-    self->close_both();
+  tasks_.spawn("client_writer", self, [self] { return self->to_client_.run(); });
+  tasks_.spawn("session", self, [self]() -> asio::awaitable<void> {
+    co_await self->run();
+    // Whatever way the session ended, the writer has nothing more to take.
+    self->to_client_.finish();
   });
+}
+
+asio::awaitable<void> RelaySession::relay() {
+  stage_ = Stage::Relay;
+  auto self = shared_from_this();
+  // Either loop ending ends the other: the client's EOF closes the server
+  // (end_after_client), the server's closes the client (end_after_server).
+  TaskGroup pumps(client_.socket().get_executor(), client_addr_, [this] { close_both(); });
+  pumps.spawn("from_server", self, [self] { return self->pump_backend(); });
+  pumps.spawn("from_client", self, [self] { return self->pump_frontend(); });
+  co_await pumps.join();
+}
+
+void RelaySession::maybe_fault(const char* where) {
+  if (deps_.faults && deps_.faults->throw_in == where)
+    throw std::runtime_error(std::string("injected fault in ") + where);
 }
 
 bool RelaySession::admit() {
@@ -78,16 +94,29 @@ void RelaySession::logged_in() {
 }
 
 void RelaySession::close_both() {
+  stage_ = Stage::Closing;
+  to_client_.abort();
   client_.close();
-  if (server_) server_->close();
+  if (primary_) primary_->conn.close();
 }
 
-void RelaySession::end_after_server() {
-  if (server_) server_->close();
+asio::awaitable<void> RelaySession::send_and_close(std::string bytes) {
+  stage_ = Stage::Closing;
+  to_client_.push(bytes);
+  to_client_.finish();
+  co_await to_client_.stopped_wait();
+  close_both();
+}
+
+asio::awaitable<void> RelaySession::end_after_server() {
+  stage_ = Stage::Closing;
+  if (primary_) primary_->conn.close();
   if (frontend_done_) {  // the client already hung up: nothing left to deliver
-    client_.close();
-    return;
+    close_both();
+    co_return;
   }
+  to_client_.finish();
+  co_await to_client_.stopped_wait();
   error_code ignored;
   client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   // The frontend loop sees the client's EOF and ends; this bounds the wait.
@@ -101,7 +130,7 @@ void RelaySession::end_after_client() {
   frontend_done_ = true;
   if (linger_timer_) linger_timer_->cancel();
   // Closing the server side wakes the backend loop, which finishes the client.
-  if (server_) server_->close();
+  if (primary_) primary_->conn.close();
 }
 
 config::Phase RelaySession::statement_phase(bool in_transaction) {
@@ -141,7 +170,7 @@ config::Phase RelaySession::tenant_phase() {
 }
 
 void RelaySession::count_backend_error() {
-  deps_.listener->metrics->counter("backend_errors_total", {{"target", target_ ? target_->name : "unknown"}})
+  deps_.listener->metrics->counter("backend_errors_total", {{"target", primary_ ? primary_->target.name : "unknown"}})
       .fetch_add(1, std::memory_order_relaxed);
 }
 

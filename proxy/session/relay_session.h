@@ -1,9 +1,10 @@
 #pragma once
-// What the PostgreSQL and MySQL sessions share: one client socket, one server
-// connection, their read buffers, and the lifecycle around them (admission
-// against max_client_connections, the login deadline, crash containment at
-// the coroutine boundary, and the counters). Each protocol's session derives
-// from it and supplies run().
+// What the PostgreSQL and MySQL sessions share: one client socket and its one
+// writer, the backends the session talks to (the primary today), and the
+// lifecycle around them: admission against max_client_connections, the login
+// deadline, the phase latch, and crash containment at every co_spawn. Each
+// protocol's session derives from it and supplies run(), which walks the
+// stages below in order.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
@@ -11,10 +12,13 @@
 #include <string>
 
 #include "config/config.h"
+#include "proxy/backends/backend.h"
 #include "proxy/net/byte_buffer.h"
 #include "proxy/net/conn.h"
-#include "proxy/telemetry/metrics.h"
+#include "proxy/net/socket_writer.h"
+#include "proxy/net/task_group.h"
 #include "proxy/session/session.h"
+#include "proxy/telemetry/metrics.h"
 
 namespace sy::proxy {
 
@@ -22,14 +26,25 @@ struct TenantState;
 
 class RelaySession : public Session, public std::enable_shared_from_this<RelaySession> {
  public:
-  RelaySession(tcp::socket client, SessionDeps deps, size_t server_buffer);
+  RelaySession(tcp::socket client, SessionDeps deps);
   ~RelaySession() override;
 
   //! Registers the session and runs it; an exception ends only this session.
   void start();
 
  protected:
+  //! Where the session is. Only forward: Startup (TLS, the startup packet or
+  //! client hello, the backend connection) -> Login (authentication relayed
+  //! message by message) -> Relay (two loops, one per direction) -> Closing.
+  enum class Stage { Startup, Login, Relay, Closing };
+
+  //! The protocol's session: startup, login, then relay() until either side ends.
   virtual asio::awaitable<void> run() = 0;
+  //! Client -> server and server -> client, once logged in. Returns when the
+  //! session is over; both loops have ended by then.
+  asio::awaitable<void> relay();
+  virtual asio::awaitable<void> pump_frontend() = 0;
+  virtual asio::awaitable<void> pump_backend() = 0;
 
   //! Counts the client against max_client_connections; false when over it
   //! (the caller refuses in its own protocol). Also arms the login deadline.
@@ -37,12 +52,14 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   //! Cancels the login deadline: the client is in.
   void logged_in();
   void close_both();
+  //! Sends `bytes` (a refusal) after whatever is queued, then closes both sides.
+  asio::awaitable<void> send_and_close(std::string bytes);
   //! The server side is over: close the server and let the client read what
-  //! was already sent before its connection goes. A plain close could reset
+  //! was already queued before its connection goes. A plain close could reset
   //! the connection (RST) and destroy the last packets in flight, such as the
-  //! server's own "access denied"; so send FIN, give the client a moment to
-  //! read and hang up, then close.
-  void end_after_server();
+  //! server's own "access denied"; so the writer finishes, then FIN, then the
+  //! client gets a moment to read and hang up before the close.
+  asio::awaitable<void> end_after_server();
   //! The client side is over (EOF, quit or error): nothing more to wait for.
   void end_after_client();
   void count_backend_error();
@@ -57,6 +74,8 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   config::Phase statement_phase(bool in_transaction);
   //! What identifies this session for `sticky_by: session`.
   virtual std::string session_key() const = 0;
+  //! Test builds only (SessionDeps::faults): throws where a test asked for it.
+  void maybe_fault(const char* where);
 
   template <class Derived>
   std::shared_ptr<Derived> self() {
@@ -66,10 +85,11 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   SessionDeps deps_;
   std::string client_addr_;
   Conn client_;
-  std::unique_ptr<Conn> server_;
-  const config::Target* target_ = nullptr;
   ByteBuffer client_buf_;
-  ByteBuffer server_buf_;
+  SocketWriter to_client_;  //!< the only writer of client_
+  TaskGroup tasks_;         //!< every coroutine of this session
+  Stage stage_ = Stage::Startup;
+  std::unique_ptr<Backend> primary_;  //!< the primary target's connection, once connecting
   std::string pending_client_error_;  //!< whole error message to send the client before closing
   bool frontend_done_ = false;        //!< the client side ended (EOF, quit or error)
   std::shared_ptr<const TenantState> tenant_;  //!< null: no tenant matched, pure relay

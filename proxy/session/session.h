@@ -13,12 +13,14 @@ struct ListenerRuntime;
 class CancelRegistry;
 class SessionSet;
 class Metrics;
+struct FaultPlan;
 
 //! What every session gets from the server that accepted it.
 struct SessionDeps {
   std::shared_ptr<ListenerRuntime> listener;
   CancelRegistry* cancels;
   SessionSet* sessions;
+  const FaultPlan* faults = nullptr;  //!< test builds only; see fault_plan.h
 };
 
 //! Counts a rewrite decision's events in rewrites_total and writes one JSON

@@ -1,10 +1,14 @@
 #pragma once
-// One MySQL/MariaDB client connection and its 1:1 server connection. The
-// server speaks first, so the session connects before it greets the client,
-// relays the server's own greeting (its connection id stays the client's, so
-// KILL from another connection works), adjusts capabilities (no compression,
-// TLS per side), relays authentication untouched, then runs two relay loops
-// like the PostgreSQL session, rewriting COM_QUERY and COM_STMT_PREPARE.
+// One MySQL/MariaDB client connection and its backend connection. The
+// session walks its stages in order (RelaySession). Startup
+// (mysql_session.cpp): the server speaks first, so the session connects
+// before it greets the client, relays the server's own greeting (its
+// connection id stays the client's, so KILL from another connection works),
+// adjusts capabilities (no compression, TLS per side) and passes the client's
+// login on. Login (mysql_login.cpp): the authentication exchange, relayed
+// untouched except where caching_sha2 needs bridging across one-sided TLS.
+// Relay (mysql_relay.cpp): two loops like the PostgreSQL session's, rewriting
+// COM_QUERY and COM_STMT_PREPARE.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
@@ -12,11 +16,10 @@
 #include <string>
 
 #include "config/config.h"
-#include "protocol/mysql/packet_scanner.h"
-#include "protocol/mysql/response_tracker.h"
 #include "proxy/net/byte_buffer.h"
 #include "proxy/net/conn.h"
 #include "proxy/telemetry/metrics.h"
+#include "proxy/session/mysql/mysql_backend.h"
 #include "proxy/session/relay_session.h"
 
 namespace sy::proxy {
@@ -36,17 +39,20 @@ class MySqlSession : public RelaySession {
   //! Reads one whole packet (header included) from `conn` into `out`.
   asio::awaitable<bool> read_packet(Conn& conn, ByteBuffer& buf, std::string& out, uint32_t limit);
   asio::awaitable<void> refuse(uint8_t seq, uint16_t code, std::string_view sqlstate, const std::string& message);
-  asio::awaitable<void> pump_frontend();
-  asio::awaitable<void> pump_backend();
+  //! Relays the authentication exchange up to the server's OK; false if the
+  //! login failed or either side went away (mysql_login.cpp).
+  asio::awaitable<bool> login();
+  asio::awaitable<void> pump_frontend() override;
+  asio::awaitable<void> pump_backend() override;
   void rewrite_packet(std::string_view packet, OutputBatch& out);
-  asio::awaitable<bool> bridge_sha2_answer(std::string packet, OutputBatch& out);
+  asio::awaitable<bool> bridge_sha2_answer(std::string packet);
   asio::awaitable<bool> send_bridged_password(std::string_view pem, uint8_t server_seq);
   void wipe_bridged_password();
   void refuse_bridged_login(uint8_t seq, std::string_view reason, const std::string& message);
   std::string session_key() const override { return client_addr_; }
 
-  mysql::PacketScanner server_scan_;
-  bool authenticated_ = false;
+  MySqlBackend& server() { return static_cast<MySqlBackend&>(*primary_); }
+
   int seq_offset_ = 0;  //!< server-side minus client-side sequence ids during authentication
   std::string auth_plugin_;  //!< the plugin the login is using, followed through AuthSwitchRequests
   std::string nonce_;        //!< the login's scramble: the greeting's, or the last AuthSwitchRequest's
@@ -58,9 +64,7 @@ class MySqlSession : public RelaySession {
   enum class Sha2Bridge { Off, KeyOrPassword, Password, ClientPassword, ServerKey } sha2_bridge_ = Sha2Bridge::Off;
   std::string bridged_password_;  //!< held between ClientPassword and ServerKey, then wiped
   bool accept_multi_packet_statement(std::string_view first);
-  mysql::ResponseTracker tracker_{false};  //!< whether a transaction is open, for the phase latch
-  bool client_writing_ = false;            //!< the backend loop is writing replies to the client
-  std::string deferred_client_error_;      //!< a refusal to send once the replies before it are out
+  std::string deferred_client_error_;  //!< a refusal to send once the replies before it are out
   Counter* simple_statements_ = nullptr;
   Counter* extended_statements_ = nullptr;
 };

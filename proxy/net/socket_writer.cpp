@@ -1,0 +1,75 @@
+#include "proxy/net/socket_writer.h"
+
+namespace sy::proxy {
+
+SocketWriter::SocketWriter(Conn& conn, size_t limit)
+    : conn_(conn), limit_(limit), has_data_(conn.socket().get_executor()), has_room_(conn.socket().get_executor()),
+      wrote_(conn.socket().get_executor()) {}
+
+void SocketWriter::push(std::string_view bytes) {
+  if (state_ != State::Open) return;
+  queued_.append(bytes);
+  has_data_.notify();
+}
+
+asio::awaitable<bool> SocketWriter::send(std::string_view bytes) {
+  push(bytes);
+  while (state_ != State::Stopped && queued_.size() > limit_) co_await has_room_.wait();
+  co_return state_ != State::Stopped;
+}
+
+asio::awaitable<bool> SocketWriter::send(const std::vector<asio::const_buffer>& bufs) {
+  if (state_ != State::Open) co_return false;
+  for (const auto& b : bufs) queued_.append(static_cast<const char*>(b.data()), b.size());
+  has_data_.notify();
+  while (state_ != State::Stopped && queued_.size() > limit_) co_await has_room_.wait();
+  co_return state_ != State::Stopped;
+}
+
+void SocketWriter::finish() {
+  if (state_ == State::Open) state_ = State::Finishing;
+  has_data_.notify();
+}
+
+void SocketWriter::abort() {
+  state_ = State::Stopped;
+  queued_.clear();
+  has_data_.notify();
+  has_room_.notify();
+}
+
+asio::awaitable<void> SocketWriter::run() {
+  error_code ec;
+  while (state_ != State::Stopped) {
+    if (queued_.empty()) {
+      if (state_ == State::Finishing) break;
+      co_await has_data_.wait();
+      continue;
+    }
+    // Everything queued goes out in one write: replies that piled up while
+    // the last write was in flight cost one syscall, not one each.
+    std::swap(queued_, writing_);
+    has_room_.notify();
+    writing_now_ = true;
+    co_await conn_.write(asio::buffer(writing_), ec);
+    writing_now_ = false;
+    writing_.clear();
+    wrote_.notify();
+    if (ec) break;
+  }
+  state_ = State::Stopped;
+  queued_.clear();
+  has_room_.notify();
+  wrote_.notify();
+}
+
+asio::awaitable<bool> SocketWriter::flush() {
+  while (state_ != State::Stopped && !idle()) co_await wrote_.wait();
+  co_return state_ != State::Stopped;
+}
+
+asio::awaitable<void> SocketWriter::stopped_wait() {
+  while (state_ != State::Stopped) co_await wrote_.wait();
+}
+
+}  // namespace sy::proxy
