@@ -2,17 +2,20 @@
 // byte a client or server sends reaches one of these first, so none may
 // crash, read out of bounds or loop on any input. The first input byte picks
 // the decoder; the rest is the bytes on the wire.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "protocol/common/bytes.h"
 #include "protocol/mysql/handshake.h"
 #include "protocol/mysql/packet.h"
 #include "protocol/mysql/packet_scanner.h"
 #include "protocol/mysql/response_tracker.h"
 #include "protocol/pg/frame_scanner.h"
 #include "protocol/pg/messages.h"
+#include "protocol/pg/request_tracker.h"
 #include "protocol/pg/startup.h"
 
 namespace {
@@ -61,6 +64,40 @@ void pg(std::string_view in, size_t chunk) {
   });
 }
 
+// The PostgreSQL request tracker, on messages from both sides: each is
+// preceded by a byte whose low bit says who sent it (1: the client). With an
+// odd `chunk` it is given only the first piece of each, as a caller that
+// streams large messages would.
+void pg_tracker(std::string_view in, size_t chunk) {
+  constexpr size_t kMaxPending = 64;
+  sy::pg::RequestTracker tracker(kMaxPending);
+  size_t touched = 0;
+  auto touch = [&](const sy::pg::Request* r, std::span<const sy::pg::Request> finished) {
+    if (r) touched += r->statement.size() + r->portal.size();  // pointers must still be good
+    for (const auto& f : finished) touched += f.statement.size() + size_t(f.outcome);
+  };
+  while (!in.empty()) {
+    const bool from_client = in[0] & 1;
+    in.remove_prefix(1);
+    size_t size = in.size();
+    if (size >= 5) size = std::min<size_t>(size, 1 + size_t(sy::proto::load_be32(in.data() + 1)));
+    std::string_view m = in.substr(0, size);
+    if (chunk % 2) m = m.substr(0, std::max<size_t>(5, chunk));
+    if (from_client) {
+      auto s = tracker.client_message(m);
+      touch(s.request, s.finished);
+    } else {
+      auto r = tracker.server_message(m);
+      require(r.role != sy::pg::ReplyRole::Answer || r.request != nullptr);
+      touch(r.request, r.finished);
+    }
+    require(tracker.pending() <= kMaxPending && tracker.pending_syncs() <= tracker.pending());
+    require(!(tracker.lost() && tracker.idle()));
+    in.remove_prefix(size);
+  }
+  (void)touched;
+}
+
 void mysql(std::string_view in, size_t chunk, bool deprecate_eof) {
   (void)sy::mysql::parse_greeting(in);
   if (auto hello = sy::mysql::parse_client_hello(in)) {
@@ -94,10 +131,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 2, size - 2);
   size_t chunk = 1 + data[1] % 64;
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0: pg(in, chunk); break;
     case 1: mysql(in, chunk, false); break;
-    default: mysql(in, chunk, true); break;
+    case 2: mysql(in, chunk, true); break;
+    default: pg_tracker(in, chunk); break;
   }
   return 0;
 }
