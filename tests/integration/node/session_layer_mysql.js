@@ -44,11 +44,17 @@ async function main() {
     supportBigNumbers: true, bigNumberStrings: true,
   });
   const transcript = [];
+  // MariaDB numbers statements server-wide, so ids are kept relative to the
+  // first one this connection got: a run directly and one through the proxy
+  // then read the same.
+  let firstId = null;
+  const relative = (id) => `first+${id - firstId}`;
   const record = async (label, fn) => {
     try {
       transcript.push({ step: label, ...outcome(await fn()) });
     } catch (err) {
-      transcript.push({ step: label, error: { errno: err.errno, sqlState: err.sqlState, message: err.message } });
+      const message = String(err.message).replace(/handler \((\d+)\)/, (_, id) => `handler (${relative(Number(id))})`);
+      transcript.push({ step: label, error: { errno: err.errno, sqlState: err.sqlState, message } });
     }
   };
 
@@ -56,7 +62,9 @@ async function main() {
   for (let i = 0; i < 100; i++) {
     const s = await conn.prepare(statementText(i));
     stmts.push(s);
-    transcript.push({ step: `prepare ${i}`, params: s.statement.parameters.length, columns: s.statement.columns.length });
+    if (firstId === null) firstId = s.statement.id;
+    transcript.push({ step: `prepare ${i}`, id: relative(s.statement.id), params: s.statement.parameters.length,
+      columns: s.statement.columns.length });
   }
   // A statement the server refuses at prepare time.
   await record('prepare missing table', () => conn.prepare('SELECT * FROM sl_no_such_table WHERE id = ?'));
@@ -95,6 +103,7 @@ async function main() {
   // New statements after the reset (the server may hand out ids again).
   for (let i = 0; i < 8; i++) {
     const s = await conn.prepare(`${statementText(i)} /* after reset */`);
+    transcript.push({ step: `prepare new ${i}`, id: relative(s.statement.id) });
     await record(`new stmt ${i}`, () => s.execute(params(i, 5)));
     await record(`new stmt ${i} again`, () => s.execute(params(i, 6)));
   }
