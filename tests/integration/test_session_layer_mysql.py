@@ -85,7 +85,7 @@ class Mysql2PreparedStatements(unittest.TestCase):
         self.assertEqual([r for r in rows if STATE_MAP.get(r[1]) != r[2]], [],
                          "rows whose unified_state is not map(state) after prepared UPDATEs/INSERTs")
         self.assertGreater(sum(1 for r in rows if r[1] != "draft"), 20)
-        self.assertNotIn('"level":"error"', proxy.log_text())
+        self.assertNotIn('"level":"ERROR"', proxy.log_text())
 
 
 if __name__ == "__main__":
