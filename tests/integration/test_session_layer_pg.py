@@ -65,6 +65,15 @@ def inconsistent_rows(table):
     return touched, bad
 
 
+def script_file(test_case, text):
+    """A pgbench script file holding `text`, removed after the test."""
+    tmp = tempfile.TemporaryDirectory()
+    test_case.addCleanup(tmp.cleanup)
+    path = Path(tmp.name) / "script.pgbench"
+    path.write_text(text)
+    return path
+
+
 def pgbench(port, script, *args, timeout=120):
     return subprocess.run(["pgbench", "-n", "-f", str(script), *args, "-h", "127.0.0.1", "-p", str(port), "app"],
                           capture_output=True, text=True, timeout=timeout, env=dict(os.environ, PGPASSWORD=""))
@@ -102,8 +111,7 @@ class PgbenchPipeline(unittest.TestCase):
     CLIENTS, TRANSACTIONS = 4, 100
 
     def test_pipelined_updates_are_dual_written(self):
-        script = Path(tempfile.mkdtemp()) / "pipeline.pgbench"
-        script.write_text(PIPELINE_SCRIPT)
+        script = script_file(self, PIPELINE_SCRIPT)
         rows = (self.CLIENTS + 1) * 100
         args = ["-c", str(self.CLIENTS), "-j", "2", "-t", str(self.TRANSACTIONS)]
         want = (self.CLIENTS * self.TRANSACTIONS, 0)
@@ -265,6 +273,30 @@ def wait_for_clients(n, timeout=20.0):
             time.sleep(0.05)
 
 
+class ReloadCounter:
+    """Counts the proxy's `config_reloaded` lines from SIGHUP, reading only
+    what the log gained since the last look."""
+    LINE = b'"event":"config_reloaded","who":"sighup"'
+
+    def __init__(self, proxy):
+        self.path, self.offset, self.count, self.rest = proxy.log_path, 0, 0, b""
+
+    def wait_for(self, n, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = self.rest + f.read()
+            self.offset += len(data) - len(self.rest)
+            *lines, self.rest = data.split(b"\n")
+            self.count += sum(1 for line in lines if self.LINE in line)
+            if self.count >= n:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"reload {n} not logged within {timeout}s")
+            time.sleep(0.002)
+
+
 class ReloadUnderLoad(unittest.TestCase):
     """50 pgbench -M prepared clients in dual_write while the config is
     reloaded 100 times by SIGHUP. tests/bench/reload-under-load.sh measures
@@ -273,8 +305,7 @@ class ReloadUnderLoad(unittest.TestCase):
 
     def test_100_reloads_under_50_clients(self):
         reset_orders("sl_reload", 1000)
-        script = Path(tempfile.mkdtemp()) / "reload.pgbench"
-        script.write_text(RELOAD_SCRIPT)
+        script = script_file(self, RELOAD_SCRIPT)
         port = free_port()
         with Proxy(reload_config("sl_reload", port, 0)) as proxy:
             bench = subprocess.Popen(["pgbench", "-n", "-c", "50", "-j", "2", "-T", "8", "-M", "prepared",
@@ -308,29 +339,6 @@ class ReloadUnderLoad(unittest.TestCase):
         touched, bad = inconsistent_rows("sl_reload")
         self.assertGreater(touched, 0)
         self.assertEqual(bad, [], "rows updated across reloads without unified_status = map(status)")
-
-class ReloadCounter:
-    """Counts the proxy's `config_reloaded` lines from SIGHUP, reading only
-    what the log gained since the last look."""
-    LINE = b'"event":"config_reloaded","who":"sighup"'
-
-    def __init__(self, proxy):
-        self.path, self.offset, self.count, self.rest = proxy.log_path, 0, 0, b""
-
-    def wait_for(self, n, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = self.rest + f.read()
-            self.offset += len(data) - len(self.rest)
-            *lines, self.rest = data.split(b"\n")
-            self.count += sum(1 for line in lines if self.LINE in line)
-            if self.count >= n:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"reload {n} not logged within {timeout}s")
-            time.sleep(0.002)
 
 
 if __name__ == "__main__":
