@@ -116,7 +116,7 @@ reloader() {
     if ((i % 2)); then cp "$tmp/config-b.yaml" "$tmp/switchyard.yaml.new"; else cp "$tmp/config-a.yaml" "$tmp/switchyard.yaml.new"; fi
     mv "$tmp/switchyard.yaml.new" "$tmp/switchyard.yaml"
     kill -HUP "$sy_pid"
-    while (($(reloads_logged) < base + i)); do sleep 0.005; done
+    while (($(reloads_logged) < base + i)); do sleep 0.02; done
     sleep "$pause"
   done
 }
