@@ -47,6 +47,7 @@ using work_guard = asio::executor_work_guard<asio::io_context::executor_type>;
 
 struct Server::Impl {
   std::shared_ptr<const config::Config> cfg;
+  const FaultPlan* faults = nullptr;
   // Declared before the workers: sessions still parked in an io_context are
   // destroyed with it and unregister themselves from these on the way out.
   CancelRegistry cancels;
@@ -105,7 +106,7 @@ struct Server::Impl {
         co_await pause.async_wait(redirect_error(use_awaitable, ec));
         continue;
       }
-      SessionDeps deps{rt, &cancels, &sessions};
+      SessionDeps deps{rt, &cancels, &sessions, faults};
       if (rt->cfg.protocol == config::Protocol::Mysql)
         std::make_shared<MySqlSession>(std::move(sock), std::move(deps))->start();
       else
@@ -247,8 +248,9 @@ struct Server::Impl {
   }
 };
 
-Server::Server(std::shared_ptr<const config::Config> cfg) : impl_(std::make_unique<Impl>()) {
+Server::Server(std::shared_ptr<const config::Config> cfg, const FaultPlan* faults) : impl_(std::make_unique<Impl>()) {
   impl_->cfg = std::move(cfg);
+  impl_->faults = faults;
 }
 
 Server::~Server() = default;

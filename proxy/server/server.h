@@ -13,9 +13,12 @@ namespace sy::proxy {
 //! One `config_warning` event per warning of a loaded file (start-up, reload).
 void log_config_warnings(const std::vector<config::ConfigError>& warnings, const std::string& source);
 
+struct FaultPlan;
+
 class Server {
  public:
-  explicit Server(std::shared_ptr<const config::Config> cfg);
+  //! `faults`: test builds only (tests/faults/); the switchyard binary passes none.
+  explicit Server(std::shared_ptr<const config::Config> cfg, const FaultPlan* faults = nullptr);
   ~Server();
   //! Serves until SIGTERM/SIGINT and the drain that follows; returns the exit code.
   int run();

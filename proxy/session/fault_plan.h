@@ -11,6 +11,9 @@ struct FaultPlan {
   //! Name of the session loop that throws when it next runs a step:
   //! "from_server" or "from_client". Empty: none.
   std::string throw_in;
+  //! Only sessions with this application_name (MySQL: program_name) fault,
+  //! so a test can show that the others go on being served.
+  std::string application_name;
 };
 
 }  // namespace sy::proxy

@@ -60,7 +60,7 @@ asio::awaitable<void> RelaySession::relay() {
 }
 
 void RelaySession::maybe_fault(const char* where) {
-  if (deps_.faults && deps_.faults->throw_in == where)
+  if (deps_.faults && deps_.faults->throw_in == where && deps_.faults->application_name == application_name_)
     throw std::runtime_error(std::string("injected fault in ") + where);
 }
 
@@ -111,19 +111,22 @@ asio::awaitable<void> RelaySession::send_and_close(std::string bytes) {
 asio::awaitable<void> RelaySession::end_after_server() {
   stage_ = Stage::Closing;
   if (primary_) primary_->conn.close();
-  if (frontend_done_) {  // the client already hung up: nothing left to deliver
+  // What is queued (replies, the last error) still goes out, but a client
+  // that does not read gets no more than the linger time to take it.
+  to_client_.finish();
+  linger_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(), std::chrono::seconds(2));
+  linger_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->close_both();
+  });
+  co_await to_client_.stopped_wait();
+  if (frontend_done_) {  // the client already hung up: nothing left to wait for
     close_both();
     co_return;
   }
-  to_client_.finish();
-  co_await to_client_.stopped_wait();
+  // FIN, then the frontend loop sees the client's EOF and ends; the linger
+  // timer bounds that wait too.
   error_code ignored;
   client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  // The frontend loop sees the client's EOF and ends; this bounds the wait.
-  linger_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(), std::chrono::seconds(2));
-  linger_timer_->async_wait([self = shared_from_this()](error_code ec) {
-    if (!ec) self->client_.close();
-  });
 }
 
 void RelaySession::end_after_client() {

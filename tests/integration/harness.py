@@ -127,7 +127,7 @@ class Proxy:
     .wait_for_log(regex, timeout=5) -> first matching line
     """
 
-    def __init__(self, config_text, *, args=(), env=None, ready_timeout=10.0):
+    def __init__(self, config_text, *, args=(), env=None, ready_timeout=10.0, binary=None):
         if not isinstance(config_text, str):
             config_text = config(*config_text)
         self.config_text = config_text
@@ -136,6 +136,7 @@ class Proxy:
             raise ValueError("config has no `listen: host:port`")
         self.port = self.ports[0]
         self.args = list(args)
+        self.binary = binary or SY_BIN  # e.g. SY_FAULTS_BIN, the proxy with faults injected
         self.env = env
         self.ready_timeout = ready_timeout
         self.proc = None
@@ -168,7 +169,7 @@ class Proxy:
         env = dict(os.environ, **(self.env or {}))
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [SY_BIN, "run", "-c", self.config_path, *self.args],
+                [self.binary, "run", "-c", self.config_path, *self.args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + self.ready_timeout
         for port in self.ports:

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "protocol/pg/frame_scanner.h"
+#include "protocol/pg/request_tracker.h"
 #include "protocol/pg/startup.h"
 #include "proxy/backends/backend.h"
 
@@ -22,6 +23,9 @@ struct PgBackend : Backend {
   std::optional<pg::CancelKey> cancel_key;  //!< BackendKeyData, once logged in
   bool in_transaction = false;              //!< last ReadyForQuery said 'T' or 'E'
   bool channel_binding_passthrough = false;  //!< client and target show the same certificate
+  //! Which reply answers which request, from the first ReadyForQuery on
+  //! (tenant sessions only; see pg_relay.cpp).
+  pg::RequestTracker requests;
 };
 
 }  // namespace sy::proxy

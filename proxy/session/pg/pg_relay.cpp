@@ -30,6 +30,7 @@ asio::awaitable<void> PgSession::pump_frontend() {
     bool terminated = false;
     for (;;) {
       auto view = client_buf_.unread();
+      const bool message_start = scan.at_boundary();
       auto step = scan.next(view);
       if (step.kind == pg::FrameScanner::Kind::NeedMore) break;
       if (step.kind == pg::FrameScanner::Kind::Error) {
@@ -41,6 +42,7 @@ asio::awaitable<void> PgSession::pump_frontend() {
       }
       auto bytes = slice(view, step.size);
       client_buf_.consume(step.size);
+      if (tenant_ && message_start) track_client_message(bytes);
       if (step.kind == pg::FrameScanner::Kind::Message) {
         terminated = terminated || step.type == pg::kTerminate;
         if (tenant_ && step.type == pg::kExecute) extended_statements_->fetch_add(1, std::memory_order_relaxed);
@@ -81,6 +83,7 @@ asio::awaitable<void> PgSession::pump_backend() {
     out.clear();
     for (;;) {
       auto view = srv.buf.unread();
+      const bool message_start = srv.scan.at_boundary();
       auto step = srv.scan.next(view);
       if (step.kind == pg::FrameScanner::Kind::NeedMore) break;
       if (step.kind == pg::FrameScanner::Kind::Error) {
@@ -90,6 +93,7 @@ asio::awaitable<void> PgSession::pump_backend() {
       }
       auto bytes = slice(view, step.size);
       srv.buf.consume(step.size);
+      if (tenant_ && message_start) track_server_message(bytes);
       if (step.kind == pg::FrameScanner::Kind::Message && step.type == pg::kReadyForQuery && bytes.size() == 6)
         srv.in_transaction = bytes[5] != 'I';
       out.forward(bytes.data(), bytes.size());
@@ -121,6 +125,31 @@ asio::awaitable<void> PgSession::pump_backend() {
     }
   }
   co_await end_after_server();
+}
+
+// A tenant's session pairs each request with its replies: what read routing
+// and shadow reads need to know before they may use another backend. A plain
+// relay (no tenant) has no use for it and skips the cost. Bind and Describe
+// stream through in pieces (a Bind may carry megabytes of parameters); their
+// first piece holds the names, and a name split across reads is only cut.
+void PgSession::track_client_message(std::string_view first_piece) {
+  auto& requests = server().requests;
+  if (requests.lost()) return;
+  requests.client_message(first_piece);
+  if (requests.lost()) log_tracking_lost();
+}
+
+void PgSession::track_server_message(std::string_view first_piece) {
+  auto& requests = server().requests;
+  if (requests.lost()) return;
+  requests.server_message(first_piece);
+  if (requests.lost()) log_tracking_lost();
+}
+
+void PgSession::log_tracking_lost() {
+  // Once per session: from here on the session only stays on its primary.
+  log::Event(log::Level::info, "request_tracking_lost").str("client", client_addr_).str("tenant", tenant_name_)
+      .str("reason", server().requests.lost_reason());
 }
 
 void PgSession::fail_session(std::string error_message) {

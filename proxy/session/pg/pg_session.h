@@ -49,6 +49,10 @@ class PgSession : public RelaySession {
   void fail_session(std::string error_message);
   //! Runs a Query/Parse through the tenant's rewriter; adds what to send to `out`.
   void rewrite_message(std::string_view message, OutputBatch& out);
+  //! Feed the request tracker the first piece of each message (tenant sessions).
+  void track_client_message(std::string_view first_piece);
+  void track_server_message(std::string_view first_piece);
+  void log_tracking_lost();
   std::string session_key() const override;
 
   PgBackend& server() { return static_cast<PgBackend&>(*primary_); }
