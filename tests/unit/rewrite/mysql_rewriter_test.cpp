@@ -10,6 +10,7 @@
 #include "config/loader.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/sql_text.h"
+#include "tests/unit/rewrite/entity_column_util.h"
 
 using namespace sy;
 using rewrite::Decision;
@@ -201,32 +202,14 @@ TEST(MysqlRewriter, InsertSelectEndingAtAsIsNotReadPastItsEnd) {
 // entity_column names the key the events report; MySQL column names are
 // case-insensitive, so the match is too.
 TEST(MysqlRewriter, EntityIdComesFromTheConfiguredColumn) {
-  auto loaded = config::load_string(R"(listeners:
-  - name: my
-    protocol: mysql
-    listen: 127.0.0.1:3307
-    targets: { legacy: { address: 127.0.0.1:3306 } }
-tenants:
-  - name: t
-    phase: dual_write
-    migrations: [transfer_state]
-migrations:
-  transfer_state:
-    table: transfers
-    legacy_column: state
-    unified_column: unified_state
-    entity_column: transfer_no
-    map: { sent: SENT }
-)");
+  auto yaml = test::with_entity_column(read(SY_CORPUS_DIR "/mysql_corpus.yaml"), "unified_column: unified_state\n",
+                                       "transfer_no");
+  auto loaded = config::load_string(yaml);
   ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).str();
   rewrite::MigrationSet ms(*loaded.config, loaded.config->tenants.at(0));
   rewrite::MysqlRewriter rw(ms);
-  auto entity = [&](const std::string& sql) {
-    auto d = rw.rewrite(sql, {.phase = config::Phase::DualWrite});
-    EXPECT_EQ(d.action, Decision::Action::Rewrite) << sql;
-    return d.events.size() == 1 ? d.events[0].entity_id : std::string("(events: ") + std::to_string(d.events.size()) + ")";
-  };
-  EXPECT_EQ(entity("UPDATE transfers SET state = 'sent' WHERE transfer_no = 'T-9'"), "T-9");
-  EXPECT_EQ(entity("UPDATE transfers SET state = ? WHERE `Transfer_No` = 12"), "12");
-  EXPECT_EQ(entity("UPDATE transfers SET state = 'sent' WHERE id = 7"), "");  // id is not the entity here
+  using test::entity_of;
+  EXPECT_EQ(entity_of(rw, "UPDATE transfers SET state = 'sent' WHERE transfer_no = 'T-9'"), "T-9");
+  EXPECT_EQ(entity_of(rw, "UPDATE transfers SET state = ? WHERE `Transfer_No` = 12"), "12");
+  EXPECT_EQ(entity_of(rw, "UPDATE transfers SET state = 'sent' WHERE id = 7"), "");  // id is not the entity here
 }

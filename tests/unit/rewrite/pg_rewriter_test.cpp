@@ -9,6 +9,7 @@
 #include "rewrite/pg_parse.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/tenant_rewriter.h"
+#include "tests/unit/rewrite/entity_column_util.h"
 
 using namespace sy;
 using config::Phase;
@@ -235,33 +236,14 @@ TEST_F(Fixture, GarbageIsForwarded) {
 
 // entity_column names the key the events report; `id` is then just a column.
 TEST(PgRewriterEntityColumn, ReportsTheConfiguredColumn) {
-  auto loaded = config::load_string(R"(listeners:
-  - name: pg
-    listen: 127.0.0.1:6432
-    targets: { legacy: { address: 127.0.0.1:5432 } }
-tenants:
-  - name: t
-    phase: dual_write
-    migrations: [cashout_status]
-migrations:
-  cashout_status:
-    table: cashouts
-    legacy_column: status
-    unified_column: unified_status
-    entity_column: cashout_ref
-    map: { paid: PAID }
-)");
+  auto loaded = config::load_string(test::with_entity_column(kConfig, "unified_column: unified_status\n", "order_ref"));
   ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).str();
   rewrite::MigrationSet ms(*loaded.config, loaded.config->tenants.at(0));
   rewrite::PgRewriter rw(ms);
-  auto entity = [&](const std::string& sql) {
-    auto d = rw.rewrite(sql, {.phase = Phase::DualWrite});
-    EXPECT_EQ(d.action, Decision::Action::Rewrite) << sql;
-    return d.events.size() == 1 ? d.events[0].entity_id : std::string("(events: ") + std::to_string(d.events.size()) + ")";
-  };
-  EXPECT_EQ(entity("UPDATE cashouts SET status = 'paid' WHERE cashout_ref = 'C-17'"), "C-17");
-  EXPECT_EQ(entity("UPDATE cashouts c SET status = $1 WHERE 42 = c.cashout_ref"), "42");
-  EXPECT_EQ(entity("UPDATE cashouts SET status = 'paid' WHERE \"cashout_ref\" = 9"), "9");
-  EXPECT_EQ(entity("UPDATE cashouts SET status = 'paid' WHERE id = 7"), "");  // id is not the entity here
-  EXPECT_EQ(entity("UPDATE cashouts SET status = 'paid' WHERE \"Cashout_Ref\" = 9"), "");  // another column
+  using test::entity_of;
+  EXPECT_EQ(entity_of(rw, "UPDATE orders SET status = 'Awaiting approval' WHERE order_ref = 'C-17'"), "C-17");
+  EXPECT_EQ(entity_of(rw, "UPDATE orders o SET status = $1 WHERE 42 = o.order_ref"), "42");
+  EXPECT_EQ(entity_of(rw, "UPDATE orders SET status = 'Awaiting approval' WHERE \"order_ref\" = 9"), "9");
+  EXPECT_EQ(entity_of(rw, "UPDATE orders SET status = 'Awaiting approval' WHERE id = 7"), "");  // id is not the entity here
+  EXPECT_EQ(entity_of(rw, "UPDATE orders SET status = 'Awaiting approval' WHERE \"Order_Ref\" = 9"), "");  // another column
 }
