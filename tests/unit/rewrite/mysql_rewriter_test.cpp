@@ -204,12 +204,8 @@ TEST(MysqlRewriter, InsertSelectEndingAtAsIsNotReadPastItsEnd) {
 TEST(MysqlRewriter, EntityIdComesFromTheConfiguredColumn) {
   auto yaml = test::with_entity_column(read(SY_CORPUS_DIR "/mysql_corpus.yaml"), "unified_column: unified_state\n",
                                        "transfer_no");
-  auto loaded = config::load_string(yaml);
-  ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).str();
-  rewrite::MigrationSet ms(*loaded.config, loaded.config->tenants.at(0));
-  rewrite::MysqlRewriter rw(ms);
-  using test::entity_of;
-  EXPECT_EQ(entity_of(rw, "UPDATE transfers SET state = 'sent' WHERE transfer_no = 'T-9'"), "T-9");
-  EXPECT_EQ(entity_of(rw, "UPDATE transfers SET state = ? WHERE `Transfer_No` = 12"), "12");
-  EXPECT_EQ(entity_of(rw, "UPDATE transfers SET state = 'sent' WHERE id = 7"), "");  // id is not the entity here
+  auto entity = [&](const std::string& sql) { return test::entity_of<rewrite::MysqlRewriter>(yaml, sql); };
+  EXPECT_EQ(entity("UPDATE transfers SET state = 'sent' WHERE transfer_no = 'T-9'"), "T-9");
+  EXPECT_EQ(entity("UPDATE transfers SET state = ? WHERE `Transfer_No` = 12"), "12");
+  EXPECT_EQ(entity("UPDATE transfers SET state = 'sent' WHERE id = 7"), "");  // id is not the entity here
 }

@@ -236,14 +236,11 @@ TEST_F(Fixture, GarbageIsForwarded) {
 
 // entity_column names the key the events report; `id` is then just a column.
 TEST(PgRewriterEntityColumn, ReportsTheConfiguredColumn) {
-  auto loaded = config::load_string(test::with_entity_column(kConfig, "unified_column: unified_status\n", "order_ref"));
-  ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).str();
-  rewrite::MigrationSet ms(*loaded.config, loaded.config->tenants.at(0));
-  rewrite::PgRewriter rw(ms);
-  using test::entity_of;
-  EXPECT_EQ(entity_of(rw, "UPDATE orders SET status = 'Awaiting approval' WHERE order_ref = 'C-17'"), "C-17");
-  EXPECT_EQ(entity_of(rw, "UPDATE orders o SET status = $1 WHERE 42 = o.order_ref"), "42");
-  EXPECT_EQ(entity_of(rw, "UPDATE orders SET status = 'Awaiting approval' WHERE \"order_ref\" = 9"), "9");
-  EXPECT_EQ(entity_of(rw, "UPDATE orders SET status = 'Awaiting approval' WHERE id = 7"), "");  // id is not the entity here
-  EXPECT_EQ(entity_of(rw, "UPDATE orders SET status = 'Awaiting approval' WHERE \"Order_Ref\" = 9"), "");  // another column
+  auto yaml = test::with_entity_column(kConfig, "unified_column: unified_status\n", "order_ref");
+  auto entity = [&](const std::string& sql) { return test::entity_of<rewrite::PgRewriter>(yaml, sql); };
+  EXPECT_EQ(entity("UPDATE orders SET status = 'Awaiting approval' WHERE order_ref = 'C-17'"), "C-17");
+  EXPECT_EQ(entity("UPDATE orders o SET status = $1 WHERE 42 = o.order_ref"), "42");
+  EXPECT_EQ(entity("UPDATE orders SET status = 'Awaiting approval' WHERE \"order_ref\" = 9"), "9");
+  EXPECT_EQ(entity("UPDATE orders SET status = 'Awaiting approval' WHERE id = 7"), "");  // id is not the entity here
+  EXPECT_EQ(entity("UPDATE orders SET status = 'Awaiting approval' WHERE \"Order_Ref\" = 9"), "");  // another column
 }
