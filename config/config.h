@@ -134,6 +134,9 @@ struct Migration {
   std::string table;
   std::string legacy_column;
   std::string unified_column;
+  //! The column whose literal in `WHERE <column> = <literal>` is reported as
+  //! an event's entity_id (the row a write pins); as stored, like the others.
+  std::string entity_column = "id";
   std::vector<std::pair<std::string, std::string>> map;      //!< legacy -> unified, file order
   std::vector<std::pair<std::string, std::string>> reverse;  //!< unified -> legacy overrides
   Unmapped unmapped = Unmapped::Keep;

@@ -308,8 +308,8 @@ void read_tenant(Reader& r, const YAML::Node& n, const std::string& path, Tenant
 
 void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Migration& m) {
   if (!r.is_map(n, path)) return;
-  r.only_keys(n, path, {"table", "legacy_column", "unified_column", "map", "reverse", "unmapped", "transitions",
-                        "terminal"});
+  r.only_keys(n, path, {"table", "legacy_column", "unified_column", "entity_column", "map", "reverse", "unmapped",
+                        "transitions", "terminal"});
   std::string table;
   r.str(n, "table", path, table, true);
   if (auto dot = table.find('.'); dot != std::string::npos) {
@@ -320,6 +320,7 @@ void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Mig
   }
   r.str(n, "legacy_column", path, m.legacy_column, true);
   r.str(n, "unified_column", path, m.unified_column, true);
+  r.str(n, "entity_column", path, m.entity_column);
   r.string_map(n, "map", path, m.map);
   r.string_map(n, "reverse", path, m.reverse);
   if (auto u = n["unmapped"]; u.IsDefined() && u.IsNull()) m.unmapped = Unmapped::Null;  // `unmapped: null`, unquoted
@@ -345,6 +346,11 @@ void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Mig
   if (m.map.empty()) r.error(n, path + ".map", "a migration needs at least one mapped value");
   if (!m.legacy_column.empty() && m.legacy_column == m.unified_column)
     r.error(n["unified_column"], path + ".unified_column", "must differ from legacy_column");
+  // The entity is the row, named by its key: a status column cannot be it.
+  if (m.entity_column.empty())
+    r.error(n["entity_column"], path + ".entity_column", "must name a column");
+  else if (m.entity_column == m.legacy_column || m.entity_column == m.unified_column)
+    r.error(n["entity_column"], path + ".entity_column", "must differ from legacy_column and unified_column");
   // reverse picks the legacy value a unified one reads back as, so it can
   // only name pairs the map itself has. (A many-to-one map without reverse is
   // accepted while reads are not switched; SPEC will need it for read_switch.)

@@ -23,7 +23,7 @@ struct MigrationEvent {
   std::string legacy;     //!< the literal written, or the expression text
   std::string unified;    //!< the mapped literal, or "CASE" for an expression
   bool literal = false;   //!< legacy/unified are values, not expressions
-  std::string entity_id;  //!< when the statement pins one row (WHERE id = literal)
+  std::string entity_id;  //!< when the statement pins one row (WHERE <entity_column> = literal)
   std::string reason;     //!< why unsupported or rejected
 };
 

@@ -1,5 +1,6 @@
 #include "rewrite/migration_sql.h"
 
+#include "rewrite/common/case_expression.h"
 #include "rewrite/sql_text.h"
 
 namespace sy::rewrite {
@@ -8,9 +9,7 @@ std::string MigrationSql::ident(const std::string& name) const {
   return dialect_ == Dialect::Mysql ? quote_mysql_ident(name) : quote_ident(name);
 }
 
-std::string MigrationSql::literal(const std::string& value) const {
-  return dialect_ == Dialect::Mysql ? quote_mysql_literal(value) : quote_literal(value);
-}
+std::string MigrationSql::literal(const std::string& value) const { return literal_quoter(dialect_)(value); }
 
 std::string MigrationSql::mysql_database() const {
   return m_.schema.empty() ? std::string("DATABASE()") : literal(m_.schema);
@@ -27,10 +26,8 @@ std::string MigrationSql::legacy_text() const {
   return dialect_ == Dialect::Mysql ? col : "CAST(" + col + " AS text)";
 }
 
-std::string MigrationSql::expected() const {
-  std::string out = "CASE " + legacy_text();
-  for (const auto& [legacy, unified] : m_.map) out += " WHEN " + literal(legacy) + " THEN " + literal(unified);
-  return out + " END";
+std::string MigrationSql::expected(const std::string& else_) const {
+  return case_expression(legacy_text(), m_.map, literal_quoter(dialect_), else_);
 }
 
 std::string MigrationSql::differs() const {
@@ -96,8 +93,7 @@ std::string MigrationSql::backfill(const std::string& key, const std::string& af
   auto unified = ident(m_.unified_column);
   // ELSE the column itself gives the CASE the column's own type, so the
   // literals coerce to an enum exactly as in an assignment.
-  std::string set = expected();
-  set.replace(set.size() - 4, 4, " ELSE t." + unified + " END");
+  std::string set = expected("t." + unified);
   std::string in;
   for (const auto& [legacy, _] : m_.map) in += (in.empty() ? "" : ", ") + literal(legacy);
   auto where = key_range(key, after, upto);

@@ -42,7 +42,8 @@ class MigrationSql {
   std::string ident(const std::string& name) const;
   std::string literal(const std::string& value) const;
   std::string legacy_text() const;   //!< the legacy column as the rewriter compares it
-  std::string expected() const;      //!< CASE legacy WHEN ... END, NULL when unmapped
+  //! CASE legacy WHEN ... [ELSE else_] END; without else_, NULL when unmapped.
+  std::string expected(const std::string& else_ = "") const;
   std::string differs() const;       //!< unified is not exactly expected()
   std::string key_range(const std::string& key, const std::string& after, const std::string& upto) const;
 

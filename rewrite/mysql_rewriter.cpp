@@ -3,6 +3,11 @@
 #include <cctype>
 #include <cstdio>
 
+#include "rewrite/common/case_expression.h"
+#include "rewrite/common/entity_column.h"
+#include "rewrite/common/event_builder.h"
+#include "rewrite/common/value.h"
+#include "rewrite/common/values_rows.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/sql_text.h"
 #include "rewrite/statement_outcome.h"
@@ -15,13 +20,6 @@ using config::Unmapped;
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
-
 // One `col = expr` of a SET list (UPDATE, INSERT ... SET, ON DUPLICATE KEY UPDATE).
 struct Assignment {
   std::string qualifier;  // table or alias before the dot, if any
@@ -30,17 +28,10 @@ struct Assignment {
   int expr_first = 0, expr_last = 0;  // token indices, inclusive
 };
 
-struct Value {
-  enum class Kind { Literal, Null, Default, Expr } kind = Kind::Expr;
-  std::string literal;
-  uint32_t begin = 0, end = 0;
-  bool has_param = false;
-};
-
 class Analyzer {
  public:
   Analyzer(std::string_view sql, const std::vector<Token>& toks, const MigrationSet& ms, const RewriteOptions& o)
-      : sql_(sql), t_(toks), ms_(ms), opts_(o) {}
+      : sql_(sql), t_(toks), ms_(ms), opts_(o), make_event_(sql, o.phase) {}
 
   std::vector<Edit> edits;
   std::vector<MigrationEvent> events;
@@ -165,8 +156,7 @@ class Analyzer {
     }
     if (migs.empty()) return;
     auto assigns = set_list(i + 1, {"WHERE", "ORDER", "LIMIT"});
-    std::string entity = entity_id();
-    for (const auto* m : migs) assignment_pair(*m, assigns, table, alias, table_label(schema, table), entity, p);
+    for (const auto* m : migs) assignment_pair(*m, assigns, table, alias, table_label(schema, table), entity_id(*m), p);
   }
 
   const CompiledMigration* first_migration(int i) const {
@@ -217,7 +207,7 @@ class Analyzer {
     if (!legacy) return;
     Value v = classify(legacy->expr_first, legacy->expr_last);
     if (v.kind == Value::Kind::Default) return p.mark_unsupported("DEFAULT assigned to " + m.cfg->legacy_column, &m);
-    auto ev = event(m, label, v, entity);
+    auto ev = make_event_(m, label, v, entity);
     std::string unified = unified_value(m, v, ev, p, /*row_has_unified=*/true);
     if (!p.unsupported.empty()) return;
     p.events.push_back(ev);
@@ -294,42 +284,23 @@ class Analyzer {
     for (const auto* m : migs) assignment_pair(*m, assigns, table, "", label, "", p);
   }
 
-  void add_column(const CompiledMigration& m, int col_tok, PendingStatement& p) {
-    auto col = quote_mysql_ident(m.cfg->unified_column);
-    if (opts_.phase == Phase::Cleanup)
-      p.edits.push_back({t_[col_tok].begin, t_[col_tok].end - t_[col_tok].begin, col});
-    else
-      p.edits.push_back({t_[col_tok].end, 0, ", " + col});
+  InsertColumn insert_column(const CompiledMigration& m, int col_tok, size_t k, size_t ncols, const std::string& label) {
+    return {.m = &m, .table = label, .legacy = t_[col_tok], .quoted_unified = quote_mysql_ident(m.cfg->unified_column),
+            .index = k, .width = ncols};
   }
 
   void values_rows(const CompiledMigration& m, int i, int col_tok, size_t k, size_t ncols, const std::string& label,
                    PendingStatement& p) {
     auto split = split_rows(t_, i, last_);
     if (!split) return p.mark_unsupported("unterminated VALUES row", &m);
-    const auto& rows = *split;
-    if (rows.empty()) return p.mark_unsupported("cannot locate VALUES rows", &m);
-    add_column(m, col_tok, p);
-    for (const auto& row : rows) {
-      if (row.size() != ncols) return p.mark_unsupported("VALUES row width does not match the column list", &m);
-      auto [first, last] = row[k];
-      if (first > last) return p.mark_unsupported("empty VALUES item", &m);
-      Value v = classify(first, last);
-      auto ev = event(m, label, v, "");
-      std::string unified;
-      if (v.kind == Value::Kind::Default) {
-        unified = "DEFAULT";
-        ev.outcome = Outcome::Unmapped;
-      } else {
-        unified = unified_value(m, v, ev, p, /*row_has_unified=*/false);
-        if (!p.unsupported.empty()) return;
-        if (unified.empty()) unified = "DEFAULT";
-      }
-      p.events.push_back(ev);
-      if (opts_.phase == Phase::Cleanup)
-        p.edits.push_back({v.begin, v.end - v.begin, cleanup_value(m, v, unified)});
-      else
-        p.edits.push_back({v.end, 0, ", " + unified});
-    }
+    ValuesRowHooks hooks;
+    hooks.classify = [this](size_t, int first, int last) -> std::optional<Value> { return classify(first, last); };
+    hooks.unified = [&](const Value& v, MigrationEvent& ev) {
+      return unified_value(m, v, ev, p, /*row_has_unified=*/false);
+    };
+    hooks.cleanup_text = [&](const Value& v, const std::string& unified) { return cleanup_value(m, v, unified); };
+    map_values_rows(insert_column(m, col_tok, k, ncols, label), *split, make_event_, hooks,
+                    opts_.phase == Phase::Cleanup, p);
   }
 
   void insert_select(const CompiledMigration& m, int i, int col_tok, size_t k, size_t ncols, const std::string& label,
@@ -360,19 +331,17 @@ class Analyzer {
     // The select list cannot see the row being inserted, so the mapping must
     // repeat the expression: only safe without parameters.
     if (v.has_param) return p.mark_unsupported("INSERT ... SELECT with a parameter in the legacy value", &m);
-    auto ev = event(m, label, v, "");
+    auto ev = make_event_(m, label, v);
     std::string unified = unified_value(m, v, ev, p, /*row_has_unified=*/false);
     if (!p.unsupported.empty()) return;
-    if (v.kind == Value::Kind::Expr) unified = case_over(m, std::string(sql_.substr(v.begin, v.end - v.begin)), "NULL");
+    if (v.kind == Value::Kind::Expr) unified = case_over(m, v.text(sql_), "NULL");
     if (unified.empty()) unified = "NULL";
     p.events.push_back(ev);
-    add_column(m, col_tok, p);
     uint32_t end = t_[last].end;
     if (kw(last + 1, "AS") && is_ident(last + 2)) end = t_[last + 2].end;  // text may end at AS
-    if (opts_.phase == Phase::Cleanup)
-      p.edits.push_back({v.begin, v.end - v.begin, unified});
-    else
-      p.edits.push_back({end, 0, ", " + unified});
+    const bool cleanup = opts_.phase == Phase::Cleanup;
+    p.edits.push_back(unified_column_edit(insert_column(m, col_tok, k, ncols, label), cleanup));
+    p.edits.push_back(unified_value_edit(v, end, std::move(unified), cleanup));
   }
 
   void load_data(int first, PendingStatement& p) {
@@ -421,25 +390,9 @@ class Analyzer {
     return v;
   }
 
-  MigrationEvent event(const CompiledMigration& m, const std::string& label, const Value& v, const std::string& entity) {
-    MigrationEvent ev;
-    ev.migration = m.cfg->name;
-    ev.table = label;
-    ev.entity_id = entity;
-    ev.literal = v.kind == Value::Kind::Literal;
-    ev.legacy = ev.literal ? v.literal
-                           : v.kind == Value::Kind::Null ? "NULL" : std::string(sql_.substr(v.begin, v.end - v.begin));
-    if (ev.legacy.size() > 200) ev.legacy = ev.legacy.substr(0, 200) + "...";
-    ev.outcome = opts_.phase == Phase::Observe ? Outcome::Observed : Outcome::Rewritten;
-    return ev;
-  }
-
   // CASE over an expression that yields the legacy value.
-  std::string case_over(const CompiledMigration& m, const std::string& legacy_expr, const std::string& else_) const {
-    std::string out = "CASE " + legacy_expr;
-    for (const auto& [legacy, unified] : m.cfg->map)
-      out += " WHEN " + quote_mysql_literal(legacy) + " THEN " + quote_mysql_literal(unified);
-    return out + " ELSE " + else_ + " END";
+  std::string case_over(const CompiledMigration& m, std::string_view legacy_expr, const std::string& else_) const {
+    return case_expression(legacy_expr, m.cfg->map, quote_mysql_literal, else_);
   }
 
   std::string reject_expr(const CompiledMigration& m, const std::string& legacy_expr) const {
@@ -478,7 +431,7 @@ class Analyzer {
   // the client's expression itself (it still appears exactly once).
   std::string cleanup_value(const CompiledMigration& m, const Value& v, const std::string& unified) const {
     if (v.kind != Value::Kind::Expr) return unified;
-    std::string expr(sql_.substr(v.begin, v.end - v.begin));
+    std::string expr(v.text(sql_));
     std::string else_;
     switch (m.cfg->unmapped) {
       case Unmapped::Keep: else_ = quote_mysql_ident(m.cfg->unified_column); break;
@@ -489,10 +442,12 @@ class Analyzer {
     return case_over(m, "(" + expr + ")", else_);
   }
 
-  std::string entity_id() const {
+  // The literal of `WHERE <entity column> = literal`, when the statement has one.
+  std::string entity_id(const CompiledMigration& m) const {
     for (int i = first_; i + 3 <= last_; ++i)
-      if (kw(i, "WHERE") && is_ident(i + 1) && iequals(ident(i + 1), "id") && is(i + 2, TokenKind::Operator) &&
-          text(i + 2) == "=" && (is(i + 3, TokenKind::Number) || is(i + 3, TokenKind::String)))
+      if (kw(i, "WHERE") && is_ident(i + 1) && is_entity_column(m, ident(i + 1), Dialect::Mysql) &&
+          is(i + 2, TokenKind::Operator) && text(i + 2) == "=" &&
+          (is(i + 3, TokenKind::Number) || is(i + 3, TokenKind::String)))
         return t_[i + 3].kind == TokenKind::String ? unquote_mysql_string(text(i + 3)) : std::string(text(i + 3));
     return "";
   }
@@ -519,6 +474,7 @@ class Analyzer {
   const std::vector<Token>& t_;
   const MigrationSet& ms_;
   const RewriteOptions& opts_;
+  EventBuilder make_event_;
   int first_ = 0, last_ = -1;
 };
 

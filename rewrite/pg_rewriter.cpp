@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <optional>
 
+#include "rewrite/common/case_expression.h"
+#include "rewrite/common/entity_column.h"
+#include "rewrite/common/event_builder.h"
+#include "rewrite/common/value.h"
+#include "rewrite/common/values_rows.h"
 #include "rewrite/pg_parse.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/sql_text.h"
@@ -35,14 +40,6 @@ int max_param(std::string_view sql, const std::vector<Token>& toks) {
   return n;
 }
 
-// A legacy value as the statement writes it.
-struct Value {
-  enum class Kind { Literal, Null, Default, Expr } kind = Kind::Expr;
-  std::string literal;  // decoded value of a literal
-  uint32_t begin = 0, end = 0;
-  bool has_param = false;
-};
-
 // Which existing row (if any) the unified column can be read from.
 struct Target {
   std::string rel_sql;   // relation as an SQL reference, for typed-NULL anchors
@@ -53,7 +50,7 @@ struct Target {
 class Analyzer {
  public:
   Analyzer(std::string_view sql, const std::vector<Token>& toks, const MigrationSet& ms, const RewriteOptions& o)
-      : sql_(sql), toks_(toks), ms_(ms), opts_(o) {}
+      : sql_(sql), toks_(toks), ms_(ms), opts_(o), make_event_(sql, o.phase) {}
 
   std::vector<Edit> edits;
   std::vector<MigrationEvent> events;
@@ -136,12 +133,12 @@ class Analyzer {
     auto migs = migrations_for(member(u, "relation"));
     if (migs.empty()) return;
     auto target = target_of(*range_var(member(u, "relation")), true);
-    auto entity = entity_id(member(u, "whereClause"));
-    set_list(member(u, "targetList"), migs, target, entity, {"FROM", "WHERE", "RETURNING"}, p);
+    set_list(member(u, "targetList"), migs, target, member(u, "whereClause"), {"FROM", "WHERE", "RETURNING"}, p);
   }
 
+  // `where`: the UPDATE's WHERE clause, which may pin the entity; nullptr for ON CONFLICT.
   void set_list(const JsonValue* targets, const std::vector<const CompiledMigration*>& migs, const Target& target,
-                const std::string& entity, std::initializer_list<std::string_view> stops, PendingStatement& p,
+                const JsonValue* where, std::initializer_list<std::string_view> stops, PendingStatement& p,
                 bool on_conflict = false) {
     if (!targets || !targets->IsArray()) return;
     for (const auto* m : migs) {
@@ -166,7 +163,7 @@ class Analyzer {
       if (!val) return p.mark_unsupported("assignment to " + m->cfg->legacy_column + " without a value", m);
       Value v = classify(*val, col + 2, stops);
       if (v.kind == Value::Kind::Default) return p.mark_unsupported("DEFAULT assigned to " + m->cfg->legacy_column, m);
-      auto ev = event(*m, target, v, entity);
+      auto ev = make_event_(*m, target.table, v, entity_id(where, *m));
       std::string unified;
       if (on_conflict && opts_.phase == Phase::Cleanup && references_excluded(*val, m->cfg->legacy_column)) {
         // Cleanup stopped inserting the legacy column, so EXCLUDED.<legacy> is
@@ -196,7 +193,7 @@ class Analyzer {
     auto migs = migrations_for(rel);
     if (auto* oc = member(ins, "onConflictClause"))
       if (str_member(*oc, "action") == "ONCONFLICT_UPDATE" && !migs.empty())
-        set_list(member(*oc, "targetList"), migs, target_of(*range_var(rel), true), "", {"WHERE", "RETURNING"}, p,
+        set_list(member(*oc, "targetList"), migs, target_of(*range_var(rel), true), nullptr, {"WHERE", "RETURNING"}, p,
                  /*on_conflict=*/true);
     if (migs.empty() || !p.unsupported.empty()) return;
     auto target = target_of(*range_var(rel), false);
@@ -230,18 +227,9 @@ class Analyzer {
     }
   }
 
-  void add_column(const CompiledMigration& m, int col_tok, PendingStatement& p) {
-    if (opts_.phase == Phase::Cleanup)
-      p.edits.push_back({toks_[col_tok].begin, toks_[col_tok].end - toks_[col_tok].begin, quote_ident(m.cfg->unified_column)});
-    else
-      p.edits.push_back({toks_[col_tok].end, 0, ", " + quote_ident(m.cfg->unified_column)});
-  }
-
-  void place_value(const Value& v, const std::string& unified, PendingStatement& p) {
-    if (opts_.phase == Phase::Cleanup)
-      p.edits.push_back({v.begin, v.end - v.begin, unified});
-    else
-      p.edits.push_back({v.end, 0, ", " + unified});
+  InsertColumn insert_column(const CompiledMigration& m, int col_tok, size_t k, size_t ncols, const Target& target) {
+    return {.m = &m, .table = target.table, .legacy = toks_[col_tok], .quoted_unified = quote_ident(m.cfg->unified_column),
+            .index = k, .width = ncols};
   }
 
   void insert_values(const CompiledMigration& m, const JsonValue& rows, int col_tok, size_t k, size_t ncols,
@@ -254,30 +242,20 @@ class Analyzer {
     ++i;
     auto split = split_rows(toks_, i, static_cast<int>(toks_.size()) - 1);
     if (!split) return p.mark_unsupported("unterminated VALUES row", &m);
-    const auto& items = *split;
-    if (!rows.IsArray() || items.size() != rows.Size()) return p.mark_unsupported("VALUES rows do not match the parse tree", &m);
-    add_column(m, col_tok, p);
-    for (rapidjson::SizeType r = 0; r < rows.Size(); ++r) {
-      auto* list = node(rows[r], "List");
+    if (!rows.IsArray() || split->size() != rows.Size()) return p.mark_unsupported("VALUES rows do not match the parse tree", &m);
+    ValuesRowHooks hooks;
+    hooks.classify = [&](size_t r, int first, int last) -> std::optional<Value> {
+      auto* list = node(rows[static_cast<rapidjson::SizeType>(r)], "List");
       auto* row_items = list ? member(*list, "items") : nullptr;
-      if (!row_items || !row_items->IsArray() || row_items->Size() != ncols || items[r].size() != ncols)
-        return p.mark_unsupported("VALUES row width does not match the column list", &m);
-      auto [first, last] = items[r][k];
-      Value v = classify_span((*row_items)[static_cast<rapidjson::SizeType>(k)], first, last);
-      auto ev = event(m, target, v, "");
-      std::string unified;
-      if (v.kind == Value::Kind::Default) {
-        unified = "DEFAULT";  // the legacy column's default is unknown here, so is the unified one's mapping
-        ev.outcome = Outcome::Unmapped;
-        ev.legacy = "DEFAULT";
-      } else {
-        unified = unified_value(m, v, target, ev, p);
-        if (!p.unsupported.empty()) return;
-        if (unified.empty()) unified = "DEFAULT";  // keep: the unified column gets its default
+      if (!row_items || !row_items->IsArray() || row_items->Size() != ncols) {
+        p.mark_unsupported("VALUES row width does not match the column list", &m);
+        return std::nullopt;
       }
-      p.events.push_back(ev);
-      place_value(v, unified, p);
-    }
+      return classify_span((*row_items)[static_cast<rapidjson::SizeType>(k)], first, last);
+    };
+    hooks.unified = [&](const Value& v, MigrationEvent& ev) { return unified_value(m, v, target, ev, p); };
+    map_values_rows(insert_column(m, col_tok, k, ncols, target), *split, make_event_, hooks,
+                    opts_.phase == Phase::Cleanup, p);
   }
 
   void insert_select(const CompiledMigration& m, const JsonValue& sel, int col_tok, size_t k, size_t ncols,
@@ -305,16 +283,14 @@ class Analyzer {
         return p.mark_unsupported("select-list alias without AS", &m);
       after = toks_[as + 1].end;
     }
-    auto ev = event(m, target, v, "");
+    auto ev = make_event_(m, target.table, v);
     std::string unified = unified_value(m, v, target, ev, p);
     if (!p.unsupported.empty()) return;
     if (unified.empty()) unified = typed_null(m, target);
     p.events.push_back(ev);
-    add_column(m, col_tok, p);
-    if (opts_.phase == Phase::Cleanup)
-      p.edits.push_back({v.begin, v.end - v.begin, unified});
-    else
-      p.edits.push_back({after, 0, ", " + unified});
+    const bool cleanup = opts_.phase == Phase::Cleanup;
+    p.edits.push_back(unified_column_edit(insert_column(m, col_tok, k, ncols, target), cleanup));
+    p.edits.push_back(unified_value_edit(v, after, std::move(unified), cleanup));
   }
 
   void copy(const JsonValue& c, PendingStatement& p) {
@@ -368,18 +344,6 @@ class Analyzer {
     return v;
   }
 
-  MigrationEvent event(const CompiledMigration& m, const Target& t, const Value& v, const std::string& entity) {
-    MigrationEvent ev;
-    ev.migration = m.cfg->name;
-    ev.table = t.table;
-    ev.entity_id = entity;
-    ev.literal = v.kind == Value::Kind::Literal;
-    ev.legacy = ev.literal ? v.literal : v.kind == Value::Kind::Null ? "NULL" : std::string(sql_.substr(v.begin, v.end - v.begin));
-    if (ev.legacy.size() > 200) ev.legacy = ev.legacy.substr(0, 200) + "...";
-    ev.outcome = opts_.phase == Phase::Observe ? Outcome::Observed : Outcome::Rewritten;
-    return ev;
-  }
-
   std::string typed_null(const CompiledMigration& m, const Target& t) {
     // A NULL of the unified column's own type, so CASE branches and enum
     // columns resolve exactly as a plain assignment would.
@@ -394,7 +358,7 @@ class Analyzer {
       return unified_for_literal(m, v.kind == Value::Kind::Literal ? &v.literal : nullptr, t.table, ev, p, quote_literal);
     // An expression or parameter: map it in SQL with a CASE over its text form.
     ev.unified = "CASE";
-    std::string expr(sql_.substr(v.begin, v.end - v.begin));
+    std::string expr(v.text(sql_));
     // An untyped parameter takes its type from the first typed use that
     // PostgreSQL analyses, and it analyses every SET/VALUES expression before
     // coercing any to its column. A bare CAST($1 AS text) would therefore make
@@ -405,28 +369,27 @@ class Analyzer {
     std::string as_text = anchor ? "CAST(COALESCE(" + expr + ", (SELECT " + quote_ident(m.cfg->legacy_column) +
                                        " FROM " + t.rel_sql + " WHERE false)) AS text)"
                                  : "CAST((" + expr + ") AS text)";
-    std::string out = "CASE " + as_text;
-    for (const auto& [legacy, unified] : m.cfg->map) out += " WHEN " + quote_literal(legacy) + " THEN " + quote_literal(unified);
-    out += " ELSE ";
+    std::string else_;
     switch (policy) {
       case Unmapped::Keep:
-        out += t.row_ref.empty() ? typed_null(m, t) : t.row_ref + "." + quote_ident(m.cfg->unified_column);
+        else_ = t.row_ref.empty() ? typed_null(m, t) : t.row_ref + "." + quote_ident(m.cfg->unified_column);
         break;
-      case Unmapped::Copy: out += as_text; break;
-      case Unmapped::Null: out += typed_null(m, t); break;
+      case Unmapped::Copy: else_ = as_text; break;
+      case Unmapped::Null: else_ = typed_null(m, t); break;
       case Unmapped::Reject:
         // SQL has no RAISE expression; a failing cast is the portable way to
         // abort the statement, with our message in the error text.
-        out += "CASE WHEN CAST(" +
-               quote_literal("switchyard: unmapped value for " + t.table + "." + m.cfg->legacy_column + " (migration " +
-                             m.cfg->name + ", unmapped: reject): ") +
-               " || COALESCE(" + as_text + ", 'NULL') AS pg_catalog.int4) IS NULL THEN " + typed_null(m, t) + " END";
+        else_ = "CASE WHEN CAST(" +
+                quote_literal("switchyard: unmapped value for " + t.table + "." + m.cfg->legacy_column +
+                              " (migration " + m.cfg->name + ", unmapped: reject): ") +
+                " || COALESCE(" + as_text + ", 'NULL') AS pg_catalog.int4) IS NULL THEN " + typed_null(m, t) + " END";
         break;
     }
-    return out + " END";
+    return case_expression(as_text, m.cfg->map, quote_literal, else_);
   }
 
-  std::string entity_id(const JsonValue* where) {
+  // The literal of `where` when it is `<entity column> = literal` (either way round).
+  std::string entity_id(const JsonValue* where, const CompiledMigration& m) {
     if (!where) return "";
     auto* e = node(*where, "A_Expr");
     if (!e || str_member(*e, "kind") != "AEXPR_OP") return "";
@@ -440,7 +403,7 @@ class Analyzer {
       auto* fields = cr ? member(*cr, "fields") : nullptr;
       if (!fields || !fields->IsArray() || fields->Empty()) continue;
       auto* last = node((*fields)[fields->Size() - 1], "String");
-      if (!last || str_member(*last, "sval") != "id") continue;
+      if (!last || !is_entity_column(m, str_member(*last, "sval"), Dialect::Postgres)) continue;
       auto* v = member(*e, val);
       auto* k = v ? node(*v, "A_Const") : nullptr;
       if (!k) continue;
@@ -557,6 +520,7 @@ class Analyzer {
   const std::vector<Token>& toks_;
   const MigrationSet& ms_;
   const RewriteOptions& opts_;
+  EventBuilder make_event_;
   uint32_t limit_ = 0;
 };
 

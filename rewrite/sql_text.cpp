@@ -91,6 +91,13 @@ std::string unquote_mysql_string(std::string_view t) {
   return out;
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
 bool contains_ci(std::string_view haystack, std::string_view lower_needle) {
   if (lower_needle.empty()) return true;
   if (haystack.size() < lower_needle.size()) return false;

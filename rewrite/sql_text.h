@@ -26,6 +26,9 @@ std::string quote_mysql_ident(std::string_view name);
 //! doubled quotes, optionally with a _charset introducer).
 std::string unquote_mysql_string(std::string_view token);
 
+//! ASCII case-insensitive equality.
+bool iequals(std::string_view a, std::string_view b);
+
 //! ASCII case-insensitive substring search.
 bool contains_ci(std::string_view haystack, std::string_view lower_needle);
 

@@ -65,6 +65,28 @@ TEST(ConfigLoader, LoadsTheSpecExample) {
   EXPECT_EQ(m->transitions.at(0).size(), 6u);
 }
 
+TEST(ConfigLoader, EntityColumnDefaultsToIdAndIsChecked) {
+  auto r = load_string(kGood);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config->migration("order_status")->entity_column, "id");
+
+  std::string y = kGood;
+  y.replace(y.find("    unified_column: unified_status\n"), 0, "    entity_column: order_ref\n");
+  r = load_string(y);
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
+  EXPECT_EQ(r.config->migration("order_status")->entity_column, "order_ref");
+
+  for (const char* bad : {"status", "unified_status", "\"\"", "[a, b]"}) {
+    std::string b = kGood;
+    b.replace(b.find("    unified_column: unified_status\n"), 0, std::string("    entity_column: ") + bad + "\n");
+    r = load_string(b);
+    ASSERT_FALSE(r.ok()) << bad;
+    ASSERT_EQ(r.errors.size(), 1u) << bad;
+    EXPECT_EQ(r.errors[0].path, "migrations.order_status.entity_column") << bad;
+    EXPECT_EQ(r.errors[0].line, 31) << bad;
+  }
+}
+
 TEST(ConfigLoader, ReportsEveryErrorWithItsLine) {
   const char* bad = R"(listeners:
   - name: pg

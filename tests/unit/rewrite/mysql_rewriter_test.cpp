@@ -10,6 +10,7 @@
 #include "config/loader.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/sql_text.h"
+#include "tests/unit/rewrite/entity_column_util.h"
 
 using namespace sy;
 using rewrite::Decision;
@@ -196,4 +197,15 @@ TEST(MysqlRewriter, InsertSelectEndingAtAsIsNotReadPastItsEnd) {
     auto d = rw.rewrite(sql, {.phase = config::Phase::DualWrite});
     EXPECT_FALSE(d.events.empty()) << sql;
   }
+}
+
+// entity_column names the key the events report; MySQL column names are
+// case-insensitive, so the match is too.
+TEST(MysqlRewriter, EntityIdComesFromTheConfiguredColumn) {
+  auto yaml = test::with_entity_column(read(SY_CORPUS_DIR "/mysql_corpus.yaml"), "unified_column: unified_state\n",
+                                       "transfer_no");
+  auto entity = [&](const std::string& sql) { return test::entity_of<rewrite::MysqlRewriter>(yaml, sql); };
+  EXPECT_EQ(entity("UPDATE transfers SET state = 'sent' WHERE transfer_no = 'T-9'"), "T-9");
+  EXPECT_EQ(entity("UPDATE transfers SET state = ? WHERE `Transfer_No` = 12"), "12");
+  EXPECT_EQ(entity("UPDATE transfers SET state = 'sent' WHERE id = 7"), "");  // id is not the entity here
 }

@@ -9,6 +9,7 @@
 #include "rewrite/pg_parse.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/tenant_rewriter.h"
+#include "tests/unit/rewrite/entity_column_util.h"
 
 using namespace sy;
 using config::Phase;
@@ -231,4 +232,15 @@ TEST_F(Fixture, GarbageIsForwarded) {
       EXPECT_TRUE(check.ok()) << s;
     }
   }
+}
+
+// entity_column names the key the events report; `id` is then just a column.
+TEST(PgRewriterEntityColumn, ReportsTheConfiguredColumn) {
+  auto yaml = test::with_entity_column(kConfig, "unified_column: unified_status\n", "order_ref");
+  auto entity = [&](const std::string& sql) { return test::entity_of<rewrite::PgRewriter>(yaml, sql); };
+  EXPECT_EQ(entity("UPDATE orders SET status = 'Awaiting approval' WHERE order_ref = 'C-17'"), "C-17");
+  EXPECT_EQ(entity("UPDATE orders o SET status = $1 WHERE 42 = o.order_ref"), "42");
+  EXPECT_EQ(entity("UPDATE orders SET status = 'Awaiting approval' WHERE \"order_ref\" = 9"), "9");
+  EXPECT_EQ(entity("UPDATE orders SET status = 'Awaiting approval' WHERE id = 7"), "");  // id is not the entity here
+  EXPECT_EQ(entity("UPDATE orders SET status = 'Awaiting approval' WHERE \"Order_Ref\" = 9"), "");  // another column
 }
