@@ -39,6 +39,14 @@ void add_tenant(CLI::App& cmd, CommandLine& line) {
   cmd.add_option("--tenant", line.tenant, "the tenant, by its name in the config")->type_name("T")->required();
 }
 
+// explain, verify and backfill each read the config and act for one tenant.
+CLI::App* add_tenant_command(CLI::App& app, CommandLine& line, const char* name, const char* description) {
+  auto* cmd = app.add_subcommand(name, description);
+  add_config(*cmd, line);
+  add_tenant(*cmd, line);
+  return cmd;
+}
+
 }  // namespace
 
 Parsed parse_command_line(int argc, const char* const* argv, std::string_view version, std::ostream& out,
@@ -55,27 +63,21 @@ Parsed parse_command_line(int argc, const char* const* argv, std::string_view ve
   auto* check = app.add_subcommand("check-config", "validate FILE; exit 0, or 1 with each error and its line");
   add_config(*check, line);
 
-  auto* explain = app.add_subcommand("explain", "show what the rewrite does to SQL for a tenant, and why");
-  add_config(*explain, line);
-  add_tenant(*explain, line);
+  auto* explain = add_tenant_command(app, line, "explain", "show what the rewrite does to SQL for a tenant, and why");
   explain->add_option("--phase", line.phase, "explain in this phase instead of the tenant's")->type_name("P");
   explain->add_option("--dialect", line.dialect, "the SQL's dialect (default: the tenant listener's protocol)")
       ->check(CLI::IsMember({"postgres", "mysql"}));
   explain->add_flag("--json", line.json, "one JSON object instead of text");
   explain->add_option("SQL", line.sql, "the statement text")->required();
 
-  auto* verify = app.add_subcommand("verify", "per migration: rows, consistent, inconsistent, unmapped, %");
+  auto* verify = add_tenant_command(app, line, "verify", "per migration: rows, consistent, inconsistent, unmapped, %");
   verify->footer("Exit status: 0 when no row is inconsistent, 1 when some are, 2 when it cannot run.");
-  add_config(*verify, line);
-  add_tenant(*verify, line);
   verify->add_option("--target", line.target, "read this target (default: the listener's primary)")->type_name("NAME");
   verify->add_flag("--json", line.json, "one JSON object instead of a table");
 
-  auto* backfill = app.add_subcommand("backfill", "set the unified column of rows written before dual_write");
+  auto* backfill = add_tenant_command(app, line, "backfill", "set the unified column of rows written before dual_write");
   backfill->footer("In key-ordered batches; progress is shown and saved after every batch, so running it again "
                    "resumes. Refused while the tenant runs cleanup.");
-  add_config(*backfill, line);
-  add_tenant(*backfill, line);
   auto& bf = line.backfill;
   const CLI::Validator decimal(as_decimal, "", "decimal");
   backfill->add_option("--batch", bf.batch, "rows per UPDATE")
