@@ -13,7 +13,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libboost-system-dev libssl-dev libpg-query-dev
-  libspdlog-dev libfmt-dev libyaml-cpp-dev libpq-dev libmariadb-dev
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libpq-dev libmariadb-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   postgresql-15 postgresql-client-15 pgbouncer
   mariadb-server mariadb-client sysbench haproxy python3-pymysql python3-cryptography

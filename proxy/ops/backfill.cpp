@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "proxy/ops/db_client.h"
+#include "proxy/telemetry/json_writer.h"
 #include "proxy/telemetry/log.h"
 #include "proxy/flags/tenant_directory.h"
 #include "rewrite/migration_sql.h"
@@ -59,23 +60,31 @@ struct Progress {
     return p;
   }
 
+  //! The progress file's text: one JSON object and a newline.
+  std::string to_json(const std::string& tenant) const {
+    rapidjson::StringBuffer json_text;
+    json::Writer w(json_text);
+    w.StartObject();
+    json::member(w, "tenant", tenant);
+    json::member(w, "where", where);
+    json::key(w, "done");
+    w.StartArray();
+    for (const auto& m : done) json::string(w, m);
+    w.EndArray();
+    json::key(w, "current");
+    w.StartObject();
+    json::member(w, "migration", migration);
+    json::member(w, "key", key);
+    json::member(w, "after", after);
+    json::member(w, "scanned", scanned);
+    json::member(w, "updated", updated);
+    w.EndObject();
+    w.EndObject();
+    return std::string(json_text.GetString(), json_text.GetSize()) + "\n";
+  }
+
   void save(const std::string& path, const std::string& tenant) const {
-    std::string out = "{\"tenant\":";
-    log::append_json_string(out, tenant);
-    out += ",\"where\":";
-    log::append_json_string(out, where);
-    out += ",\"done\":[";
-    for (size_t i = 0; i < done.size(); ++i) {
-      if (i) out += ",";
-      log::append_json_string(out, done[i]);
-    }
-    out += "],\"current\":{\"migration\":";
-    log::append_json_string(out, migration);
-    out += ",\"key\":";
-    log::append_json_string(out, key);
-    out += ",\"after\":";
-    log::append_json_string(out, after);
-    out += ",\"scanned\":" + std::to_string(scanned) + ",\"updated\":" + std::to_string(updated) + "}}\n";
+    std::string out = to_json(tenant);
     auto tmp = path + ".tmp";
     {
       std::ofstream f(tmp, std::ios::trunc);

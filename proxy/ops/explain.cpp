@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "proxy/telemetry/log.h"
+#include "proxy/telemetry/json_writer.h"
 #include "rewrite/migration_set.h"
 #include "rewrite/mysql_rewriter.h"
 #include "rewrite/pg_rewriter.h"
@@ -11,32 +11,26 @@ namespace sy::proxy {
 
 namespace {
 void print_json(const rewrite::Decision& d, std::string_view sql, config::Phase phase, const std::string& tenant) {
-  std::string out = "{\"tenant\":";
-  log::append_json_string(out, tenant);
-  out += ",\"phase\":";
-  log::append_json_string(out, config::to_string(phase));
-  out += ",\"decision\":";
-  log::append_json_string(out, d.rejected ? "reject" : d.action == rewrite::Decision::Action::Rewrite ? "rewrite" : "forward");
-  out += ",\"sql\":";
-  log::append_json_string(out, d.action == rewrite::Decision::Action::Rewrite ? std::string_view(d.sql) : sql);
-  out += ",\"events\":[";
-  for (size_t i = 0; i < d.events.size(); ++i) {
-    const auto& ev = d.events[i];
-    out += i ? ",{" : "{";
-    out += "\"outcome\":";
-    log::append_json_string(out, rewrite::to_string(ev.outcome));
+  rapidjson::StringBuffer out;
+  json::Writer w(out);
+  w.StartObject();
+  json::member(w, "tenant", tenant);
+  json::member(w, "phase", config::to_string(phase));
+  json::member(w, "decision", d.rejected ? "reject" : d.action == rewrite::Decision::Action::Rewrite ? "rewrite" : "forward");
+  json::member(w, "sql", d.action == rewrite::Decision::Action::Rewrite ? std::string_view(d.sql) : sql);
+  json::key(w, "events");
+  w.StartArray();
+  for (const auto& ev : d.events) {
+    w.StartObject();
+    json::member(w, "outcome", rewrite::to_string(ev.outcome));
     for (auto [k, v] : {std::pair{"migration", &ev.migration}, std::pair{"table", &ev.table}, std::pair{"legacy", &ev.legacy},
-                        std::pair{"unified", &ev.unified}, std::pair{"entity_id", &ev.entity_id}, std::pair{"reason", &ev.reason}}) {
-      if (v->empty()) continue;
-      out += ",\"";
-      out += k;
-      out += "\":";
-      log::append_json_string(out, *v);
-    }
-    out += "}";
+                        std::pair{"unified", &ev.unified}, std::pair{"entity_id", &ev.entity_id}, std::pair{"reason", &ev.reason}})
+      if (!v->empty()) json::member(w, k, *v);
+    w.EndObject();
   }
-  out += "]}";
-  std::cout << out << "\n";
+  w.EndArray();
+  w.EndObject();
+  std::cout << out.GetString() << "\n";
 }
 }  // namespace
 

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "proxy/ops/db_client.h"
-#include "proxy/telemetry/log.h"
+#include "proxy/telemetry/json_writer.h"
 #include "rewrite/migration_sql.h"
 
 namespace sy::proxy {
@@ -43,25 +43,35 @@ void print_text(const OpsTarget& where, const std::vector<Counts>& all) {
 }
 
 void print_json(const OpsTarget& where, const std::vector<Counts>& all) {
-  std::string out = "{\"tenant\":";
-  log::append_json_string(out, where.tenant->name);
-  out += ",\"target\":";
-  log::append_json_string(out, where.target->name);
-  out += ",\"database\":";
-  log::append_json_string(out, where.database);
-  out += ",\"migrations\":[";
-  for (size_t i = 0; i < all.size(); ++i) {
-    const auto& c = all[i];
-    if (i) out += ",";
-    out += "{\"migration\":";
-    log::append_json_string(out, c.migration);
-    out += ",\"table\":";
-    log::append_json_string(out, c.table);
-    out += ",\"rows\":" + std::to_string(c.rows) + ",\"consistent\":" + std::to_string(c.consistent) +
-           ",\"inconsistent\":" + std::to_string(c.inconsistent) + ",\"unmapped\":" + std::to_string(c.unmapped) +
-           ",\"consistent_pct\":" + (c.consistent_pct() < 0 ? "null" : pct_text(c.consistent_pct())) + "}";
+  rapidjson::StringBuffer out;
+  json::Writer w(out);
+  w.StartObject();
+  json::member(w, "tenant", where.tenant->name);
+  json::member(w, "target", where.target->name);
+  json::member(w, "database", where.database);
+  json::key(w, "migrations");
+  w.StartArray();
+  for (const auto& c : all) {
+    w.StartObject();
+    json::member(w, "migration", c.migration);
+    json::member(w, "table", c.table);
+    json::member(w, "rows", c.rows);
+    json::member(w, "consistent", c.consistent);
+    json::member(w, "inconsistent", c.inconsistent);
+    json::member(w, "unmapped", c.unmapped);
+    json::key(w, "consistent_pct");
+    // The text report's three decimals, not the double's shortest form.
+    if (c.consistent_pct() < 0) {
+      w.Null();
+    } else {
+      auto text = pct_text(c.consistent_pct());
+      w.RawValue(text.data(), text.size(), rapidjson::kNumberType);
+    }
+    w.EndObject();
   }
-  std::cout << out << "]}\n";
+  w.EndArray();
+  w.EndObject();
+  std::cout << out.GetString() << "\n";
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <iterator>
+#include <utility>
+
+#include "proxy/telemetry/json_writer.h"
 
 namespace sy::log {
 
@@ -42,64 +44,114 @@ void init(const std::string& level) {
 
 void set_level(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
+namespace {
+// rapidjson writes through an output stream; this one appends to a std::string.
+struct StringAppender {
+  using Ch = char;
+  std::string& out;
+  void Put(char c) { out.push_back(c); }
+  void Flush() {}
+};
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
+  StringAppender to{out};
+  // A lone string at the root: the Writer's level stack is never touched, so
+  // this allocates nothing beyond `out` itself.
+  rapidjson::Writer<StringAppender> writer(to);
+  json::string(writer, s);
 }
 
-Event::Event(Level level, std::string_view event) : level_(level), enabled_(spdlog::should_log(level)) {
-  if (!enabled_) return;
-  body_.reserve(160);
-  body_ += "\"event\":";
-  append_json_string(body_, event);
+struct Event::Line {
+  rapidjson::StringBuffer buffer;
+  json::Writer writer{buffer};
+  Line* next_spare = nullptr;
+};
+
+namespace {
+// Events are on the per-statement path, so their Lines are recycled: each
+// thread keeps a few spare ones (buffer and level stack keep their capacity),
+// and an Event allocates nothing once its thread has logged before. Per thread,
+// so no lock; an Event that ends on another thread (a coroutine resumed
+// elsewhere) just gives its Line to that thread.
+class SpareLines {
+ public:
+  ~SpareLines() {
+    gone_ = true;
+    while (head_) delete std::exchange(head_, head_->next_spare);
+  }
+  static Event::Line* take() {
+    if (gone_) return new Event::Line;
+    auto& self = mine();
+    if (!self.head_) return new Event::Line;
+    --self.count_;
+    return std::exchange(self.head_, self.head_->next_spare);
+  }
+  static void give(Event::Line* line) {
+    // A Line that grew for one huge event is not kept around.
+    if (gone_ || mine().count_ >= kKeep || line->buffer.GetSize() > kKeepBytes) {
+      delete line;
+      return;
+    }
+    line->buffer.Clear();
+    line->writer.Reset(line->buffer);
+    auto& self = mine();
+    line->next_spare = std::exchange(self.head_, line);
+    ++self.count_;
+  }
+
+ private:
+  static constexpr int kKeep = 4;  // Events alive at once on one thread: nested ones are rare
+  static constexpr size_t kKeepBytes = 64 * 1024;
+  static SpareLines& mine() {
+    thread_local SpareLines lines;
+    return lines;
+  }
+  // Set once the thread's pool is destroyed (an Event logged from a
+  // thread-exit or static destructor after that allocates its own Line).
+  static thread_local bool gone_;
+  Event::Line* head_ = nullptr;
+  int count_ = 0;
+};
+thread_local bool SpareLines::gone_ = false;
+
+}  // namespace
+
+Event::Event(Level level, std::string_view event)
+    : level_(level), line_(spdlog::should_log(level) ? SpareLines::take() : nullptr) {
+  if (!line_) return;
+  line_->writer.StartObject();
+  str("event", event);
 }
 
 Event::~Event() {
-  if (enabled_) spdlog::log(level_, "{}", body_);
-}
-
-void Event::key(std::string_view k) {
-  body_.push_back(',');
-  append_json_string(body_, k);
-  body_.push_back(':');
+  if (!line_) return;
+  line_->writer.EndObject();
+  // The pattern set in init() supplies the braces around ts and level, so
+  // the message is the object's members without its own braces.
+  std::string_view object(line_->buffer.GetString(), line_->buffer.GetSize());
+  spdlog::log(level_, "{}", object.substr(1, object.size() - 2));
+  SpareLines::give(line_);
 }
 
 Event& Event::str(std::string_view k, std::string_view value) {
-  if (!enabled_) return *this;
-  key(k);
-  append_json_string(body_, value);
+  if (!line_) return *this;
+  json::member(line_->writer, k, value);
   return *this;
 }
 
 Event& Event::raw(std::string_view k, std::string_view json) {
-  if (!enabled_) return *this;
-  key(k);
-  body_ += json;
+  if (!line_) return *this;
+  json::key(line_->writer, k);
+  // The type only feeds the Writer's bookkeeping; the text is copied as is.
+  line_->writer.RawValue(json.data(), json.size(), rapidjson::kObjectType);
   return *this;
 }
 
 Event& Event::num(std::string_view k, int64_t value) {
-  if (!enabled_) return *this;
-  key(k);
-  body_ += std::to_string(value);
+  if (!line_) return *this;
+  json::key(line_->writer, k);
+  line_->writer.Int64(value);
   return *this;
 }
 

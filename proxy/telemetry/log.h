@@ -33,11 +33,11 @@ class Event {
   //! A member whose value is already JSON (an object built with append_json_string).
   Event& raw(std::string_view key, std::string_view json);
 
+  struct Line;  //!< a rapidjson Writer and its buffer, reused across Events (log.cpp)
+
  private:
-  void key(std::string_view k);
   Level level_;
-  bool enabled_;
-  std::string body_;
+  Line* line_;  //!< null when the level is off: then every member is a no-op
 };
 
 }  // namespace sy::log

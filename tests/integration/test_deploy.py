@@ -170,7 +170,7 @@ class DockerfileTest(unittest.TestCase):
         self.assertRegex(runs, r"cmake --build build --target switchyard\b")
         packages = set(p for r in self.stage_body(builder, "RUN") for p in apt_installed_packages(r))
         for p in ["cmake", "ninja-build", "g++", "libboost-dev", "libboost-system-dev", "libssl-dev",
-                  "libpg-query-dev", "libspdlog-dev", "libfmt-dev", "libyaml-cpp-dev", "rapidjson-dev",
+                  "libpg-query-dev", "libspdlog-dev", "libfmt-dev", "libyaml-cpp-dev", "rapidjson-dev", "libcli11-dev",
                   "pkg-config", "libpq-dev", "libmariadb-dev"]:
             self.assertIn(p, packages, f"builder stage does not install {p}")
 
