@@ -81,7 +81,8 @@ void BM_CacheHit_ParamUpdate(benchmark::State& state) {
   e.tenant.decide(sql, config::Phase::DualWrite, true);
   for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(sql, config::Phase::DualWrite, true));
 }
-BENCHMARK(BM_CacheHit_ParamUpdate);
+// Threads(2): both worker threads hit the same tenant's cache at once.
+BENCHMARK(BM_CacheHit_ParamUpdate)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_CacheMiss_ParamUpdate(benchmark::State& state) {
   auto& e = env();
