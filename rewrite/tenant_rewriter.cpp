@@ -9,27 +9,35 @@ TenantRewriter::TenantRewriter(const config::Config& cfg, const config::Tenant& 
       pg_(migrations_),
       mysql_(migrations_) {}
 
-std::shared_ptr<const Decision> TenantRewriter::decide(std::string_view sql, config::Phase phase, bool extended,
-                                                       Dialect dialect) {
+template <class Lock>
+std::shared_ptr<const Decision> TenantRewriter::decide_in(DecisionTables& tables, Lock lock, std::string_view sql,
+                                                          config::Phase phase, bool extended, Dialect dialect) const {
   if (phase == config::Phase::Off || !migrations_.may_touch(sql)) return nullptr;
   const bool my = dialect == Dialect::Mysql;
-  auto& cache = caches_[(my ? 10 : 0) + static_cast<size_t>(phase) * 2 + (extended ? 1 : 0)];
-  bool cacheable = sql.size() <= kMaxCachedText;
-  if (cacheable) {
-    std::lock_guard lock(mu_);
-    if (auto it = cache.find(sql); it != cache.end()) return it->second;
+  auto& map = tables[(my ? 10 : 0) + static_cast<size_t>(phase) * 2 + (extended ? 1 : 0)];
+  {
+    [[maybe_unused]] auto held = lock();
+    if (const auto* hit = map.find(sql)) return *hit;
   }
   RewriteOptions opts{.phase = phase, .on_unsupported = on_unsupported_, .extended = extended};
   auto d = my ? mysql_.rewrite(sql, opts) : pg_.rewrite(sql, opts);
   std::shared_ptr<const Decision> decision;
   if (d.action == Decision::Action::Rewrite || !d.events.empty())
     decision = std::make_shared<const Decision>(std::move(d));
-  if (cacheable) {
-    std::lock_guard lock(mu_);
-    if (cache.size() >= kCacheEntries) cache.clear();
-    cache.emplace(std::string(sql), decision);
-  }
+  [[maybe_unused]] auto held = lock();
+  map.insert(sql, decision);
   return decision;
+}
+
+std::shared_ptr<const Decision> TenantRewriter::decide(DecisionCache& cache, std::string_view sql, config::Phase phase,
+                                                       bool extended, Dialect dialect) const {
+  // Only the calling thread touches its cache: nothing to lock.
+  return decide_in(cache.tables(token_), [] { return 0; }, sql, phase, extended, dialect);
+}
+
+std::shared_ptr<const Decision> TenantRewriter::decide(std::string_view sql, config::Phase phase, bool extended,
+                                                       Dialect dialect) {
+  return decide_in(shared_, [this] { return std::unique_lock(shared_mu_); }, sql, phase, extended, dialect);
 }
 
 }  // namespace sy::rewrite

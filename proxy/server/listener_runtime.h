@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "proxy/session/mysql/sha2_rsa_key.h"
 #include "proxy/flags/tenant_directory.h"
+#include "proxy/telemetry/listener_stats.h"
 
 namespace sy::proxy {
 
@@ -26,6 +27,8 @@ struct ListenerRuntime {
   std::atomic<uint32_t> clients{0};  //!< live client connections
   TenantDirectory* directory = nullptr;  //!< tenants and their flags, as in force now
   Metrics* metrics = nullptr;
+  //! This listener's own series (connections, backend errors), resolved once.
+  std::unique_ptr<const ListenerStats> stats;
 };
 
 }  // namespace sy::proxy

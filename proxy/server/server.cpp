@@ -6,25 +6,18 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/connect.hpp>
-#include <map>
-#include <mutex>
-#include <sys/stat.h>
 
-#include <cstdlib>
 #include <thread>
 #include <vector>
 
-#include "protocol/pg/messages.h"
 #include "proxy/session/cancel_registry.h"
 #include "proxy/server/listener_runtime.h"
 #include "config/loader.h"
-#include "proxy/admin/admin_api.h"
-#include "proxy/admin/admin_http.h"
-#include "proxy/telemetry/stats_sampler.h"
+#include "proxy/server/control_plane.h"
+#include "proxy/server/worker.h"
 #include "proxy/telemetry/log.h"
 #include "proxy/telemetry/metrics.h"
 #include "proxy/session/mysql/mysql_session.h"
@@ -53,28 +46,38 @@ struct Server::Impl {
   CancelRegistry cancels;
   SessionSet sessions;
   Metrics metrics;
-  // Worker 0 also runs the acceptors and signal handling. Each worker owns its
-  // sessions outright (both sockets live on its io_context), so a session's
-  // two relay loops never need a lock between them.
-  std::vector<std::unique_ptr<asio::io_context>> workers;
+  // Worker 0 also runs the acceptors (accepting is data path, and cheap).
+  // Each worker owns its sessions outright (both sockets live on its
+  // io_context), so a session's two relay loops never need a lock between
+  // them. Everything else runs on the control plane's thread.
+  std::vector<std::unique_ptr<Worker>> workers;
   std::vector<work_guard> guards;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  //!< touched only on worker 0
   std::unique_ptr<TenantDirectory> directory;
-  std::unique_ptr<StatsSampler> sampler;
-  std::unique_ptr<AdminServer> admin;
-  // Reachability of each listener's primary target, refreshed by probe_loop.
-  std::mutex probe_mu;
-  std::map<std::string, std::string> unreachable;  //!< "listener/target" -> error
-  bool probed = false;  //!< one round of probe_loop has finished
-  size_t next_worker = 0;
-  bool draining = false;
+  std::unique_ptr<ControlPlane> control;
+  size_t next_worker = 0;  //!< accept loops all run on worker 0
 
-  asio::io_context& main() { return *workers.front(); }
+  asio::io_context& main() { return workers.front()->io; }
 
-  asio::io_context& pick_worker() {
+  Worker& pick_worker() {
     auto& w = *workers[next_worker];
     next_worker = (next_worker + 1) % workers.size();
     return w;
+  }
+
+  // Called by the control plane: the acceptors belong to worker 0's thread.
+  void stop_accepting() {
+    asio::post(main(), [this] {
+      for (auto& a : acceptors) {
+        error_code ignored;
+        a->close(ignored);
+      }
+    });
+  }
+
+  void stop_workers() {
+    guards.clear();
+    for (auto& w : workers) w->io.stop();
   }
 
   std::shared_ptr<ListenerRuntime> build_runtime(const config::Listener& l) {
@@ -90,6 +93,7 @@ struct Server::Impl {
       rt->sha2_key = Sha2RsaKey::generate();
     rt->directory = directory.get();
     rt->metrics = &metrics;
+    rt->stats = std::make_unique<const ListenerStats>(metrics, l);
     return rt;
   }
 
@@ -97,7 +101,7 @@ struct Server::Impl {
     for (;;) {
       error_code ec;
       auto& worker = pick_worker();
-      tcp::socket sock = co_await acceptor.async_accept(worker, redirect_error(use_awaitable, ec));
+      tcp::socket sock = co_await acceptor.async_accept(worker.io, redirect_error(use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {
         // EMFILE and friends: back off instead of spinning on a failing accept.
@@ -106,145 +110,12 @@ struct Server::Impl {
         co_await pause.async_wait(redirect_error(use_awaitable, ec));
         continue;
       }
-      SessionDeps deps{rt, &cancels, &sessions, faults};
+      SessionDeps deps{rt, &cancels, &sessions, &worker.decisions, faults};
       if (rt->cfg.protocol == config::Protocol::Mysql)
         std::make_shared<MySqlSession>(std::move(sock), std::move(deps))->start();
       else
         std::make_shared<PgSession>(std::move(sock), std::move(deps))->start();
     }
-  }
-
-  // /readyz must answer without waiting on the network, so reachability is
-  // checked here in the background and only read by the handler.
-  asio::awaitable<void> probe_loop() {
-    asio::steady_timer tick(main());
-    while (!draining) {
-      for (const auto& l : cfg->listeners) {
-        const auto& t = l.primary_target();
-        std::string key = l.name + "/" + t.name;
-        error_code ec;
-        tcp::socket sock(main());
-        asio::steady_timer deadline(main(), std::chrono::milliseconds(std::min<uint32_t>(l.connect_timeout_ms, 2000)));
-        deadline.async_wait([&sock](error_code e) {
-          if (!e) sock.close();
-        });
-        tcp::resolver resolver(main());
-        auto results = co_await resolver.async_resolve(t.address.host, std::to_string(t.address.port),
-                                                       redirect_error(use_awaitable, ec));
-        if (!ec) co_await asio::async_connect(sock, results, redirect_error(use_awaitable, ec));
-        deadline.cancel();
-        std::lock_guard lock(probe_mu);
-        if (ec)
-          unreachable[key] = "target \"" + t.name + "\" of listener \"" + l.name + "\" at " + t.address.str() +
-                             " unreachable: " + ec.message();
-        else
-          unreachable.erase(key);
-      }
-      {
-        std::lock_guard lock(probe_mu);
-        probed = true;
-      }
-      tick.expires_after(std::chrono::seconds(2));
-      error_code ec;
-      co_await tick.async_wait(redirect_error(use_awaitable, ec));
-    }
-  }
-
-  // Reloads the config file named at start-up. An invalid file changes
-  // nothing: the running config stays and the errors are logged and returned.
-  ChangeResult reload(const std::string& who) {
-    auto loaded = config::load_file(cfg->source);
-    if (!loaded.ok()) {
-      ChangeResult r{422, "invalid config; the running config is unchanged", {}};
-      for (const auto& e : loaded.errors) r.details.push_back(e.str());
-      log::Event ev(log::Level::err, "config_reload_failed");
-      ev.str("who", who).str("config", cfg->source).num("errors", int64_t(r.details.size()));
-      ev.str("first_error", r.details.empty() ? "" : r.details.front());
-      // Every error with its line, as check-config prints them: a file fixed
-      // one error per reload attempt is a slow way to recover.
-      std::string all = "[";
-      for (const auto& d : r.details) {
-        if (all.size() > 1) all += ",";
-        log::append_json_string(all, d);
-      }
-      ev.raw("all_errors", all + "]");
-      return r;
-    }
-    auto r = directory->reload(loaded.config, who);
-    if (r.status == 200) log_config_warnings(loaded.warnings, cfg->source);
-    return r;
-  }
-
-  // Kubernetes updates a mounted ConfigMap by swapping a symlink, so watch
-  // what the path resolves to (inode, size, mtime), polled once a second.
-  asio::awaitable<void> watch_config_file() {
-    auto stamp = [this] {
-      struct stat st {};
-      if (::stat(cfg->source.c_str(), &st) != 0) return std::string();
-      return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
-             "." + std::to_string(st.st_mtim.tv_nsec);
-    };
-    std::string last = stamp();
-    asio::steady_timer tick(main());
-    while (!draining) {
-      tick.expires_after(std::chrono::seconds(1));
-      error_code ec;
-      co_await tick.async_wait(redirect_error(use_awaitable, ec));
-      auto now = stamp();
-      if (now.empty() || now == last) continue;
-      last = now;
-      reload("file_change");
-    }
-  }
-
-  asio::awaitable<void> sample_stats() {
-    asio::steady_timer tick(main());
-    while (!draining) {
-      sampler->sample();
-      tick.expires_after(std::chrono::seconds(1));
-      error_code ec;
-      co_await tick.async_wait(redirect_error(use_awaitable, ec));
-    }
-  }
-
-  std::vector<std::string> not_ready() {
-    std::vector<std::string> reasons;
-    if (draining) reasons.push_back("draining: shutting down");
-    std::lock_guard lock(probe_mu);
-    // Ready only once the targets are known to answer, not before anyone looked.
-    if (!probed) reasons.push_back("starting: targets not yet probed");
-    for (const auto& [_, why] : unreachable) reasons.push_back(why);
-    return reasons;
-  }
-
-  asio::awaitable<void> drain(std::chrono::milliseconds timeout) {
-    draining = true;
-    for (auto& a : acceptors) {
-      error_code ignored;
-      a->close(ignored);
-    }
-    log::Event(log::Level::info, "draining").num("sessions", int64_t(sessions.size())).num("timeout_ms", timeout.count());
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    asio::steady_timer tick(main());
-    error_code ec;
-    while (sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
-      tick.expires_after(std::chrono::milliseconds(50));
-      co_await tick.async_wait(redirect_error(use_awaitable, ec));
-    }
-    if (size_t left = sessions.size()) {
-      log::Event(log::Level::warn, "drain_timeout").num("sessions_terminated", int64_t(left));
-      for (auto& s : sessions.snapshot())
-        s->terminate(std::string(pg::sqlstate::kAdminShutdown),  // MySQL sessions use their own code
-                     "switchyard: terminating connection because the proxy is shutting down");
-      auto hard = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      while (sessions.size() > 0 && std::chrono::steady_clock::now() < hard) {
-        tick.expires_after(std::chrono::milliseconds(20));
-        co_await tick.async_wait(redirect_error(use_awaitable, ec));
-      }
-    }
-    log::Event(log::Level::info, "stopped").num("sessions_left", int64_t(sessions.size()));
-    guards.clear();
-    for (auto& w : workers) w->stop();
   }
 };
 
@@ -260,8 +131,8 @@ int Server::run() {
   const auto& cfg = *d.cfg;
   unsigned n = cfg.runtime.workers ? cfg.runtime.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
-    d.workers.push_back(std::make_unique<asio::io_context>(1));
-    d.guards.emplace_back(d.workers.back()->get_executor());
+    d.workers.push_back(std::make_unique<Worker>());
+    d.guards.emplace_back(d.workers.back()->io.get_executor());
   }
 
   d.directory = std::make_unique<TenantDirectory>(d.cfg, &d.metrics);
@@ -297,55 +168,26 @@ int Server::run() {
     d.acceptors.push_back(std::move(acceptor));
   }
 
-  d.sampler = std::make_unique<StatsSampler>(d.metrics);
-  if (cfg.admin.listen) {
-    AdminDeps deps;
-    deps.metrics = &d.metrics;
-    deps.directory = d.directory.get();
-    deps.stats = d.sampler.get();
-    deps.reload = [&d](const std::string& who) { return d.reload(who); };
-    deps.not_ready = [&d] { return d.not_ready(); };
-    if (!cfg.admin.token_env.empty())
-      if (const char* token = std::getenv(cfg.admin.token_env.c_str())) deps.token = token;
-    if (deps.token.empty())
-      log::Event(log::Level::warn, "admin_read_only").str("reason", "admin.token_env is unset or empty: changes through the API are refused");
-    d.admin = std::make_unique<AdminServer>(d.main(), *cfg.admin.listen, std::make_shared<const AdminApi>(std::move(deps)));
-    try {
-      d.admin->start();
-    } catch (const std::exception& e) {
-      log::Event(log::Level::critical, "admin_failed").str("error", e.what());
-      return 1;
-    }
+  ControlPlaneDeps control;
+  control.cfg = d.cfg;
+  control.directory = d.directory.get();
+  control.metrics = &d.metrics;
+  control.sessions = &d.sessions;
+  control.stop_accepting = [&d] { d.stop_accepting(); };
+  control.stop_workers = [&d] { d.stop_workers(); };
+  d.control = std::make_unique<ControlPlane>(std::move(control));
+  try {
+    d.control->start();
+  } catch (const std::exception& e) {
+    log::Event(log::Level::critical, "admin_failed").str("error", e.what());
+    return 1;
   }
-  asio::co_spawn(d.main(), d.probe_loop(), asio::detached);
-  asio::co_spawn(d.main(), d.watch_config_file(), asio::detached);
-  asio::co_spawn(d.main(), d.sample_stats(), asio::detached);
-  asio::signal_set hangups(d.main(), SIGHUP);
-  std::function<void(error_code, int)> on_hangup = [&](error_code ec, int) {
-    if (ec) return;
-    d.reload("sighup");
-    hangups.async_wait(on_hangup);
-  };
-  hangups.async_wait(on_hangup);
-
-  asio::signal_set signals(d.main(), SIGTERM, SIGINT);
-  std::function<void(error_code, int)> on_signal = [&](error_code ec, int sig) {
-    if (ec) return;
-    if (d.draining) {
-      log::Event(log::Level::warn, "second_signal_exit").num("signal", sig);
-      for (auto& w : d.workers) w->stop();
-      return;
-    }
-    log::Event(log::Level::info, "shutdown_requested").num("signal", sig);
-    asio::co_spawn(d.main(), d.drain(std::chrono::milliseconds(cfg.runtime.drain_timeout_ms)), asio::detached);
-    signals.async_wait(on_signal);
-  };
-  signals.async_wait(on_signal);
   log::Event(log::Level::info, "started").num("workers", n).str("config", cfg.source);
 
+  // Every worker on a thread of its own; this thread serves the control plane.
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < d.workers.size(); ++i) threads.emplace_back([&, i] { d.workers[i]->run(); });
-  d.workers.front()->run();
+  for (auto& w : d.workers) threads.emplace_back([&w] { w->io.run(); });
+  d.control->run();
   for (auto& t : threads) t.join();
   return 0;
 }

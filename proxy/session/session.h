@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "rewrite/decision.h"
+#include "rewrite/decision_cache.h"
 
 namespace sy::proxy {
 
@@ -14,17 +15,25 @@ class CancelRegistry;
 class SessionSet;
 class Metrics;
 struct FaultPlan;
+class TenantStats;
 
 //! What every session gets from the server that accepted it.
 struct SessionDeps {
   std::shared_ptr<ListenerRuntime> listener;
   CancelRegistry* cancels;
   SessionSet* sessions;
+  //! The decision cache of the worker thread the session runs on (only that
+  //! thread touches it, so a cache hit takes no lock).
+  rewrite::DecisionCache* decisions = nullptr;
   const FaultPlan* faults = nullptr;  //!< test builds only; see fault_plan.h
 };
 
-//! Counts a rewrite decision's events in rewrites_total and writes one JSON
-//! `rewrite` line per event (category, transition, fingerprint ...).
+//! Counts a rewrite decision's events in the tenant's rewrites_total (no lock,
+//! no label strings) and writes one JSON `rewrite` line per event (category,
+//! transition, fingerprint ...).
+void record_decision(const TenantStats& stats, const rewrite::Decision& d, config::Phase phase, const std::string& client);
+//! The same through the registry (a lock and label strings per event): kept
+//! until every session holds a TenantStats.
 void record_decision(Metrics& metrics, const rewrite::Decision& d, const std::string& tenant, config::Phase phase,
                      const std::string& client);
 

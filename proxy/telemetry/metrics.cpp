@@ -1,6 +1,6 @@
 #include "proxy/telemetry/metrics.h"
 
-#include <cstdio>
+#include "proxy/telemetry/tenant_stats.h"
 
 namespace sy::proxy {
 
@@ -38,38 +38,7 @@ std::string escape_label(const std::string& v) {
   return out;
 }
 
-std::string fmt_double(double d) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", d);
-  return buf;
-}
 }  // namespace
-
-Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)), buckets_(new Counter[bounds_.size() + 1]) {
-  for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i] = 0;
-}
-
-void Histogram::observe(double v) {
-  size_t i = 0;
-  while (i < bounds_.size() && v > bounds_[i]) ++i;
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
-  double cur = sum_.load(std::memory_order_relaxed);
-  while (!sum_.compare_exchange_weak(cur, cur + v, std::memory_order_relaxed)) {
-  }
-}
-
-void Histogram::render(std::string& out, const std::string& name) const {
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i <= bounds_.size(); ++i) {
-    cumulative += buckets_[i].load(std::memory_order_relaxed);
-    out += name + "_bucket{le=\"" + (i < bounds_.size() ? fmt_double(bounds_[i]) : "+Inf") + "\"} " +
-           std::to_string(cumulative) + "\n";
-  }
-  out += name + "_sum " + fmt_double(sum_.load(std::memory_order_relaxed)) + "\n";
-  out += name + "_count " + std::to_string(count_.load(std::memory_order_relaxed)) + "\n";
-}
 
 Metrics::Metrics()
     : rewrite_duration_({1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2}),
@@ -112,6 +81,19 @@ Counter& Metrics::counter(const std::string& family, const std::vector<std::pair
   return *slot;
 }
 
+std::shared_ptr<const TenantStats> Metrics::tenant_stats(const std::string& tenant,
+                                                        const std::vector<std::string>& migrations) {
+  // Built outside the lock: TenantStats resolves its own series through counter().
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = tenant_stats_.find(tenant); it != tenant_stats_.end() && it->second->migrations() == migrations)
+      return it->second;
+  }
+  auto stats = std::make_shared<const TenantStats>(*this, tenant, migrations);
+  std::lock_guard lock(mu_);
+  return tenant_stats_[tenant] = std::move(stats);
+}
+
 std::vector<Metrics::Sample> Metrics::snapshot(const std::string& family) const {
   std::vector<Sample> out;
   std::lock_guard lock(mu_);
@@ -133,7 +115,7 @@ std::string Metrics::render() const {
     for (const auto& [labels, value] : fam.series)
       out += full + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(value->load(std::memory_order_relaxed)) + "\n";
     for (const auto& [labels, value] : fam.values)
-      out += full + (labels.empty() ? "" : "{" + labels + "}") + " " + fmt_double(value->load(std::memory_order_relaxed)) + "\n";
+      out += full + (labels.empty() ? "" : "{" + labels + "}") + " " + prometheus_double(value->load(std::memory_order_relaxed)) + "\n";
   }
   out += "# HELP switchyard_rewrite_duration_seconds Time to decide and rewrite one statement that passed the pre-filter.\n"
          "# TYPE switchyard_rewrite_duration_seconds histogram\n";

@@ -1,8 +1,8 @@
 #pragma once
 // Process-wide counters with SPEC.md's names (prefix switchyard_). Declared in
-// one place; sessions resolve the counters they need once (at login) and then
-// only do relaxed atomic increments on the hot path.
-#include <array>
+// one place; sessions resolve the counters they need once (at login, as a
+// TenantStats) and then only do relaxed atomic increments on the hot path.
+// The registry's mutex guards only creating series and reading them all.
 #include <atomic>
 #include <memory>
 #include <cstdint>
@@ -11,22 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "proxy/telemetry/histogram.h"
+
 namespace sy::proxy {
 
-using Counter = std::atomic<uint64_t>;
-
-class Histogram {
- public:
-  explicit Histogram(std::vector<double> bounds);
-  void observe(double v);
-  void render(std::string& out, const std::string& name) const;
-
- private:
-  std::vector<double> bounds_;
-  std::unique_ptr<Counter[]> buckets_;  //!< one per bound, plus +Inf
-  Counter count_{0};
-  std::atomic<double> sum_{0};
-};
+class TenantStats;
 
 class Metrics {
  public:
@@ -52,6 +41,11 @@ class Metrics {
       return {};
     }
   };
+  //! The counters of one tenant's sessions, for a tenant whose config names
+  //! `migrations`. Shared by the tenant's sessions while its migrations stay
+  //! the same; a session asks again when the tenant directory changes.
+  std::shared_ptr<const TenantStats> tenant_stats(const std::string& tenant, const std::vector<std::string>& migrations);
+
   //! Current values of one family's series (for the status page).
   std::vector<Sample> snapshot(const std::string& family) const;
 
@@ -72,6 +66,7 @@ class Metrics {
   static std::string label_key(const std::vector<std::pair<std::string, std::string>>& labels);
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
+  std::map<std::string, std::shared_ptr<const TenantStats>> tenant_stats_;  //!< by tenant name
   Histogram rewrite_duration_;
   Histogram statement_overhead_;
 };

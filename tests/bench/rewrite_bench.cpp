@@ -56,32 +56,48 @@ Env& env() {
 
 void BM_NoMappedColumn_Select(benchmark::State& state) {
   auto& e = env();
+  rewrite::DecisionCache cache;
   const std::string sql = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
-  for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(sql, config::Phase::DualWrite, true));
+  for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(cache, sql, config::Phase::DualWrite, true));
 }
 BENCHMARK(BM_NoMappedColumn_Select);
 
 void BM_NoMappedColumn_Update(benchmark::State& state) {
   auto& e = env();
+  rewrite::DecisionCache cache;
   const std::string sql = "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2";
-  for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(sql, config::Phase::DualWrite, true));
+  for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(cache, sql, config::Phase::DualWrite, true));
 }
 BENCHMARK(BM_NoMappedColumn_Update);
 
 void BM_NoMappedColumn_ReadOfMigratedTable(benchmark::State& state) {
   auto& e = env();
+  rewrite::DecisionCache cache;
   const std::string sql = "SELECT id, status, unified_status FROM orders WHERE id = $1";
-  for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(sql, config::Phase::DualWrite, true));
+  for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(cache, sql, config::Phase::DualWrite, true));
 }
 BENCHMARK(BM_NoMappedColumn_ReadOfMigratedTable);
 
+// Each benchmark thread is a worker with its own DecisionCache, as in the proxy.
 void BM_CacheHit_ParamUpdate(benchmark::State& state) {
+  auto& e = env();
+  rewrite::DecisionCache cache;
+  const std::string sql = "UPDATE orders SET status = $1 WHERE id = $2";
+  e.tenant.decide(cache, sql, config::Phase::DualWrite, true);
+  for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(cache, sql, config::Phase::DualWrite, true));
+}
+// Threads(2): both worker threads decide for the same tenant at once.
+BENCHMARK(BM_CacheHit_ParamUpdate)->Threads(1)->Threads(2)->UseRealTime();
+
+// The cache shared by all threads behind a mutex (the API before per-worker
+// caches, kept until every session passes its worker's cache).
+void BM_CacheHit_SharedCache(benchmark::State& state) {
   auto& e = env();
   const std::string sql = "UPDATE orders SET status = $1 WHERE id = $2";
   e.tenant.decide(sql, config::Phase::DualWrite, true);
   for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(sql, config::Phase::DualWrite, true));
 }
-BENCHMARK(BM_CacheHit_ParamUpdate);
+BENCHMARK(BM_CacheHit_SharedCache)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_CacheMiss_ParamUpdate(benchmark::State& state) {
   auto& e = env();

@@ -1,0 +1,218 @@
+#include "proxy/server/control_plane.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
+#include <sys/stat.h>
+
+#include "config/loader.h"
+#include "protocol/pg/messages.h"
+#include "proxy/admin/admin_api.h"
+#include "proxy/admin/admin_http.h"
+#include "proxy/server/server.h"
+#include "proxy/session/session_set.h"
+#include "proxy/telemetry/log.h"
+#include "proxy/telemetry/stats_sampler.h"
+
+namespace sy::proxy {
+
+namespace asio = boost::asio;
+using asio::redirect_error;
+using asio::use_awaitable;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+struct ControlPlane::Signals {
+  asio::signal_set hangup;
+  asio::signal_set stop;
+  explicit Signals(asio::io_context& io) : hangup(io, SIGHUP), stop(io, SIGTERM, SIGINT) {}
+};
+
+ControlPlane::ControlPlane(ControlPlaneDeps deps) : deps_(std::move(deps)) {}
+
+ControlPlane::~ControlPlane() = default;
+
+void ControlPlane::start() {
+  const auto& cfg = *deps_.cfg;
+  sampler_ = std::make_unique<StatsSampler>(*deps_.metrics);
+  if (cfg.admin.listen) {
+    AdminDeps deps;
+    deps.metrics = deps_.metrics;
+    deps.directory = deps_.directory;
+    deps.stats = sampler_.get();
+    deps.reload = [this](const std::string& who) { return reload(who); };
+    deps.not_ready = [this] { return not_ready(); };
+    if (!cfg.admin.token_env.empty())
+      if (const char* token = std::getenv(cfg.admin.token_env.c_str())) deps.token = token;
+    if (deps.token.empty())
+      log::Event(log::Level::warn, "admin_read_only").str("reason", "admin.token_env is unset or empty: changes through the API are refused");
+    admin_ = std::make_unique<AdminServer>(io_, *cfg.admin.listen, std::make_shared<const AdminApi>(std::move(deps)));
+    admin_->start();
+  }
+  asio::co_spawn(io_, probe_loop(), asio::detached);
+  asio::co_spawn(io_, watch_config_file(), asio::detached);
+  asio::co_spawn(io_, sample_stats(), asio::detached);
+  signals_ = std::make_unique<Signals>(io_);
+  wait_for_hangup();
+  wait_for_stop();
+}
+
+void ControlPlane::run() { io_.run(); }
+
+void ControlPlane::wait_for_hangup() {
+  signals_->hangup.async_wait([this](error_code ec, int) {
+    if (ec) return;
+    reload("sighup");
+    wait_for_hangup();
+  });
+}
+
+void ControlPlane::wait_for_stop() {
+  signals_->stop.async_wait([this](error_code ec, int sig) {
+    if (ec) return;
+    if (draining_) {
+      log::Event(log::Level::warn, "second_signal_exit").num("signal", sig);
+      deps_.stop_workers();
+      io_.stop();
+      return;
+    }
+    log::Event(log::Level::info, "shutdown_requested").num("signal", sig);
+    asio::co_spawn(io_, drain(std::chrono::milliseconds(deps_.cfg->runtime.drain_timeout_ms)), asio::detached);
+    wait_for_stop();
+  });
+}
+
+// /readyz must answer without waiting on the network, so reachability is
+// checked here in the background and only read by the handler.
+asio::awaitable<void> ControlPlane::probe_loop() {
+  asio::steady_timer tick(io_);
+  while (!draining_) {
+    for (const auto& l : deps_.cfg->listeners) {
+      const auto& t = l.primary_target();
+      std::string key = l.name + "/" + t.name;
+      error_code ec;
+      tcp::socket sock(io_);
+      asio::steady_timer deadline(io_, std::chrono::milliseconds(std::min<uint32_t>(l.connect_timeout_ms, 2000)));
+      deadline.async_wait([&sock](error_code e) {
+        if (!e) sock.close();
+      });
+      tcp::resolver resolver(io_);
+      auto results = co_await resolver.async_resolve(t.address.host, std::to_string(t.address.port),
+                                                     redirect_error(use_awaitable, ec));
+      if (!ec) co_await asio::async_connect(sock, results, redirect_error(use_awaitable, ec));
+      deadline.cancel();
+      if (ec)
+        unreachable_[key] = "target \"" + t.name + "\" of listener \"" + l.name + "\" at " + t.address.str() +
+                            " unreachable: " + ec.message();
+      else
+        unreachable_.erase(key);
+    }
+    probed_ = true;
+    tick.expires_after(std::chrono::seconds(2));
+    error_code ec;
+    co_await tick.async_wait(redirect_error(use_awaitable, ec));
+  }
+}
+
+ChangeResult ControlPlane::reload(const std::string& who) {
+  const auto& source = deps_.cfg->source;
+  auto loaded = config::load_file(source);
+  if (!loaded.ok()) {
+    ChangeResult r{422, "invalid config; the running config is unchanged", {}};
+    for (const auto& e : loaded.errors) r.details.push_back(e.str());
+    log::Event ev(log::Level::err, "config_reload_failed");
+    ev.str("who", who).str("config", source).num("errors", int64_t(r.details.size()));
+    ev.str("first_error", r.details.empty() ? "" : r.details.front());
+    // Every error with its line, as check-config prints them: a file fixed
+    // one error per reload attempt is a slow way to recover.
+    std::string all = "[";
+    for (const auto& d : r.details) {
+      if (all.size() > 1) all += ",";
+      log::append_json_string(all, d);
+    }
+    ev.raw("all_errors", all + "]");
+    return r;
+  }
+  auto r = deps_.directory->reload(loaded.config, who);
+  if (r.status == 200) log_config_warnings(loaded.warnings, source);
+  return r;
+}
+
+// Kubernetes updates a mounted ConfigMap by swapping a symlink, so watch
+// what the path resolves to (inode, size, mtime), polled once a second.
+asio::awaitable<void> ControlPlane::watch_config_file() {
+  const auto& source = deps_.cfg->source;
+  auto stamp = [&source] {
+    struct stat st {};
+    if (::stat(source.c_str(), &st) != 0) return std::string();
+    return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
+           "." + std::to_string(st.st_mtim.tv_nsec);
+  };
+  std::string last = stamp();
+  asio::steady_timer tick(io_);
+  while (!draining_) {
+    tick.expires_after(std::chrono::seconds(1));
+    error_code ec;
+    co_await tick.async_wait(redirect_error(use_awaitable, ec));
+    auto now = stamp();
+    if (now.empty() || now == last) continue;
+    last = now;
+    reload("file_change");
+  }
+}
+
+asio::awaitable<void> ControlPlane::sample_stats() {
+  asio::steady_timer tick(io_);
+  while (!draining_) {
+    sampler_->sample();
+    tick.expires_after(std::chrono::seconds(1));
+    error_code ec;
+    co_await tick.async_wait(redirect_error(use_awaitable, ec));
+  }
+}
+
+std::vector<std::string> ControlPlane::not_ready() {
+  std::vector<std::string> reasons;
+  if (draining_) reasons.push_back("draining: shutting down");
+  // Ready only once the targets are known to answer, not before anyone looked.
+  if (!probed_) reasons.push_back("starting: targets not yet probed");
+  for (const auto& [_, why] : unreachable_) reasons.push_back(why);
+  return reasons;
+}
+
+asio::awaitable<void> ControlPlane::drain(std::chrono::milliseconds timeout) {
+  draining_ = true;
+  deps_.stop_accepting();
+  auto& sessions = *deps_.sessions;
+  log::Event(log::Level::info, "draining").num("sessions", int64_t(sessions.size())).num("timeout_ms", timeout.count());
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  asio::steady_timer tick(io_);
+  error_code ec;
+  while (sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+    tick.expires_after(std::chrono::milliseconds(50));
+    co_await tick.async_wait(redirect_error(use_awaitable, ec));
+  }
+  if (size_t left = sessions.size()) {
+    log::Event(log::Level::warn, "drain_timeout").num("sessions_terminated", int64_t(left));
+    for (auto& s : sessions.snapshot())
+      s->terminate(std::string(pg::sqlstate::kAdminShutdown),  // MySQL sessions use their own code
+                   "switchyard: terminating connection because the proxy is shutting down");
+    auto hard = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (sessions.size() > 0 && std::chrono::steady_clock::now() < hard) {
+      tick.expires_after(std::chrono::milliseconds(20));
+      co_await tick.async_wait(redirect_error(use_awaitable, ec));
+    }
+  }
+  log::Event(log::Level::info, "stopped").num("sessions_left", int64_t(sessions.size()));
+  deps_.stop_workers();
+  if (admin_) admin_->stop();
+  io_.stop();
+}
+
+}  // namespace sy::proxy

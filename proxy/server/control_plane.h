@@ -1,0 +1,75 @@
+#pragma once
+// Everything that is not a client's statement: the admin API, reloads (YAML
+// parse, rewriter rebuild), PATCH persistence, config-file polling, target
+// probes, rate sampling, signals and the drain. It runs on an io_context of
+// its own, on its own thread, so a slow reload or a slow admin client never
+// delays a session's statement on a worker.
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/flags/tenant_directory.h"
+
+namespace sy::proxy {
+
+class AdminServer;
+class Metrics;
+class SessionSet;
+class StatsSampler;
+
+struct ControlPlaneDeps {
+  std::shared_ptr<const config::Config> cfg;  //!< as loaded at start-up (listeners, admin, source path)
+  TenantDirectory* directory = nullptr;
+  Metrics* metrics = nullptr;
+  SessionSet* sessions = nullptr;
+  //! Closes the listeners; called once, from the control thread, when draining starts.
+  std::function<void()> stop_accepting;
+  //! Ends every worker's run(); called when the drain is over (or on a second signal).
+  std::function<void()> stop_workers;
+};
+
+class ControlPlane {
+ public:
+  explicit ControlPlane(ControlPlaneDeps deps);
+  ~ControlPlane();
+
+  //! Binds the admin API (throws std::runtime_error on failure), arms the
+  //! signals and spawns the background loops. Then call run().
+  void start();
+  //! Serves the control plane on the calling thread until the drain is over.
+  void run();
+
+  //! Reloads the config file named at start-up. An invalid file changes
+  //! nothing: the running config stays and the errors are logged and returned.
+  ChangeResult reload(const std::string& who);
+
+ private:
+  boost::asio::awaitable<void> probe_loop();
+  boost::asio::awaitable<void> watch_config_file();
+  boost::asio::awaitable<void> sample_stats();
+  boost::asio::awaitable<void> drain(std::chrono::milliseconds timeout);
+  void wait_for_hangup();  //!< SIGHUP: reload
+  void wait_for_stop();    //!< SIGTERM/SIGINT: drain; a second one: exit now
+  std::vector<std::string> not_ready();
+
+  ControlPlaneDeps deps_;
+  boost::asio::io_context io_{1};
+  std::unique_ptr<StatsSampler> sampler_;
+  std::unique_ptr<AdminServer> admin_;
+  struct Signals;
+  std::unique_ptr<Signals> signals_;
+  std::atomic<bool> draining_{false};
+  // Reachability of each listener's primary target, refreshed by probe_loop
+  // and read by /readyz: both on the control thread, so no lock.
+  std::map<std::string, std::string> unreachable_;  //!< "listener/target" -> error
+  bool probed_ = false;  //!< one round of probe_loop has finished
+};
+
+}  // namespace sy::proxy
