@@ -17,7 +17,7 @@ using Event = ForeignSocket::Event;
 
 OwnedMySqlConnection::OwnedMySqlConnection(asio::any_io_executor ex, config::Target target,
                                            OwnedConnectionOptions options)
-    : ex_(ex), target_(std::move(target)), options_(std::move(options)), socket_(ex) {}
+    : OwnedConnectionBase(ex, std::move(target), std::move(options)) {}
 
 OwnedMySqlConnection::~OwnedMySqlConnection() { close(); }
 
@@ -33,10 +33,6 @@ void OwnedMySqlConnection::close() {
 }
 
 unsigned long OwnedMySqlConnection::thread_id() const { return mysql_ ? mysql_thread_id(mysql_) : 0; }
-
-BackendError OwnedMySqlConnection::error(std::string what, std::string sqlstate) const {
-  return BackendError{describe_target(target_) + ": " + what, std::move(sqlstate), false};
-}
 
 BackendError OwnedMySqlConnection::server_error() const {
   auto e = error(mysql_error(mysql_), mysql_sqlstate(mysql_));
@@ -100,7 +96,7 @@ asio::awaitable<std::optional<BackendError>> OwnedMySqlConnection::connect() {
   bool in_time = co_await finish(status, deadline, true, [&](int ready) {
     return mysql_real_connect_cont(&ret, mysql_, ready);
   });
-  if (!in_time) co_return lost("connect timed out after " + std::to_string(options_.connect_timeout.count()) + " ms");
+  if (!in_time) co_return lost(connect_timed_out());
   busy_ = false;
   if (!ret) {
     auto e = server_error();
@@ -114,15 +110,7 @@ asio::awaitable<std::optional<BackendError>> OwnedMySqlConnection::connect() {
 
 asio::awaitable<QueryResult> OwnedMySqlConnection::query(std::string sql, std::vector<std::optional<std::string>> params) {
   QueryResult out;
-  if (busy_) {
-    out.error = error("a query is already running on this connection");
-    co_return out;
-  }
-  if (!mysql_) {
-    out.error = error("not connected");
-    out.error->connection_lost = true;
-    co_return out;
-  }
+  if ((out.error = refuse_query(mysql_ != nullptr))) co_return out;
   if (!params.empty()) {
     auto inlined = inline_params(mysql_, sql, params);
     if (!inlined.error.empty()) {
@@ -132,14 +120,11 @@ asio::awaitable<QueryResult> OwnedMySqlConnection::query(std::string sql, std::v
     sql = std::move(inlined.sql);
   }
   auto deadline = Clock::now() + options_.query_timeout;
-  auto timed_out = [&] {
-    return lost("query timed out after " + std::to_string(options_.query_timeout.count()) + " ms; connection closed");
-  };
   busy_ = true;
   int failed = 0;
   int status = mysql_real_query_start(&failed, mysql_, sql.data(), sql.size());
   if (!co_await finish(status, deadline, false, [&](int ready) { return mysql_real_query_cont(&failed, mysql_, ready); })) {
-    out.error = timed_out();
+    out.error = lost(query_timed_out());
     co_return out;
   }
   // A statement may answer with several results (CALL): the first is the
@@ -155,7 +140,7 @@ asio::awaitable<QueryResult> OwnedMySqlConnection::query(std::string sql, std::v
     status = mysql_store_result_start(&res, mysql_);
     if (!co_await finish(status, deadline, false, [&](int ready) { return mysql_store_result_cont(&res, mysql_, ready); })) {
       if (res) mysql_free_result(res);
-      out.error = timed_out();
+      out.error = lost(query_timed_out());
       co_return out;
     }
     if (!res && mysql_field_count(mysql_) != 0) {
@@ -176,7 +161,7 @@ asio::awaitable<QueryResult> OwnedMySqlConnection::query(std::string sql, std::v
     if (!mysql_more_results(mysql_)) break;
     status = mysql_next_result_start(&failed, mysql_);
     if (!co_await finish(status, deadline, false, [&](int ready) { return mysql_next_result_cont(&failed, mysql_, ready); })) {
-      out.error = timed_out();
+      out.error = lost(query_timed_out());
       co_return out;
     }
     failed = failed > 0;  // -1: no further result (mysql_more_results said there was one)

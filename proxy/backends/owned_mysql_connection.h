@@ -27,14 +27,13 @@
 #include <vector>
 
 #include "config/config.h"
-#include "proxy/backends/foreign_socket.h"
-#include "proxy/backends/owned_result.h"
+#include "proxy/backends/owned_connection_base.h"
 
 typedef struct st_mysql MYSQL;  // as mysql.h declares it
 
 namespace sy::proxy {
 
-class OwnedMySqlConnection {
+class OwnedMySqlConnection : private OwnedConnectionBase {
  public:
   OwnedMySqlConnection(boost::asio::any_io_executor ex, config::Target target, OwnedConnectionOptions options = {});
   ~OwnedMySqlConnection();
@@ -61,16 +60,10 @@ class OwnedMySqlConnection {
   //! `cont(ready)` calls _cont. False if `deadline` passed first.
   boost::asio::awaitable<bool> finish(int status, ForeignSocket::Clock::time_point deadline, bool rewatch,
                                       std::function<int(int)> cont);
-  BackendError error(std::string what, std::string sqlstate = {}) const;
   BackendError server_error() const;  //!< mysql_error/mysql_sqlstate; lost for client-side (CR_*) errors
   BackendError lost(std::string what);  //!< closes, then the error
 
-  boost::asio::any_io_executor ex_;
-  config::Target target_;
-  OwnedConnectionOptions options_;
-  ForeignSocket socket_;
   MYSQL* mysql_ = nullptr;
-  bool busy_ = false;  //!< an operation is in flight
 };
 
 }  // namespace sy::proxy

@@ -14,7 +14,7 @@ using Clock = ForeignSocket::Clock;
 using Event = ForeignSocket::Event;
 
 OwnedPgConnection::OwnedPgConnection(asio::any_io_executor ex, config::Target target, OwnedConnectionOptions options)
-    : ex_(ex), target_(std::move(target)), options_(std::move(options)), socket_(ex) {}
+    : OwnedConnectionBase(ex, std::move(target), std::move(options)) {}
 
 OwnedPgConnection::~OwnedPgConnection() { close(); }
 
@@ -22,13 +22,10 @@ void OwnedPgConnection::close() {
   socket_.forget();  // before PQfinish closes the socket
   if (conn_) PQfinish(conn_);
   conn_ = nullptr;
+  busy_ = false;
 }
 
 int OwnedPgConnection::backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
-
-BackendError OwnedPgConnection::error(std::string what, std::string sqlstate) const {
-  return BackendError{describe_target(target_) + ": " + what, std::move(sqlstate), false};
-}
 
 BackendError OwnedPgConnection::lost(std::string what) {
   auto e = error(std::move(what));
@@ -40,8 +37,6 @@ BackendError OwnedPgConnection::lost(std::string what) {
 asio::awaitable<std::optional<BackendError>> OwnedPgConnection::connect() {
   if (conn_) co_return error("already connected");
   auto deadline = Clock::now() + options_.connect_timeout;
-  auto timed_out = [&] { return lost("connect timed out after " + std::to_string(options_.connect_timeout.count()) + " ms"); };
-
   auto host = co_await resolve_host(ex_, target_.address.host, deadline);
   if (host.ip.empty()) co_return lost(host.error);
   {
@@ -65,7 +60,7 @@ asio::awaitable<std::optional<BackendError>> OwnedPgConnection::connect() {
     if (poll == PGRES_POLLING_FAILED) co_return lost(trim_message(PQerrorMessage(conn_)));
     if (!socket_.watch(PQsocket(conn_))) co_return lost("cannot watch the connection's socket");
     auto event = co_await socket_.wait(poll == PGRES_POLLING_READING, poll == PGRES_POLLING_WRITING, deadline);
-    if (event == Event::Deadline) co_return timed_out();
+    if (event == Event::Deadline) co_return lost(connect_timed_out());
     poll = PQconnectPoll(conn_);
   }
   // Queries must not block in send() either.
@@ -102,25 +97,10 @@ void take_result(const PGresult* r, QueryResult& out, const std::string& target)
 
 asio::awaitable<QueryResult> OwnedPgConnection::query(std::string sql, std::vector<std::optional<std::string>> params) {
   QueryResult out;
-  if (busy_) {
-    out.error = error("a query is already running on this connection");
-    co_return out;
-  }
-  if (!conn_) {
-    out.error = error("not connected");
-    out.error->connection_lost = true;
-    co_return out;
-  }
+  if ((out.error = refuse_query(conn_ != nullptr))) co_return out;
   busy_ = true;
   auto deadline = Clock::now() + options_.query_timeout;
-  auto timed_out = [&] {
-    busy_ = false;
-    return lost("query timed out after " + std::to_string(options_.query_timeout.count()) + " ms; connection closed");
-  };
-  auto broken = [&] {
-    busy_ = false;
-    return lost(trim_message(PQerrorMessage(conn_)));
-  };
+  auto broken = [&] { return lost(trim_message(PQerrorMessage(conn_))); };
 
   std::vector<const char*> values;
   values.reserve(params.size());
@@ -139,7 +119,7 @@ asio::awaitable<QueryResult> OwnedPgConnection::query(std::string sql, std::vect
     }
     auto event = co_await socket_.wait(true, true, deadline);
     if (event == Event::Deadline) {
-      out.error = timed_out();
+      out.error = lost(query_timed_out());
       co_return out;
     }
     if (event == Event::Readable && !PQconsumeInput(conn_)) {
@@ -151,7 +131,7 @@ asio::awaitable<QueryResult> OwnedPgConnection::query(std::string sql, std::vect
   for (;;) {
     while (PQisBusy(conn_)) {
       if (co_await socket_.wait(true, false, deadline) == Event::Deadline) {
-        out.error = timed_out();
+        out.error = lost(query_timed_out());
         co_return out;
       }
       if (!PQconsumeInput(conn_)) {
@@ -165,7 +145,6 @@ asio::awaitable<QueryResult> OwnedPgConnection::query(std::string sql, std::vect
     // COPY would wait for data we never send; such a connection is spent.
     if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
       PQclear(r);
-      busy_ = false;
       out.error = lost("COPY is not supported on this connection");
       co_return out;
     }

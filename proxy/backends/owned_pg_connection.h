@@ -27,14 +27,13 @@
 #include <vector>
 
 #include "config/config.h"
-#include "proxy/backends/foreign_socket.h"
-#include "proxy/backends/owned_result.h"
+#include "proxy/backends/owned_connection_base.h"
 
 typedef struct pg_conn PGconn;  // as libpq-fe.h declares it
 
 namespace sy::proxy {
 
-class OwnedPgConnection {
+class OwnedPgConnection : private OwnedConnectionBase {
  public:
   OwnedPgConnection(boost::asio::any_io_executor ex, config::Target target, OwnedConnectionOptions options = {});
   ~OwnedPgConnection();
@@ -56,15 +55,9 @@ class OwnedPgConnection {
   void close();
 
  private:
-  BackendError error(std::string what, std::string sqlstate = {}) const;
   BackendError lost(std::string what);  //!< closes, then the error
 
-  boost::asio::any_io_executor ex_;
-  config::Target target_;
-  OwnedConnectionOptions options_;
-  ForeignSocket socket_;
   PGconn* conn_ = nullptr;
-  bool busy_ = false;  //!< a query is in flight
 };
 
 }  // namespace sy::proxy

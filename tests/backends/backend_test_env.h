@@ -47,6 +47,12 @@ inline config::Target test_target(const char* host_var, const char* port_var, co
   return t;
 }
 
+inline config::Target with_tls(config::Target t, config::BackendTlsMode mode, std::string ca = {}) {
+  t.tls.mode = mode;
+  t.tls.ca = std::move(ca);
+  return t;
+}
+
 // GCC 12 cannot compile a braced list inside a co_await expression ("array
 // used as initializer"): parameters are named variables in these tests.
 

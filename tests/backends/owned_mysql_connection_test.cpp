@@ -16,12 +16,6 @@ config::Target my(const std::string& user, const std::string& password) {
   return test_target("MYHOST", "MYPORT", user, password, "app");
 }
 
-config::Target with_tls(config::Target t, Mode mode, std::string ca = {}) {
-  t.tls.mode = mode;
-  t.tls.ca = std::move(ca);
-  return t;
-}
-
 TEST(OwnedMySqlConnection, NativePasswordLoginAndColumns) {
   asio::io_context io;
   run(io, [&]() -> asio::awaitable<int> {

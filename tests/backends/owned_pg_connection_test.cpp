@@ -19,12 +19,6 @@ config::Target pg(const std::string& user, const std::string& password) {
   return test_target("PGHOST", "PGPORT", user, password, "app");
 }
 
-config::Target with_tls(config::Target t, Mode mode, std::string ca = {}) {
-  t.tls.mode = mode;
-  t.tls.ca = std::move(ca);
-  return t;
-}
-
 TEST(OwnedPgConnection, ScramLoginAndColumns) {
   asio::io_context io;
   run(io, [&]() -> asio::awaitable<int> {
