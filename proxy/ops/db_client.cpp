@@ -5,11 +5,12 @@
 
 #include <cstdlib>
 
+#include "proxy/backends/target_login.h"
+#include "proxy/backends/text_rows.h"
+
 namespace sy::proxy {
 
-std::string OpsTarget::describe() const {
-  return "target \"" + target->name + "\" at " + target->address.str() + ", database " + database;
-}
+std::string OpsTarget::describe() const { return describe_target(*target) + ", database " + database; }
 
 OpsTarget resolve_ops_target(const config::Config& cfg, const std::string& tenant_name, const std::string& target_name) {
   OpsTarget out;
@@ -36,36 +37,24 @@ OpsTarget resolve_ops_target(const config::Config& cfg, const std::string& tenan
 
 namespace {
 
-std::string password_of(const config::Target& t) {
-  if (t.password_env.empty()) return {};
-  const char* v = std::getenv(t.password_env.c_str());
-  if (!v) throw DbError("environment variable " + t.password_env + " (password_env of target \"" + t.name + "\") is not set");
-  return v;
+//! The target's password, or DbError when its variable is unset.
+const std::string& password_of(const TargetPassword& pw) {
+  if (!pw.error().empty()) throw DbError(pw.error());
+  return pw.value();
 }
 
 class PgClient final : public DbClient {
  public:
   PgClient(const OpsTarget& w, const std::string& app) {
-    const auto& t = *w.target;
-    auto port = std::to_string(t.address.port);
-    auto password = password_of(t);
-    const char* sslmode = t.tls.mode == config::BackendTlsMode::Disable    ? "disable"
-                          : t.tls.mode == config::BackendTlsMode::Prefer   ? "prefer"
-                          : t.tls.mode == config::BackendTlsMode::Require  ? "require"
-                                                                           : "verify-full";
-    std::vector<const char*> keys = {"host", "port", "user", "dbname", "sslmode", "application_name", "connect_timeout"};
-    auto timeout = std::to_string((w.listener->connect_timeout_ms + 999) / 1000);
-    std::vector<const char*> values = {t.address.host.c_str(), port.c_str(), t.user.c_str(), w.database.c_str(),
-                                       sslmode, app.c_str(), timeout.c_str()};
-    if (!password.empty()) keys.push_back("password"), values.push_back(password.c_str());
-    if (!t.tls.ca.empty()) keys.push_back("sslrootcert"), values.push_back(t.tls.ca.c_str());
-    keys.push_back(nullptr);
-    values.push_back(nullptr);
-    conn_ = PQconnectdbParams(keys.data(), values.data(), 0);
+    TargetPassword password(*w.target);
+    PgLoginParams params;
+    add_pg_login(params, *w.target, w.database, app, password_of(password));
+    params.add("connect_timeout", std::to_string((w.listener->connect_timeout_ms + 999) / 1000));
+    conn_ = PQconnectdbParams(params.keywords(), params.values(), 0);
     if (PQstatus(conn_) != CONNECTION_OK) {
       std::string why = PQerrorMessage(conn_);
       PQfinish(conn_);
-      throw DbError("cannot log in to " + w.describe() + ": " + trim(why));
+      throw DbError("cannot log in to " + w.describe() + ": " + trim_message(why));
     }
   }
   ~PgClient() override { PQfinish(conn_); }
@@ -76,25 +65,16 @@ class PgClient final : public DbClient {
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       std::string why = PQresultErrorMessage(r);
       PQclear(r);
-      throw DbError(trim(why));
+      throw DbError(trim_message(why));
     }
     Result out;
-    for (int i = 0; i < PQntuples(r); ++i) {
-      Row row;
-      for (int c = 0; c < PQnfields(r); ++c)
-        row.push_back(PQgetisnull(r, i, c) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, i, c)));
-      out.rows.push_back(std::move(row));
-    }
+    out.rows = text_rows(r);
     if (const char* n = PQcmdTuples(r); n && *n) out.affected = std::strtoull(n, nullptr, 10);
     PQclear(r);
     return out;
   }
 
  private:
-  static std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-  }
   PGconn* conn_ = nullptr;
 };
 
@@ -102,20 +82,15 @@ class MyClient final : public DbClient {
  public:
   MyClient(const OpsTarget& w, const std::string& app) {
     const auto& t = *w.target;
-    auto password = password_of(t);  // before mysql_init: a missing variable leaks nothing
+    TargetPassword password(t);
+    password_of(password);  // before mysql_init: a missing variable leaks nothing
     conn_ = mysql_init(nullptr);
     if (!conn_) throw DbError("out of memory");
     unsigned timeout = (w.listener->connect_timeout_ms + 999) / 1000;
     mysql_options(conn_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options4(conn_, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", app.c_str());
-    if (t.tls.mode == config::BackendTlsMode::Require || t.tls.mode == config::BackendTlsMode::VerifyFull) {
-      my_bool on = 1;
-      mysql_options(conn_, MYSQL_OPT_SSL_ENFORCE, &on);
-      my_bool verify = t.tls.mode == config::BackendTlsMode::VerifyFull;
-      mysql_options(conn_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-      if (!t.tls.ca.empty()) mysql_options(conn_, MYSQL_OPT_SSL_CA, t.tls.ca.c_str());
-    }
-    if (!mysql_real_connect(conn_, t.address.host.c_str(), t.user.c_str(), password.c_str(), w.database.c_str(),
+    apply_mysql_tls(conn_, t.tls);
+    if (!mysql_real_connect(conn_, t.address.host.c_str(), t.user.c_str(), password.value().c_str(), w.database.c_str(),
                             t.address.port, nullptr, 0)) {
       std::string why = mysql_error(conn_);
       mysql_close(conn_);
@@ -133,14 +108,7 @@ class MyClient final : public DbClient {
       out.affected = mysql_affected_rows(conn_);
       return out;
     }
-    unsigned n = mysql_num_fields(r);
-    while (MYSQL_ROW row = mysql_fetch_row(r)) {
-      unsigned long* lengths = mysql_fetch_lengths(r);
-      Row values;
-      for (unsigned c = 0; c < n; ++c)
-        values.push_back(row[c] ? std::optional<std::string>(std::string(row[c], lengths[c])) : std::nullopt);
-      out.rows.push_back(std::move(values));
-    }
+    out.rows = text_rows(r);
     mysql_free_result(r);
     return out;
   }

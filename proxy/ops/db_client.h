@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/backends/text_rows.h"
 #include "rewrite/sql_lexer.h"
 
 namespace sy::proxy {
@@ -37,7 +38,7 @@ OpsTarget resolve_ops_target(const config::Config& cfg, const std::string& tenan
 
 class DbClient {
  public:
-  using Row = std::vector<std::optional<std::string>>;  //!< text values; nullopt is NULL
+  using Row = TextRow;  //!< text values; nullopt is NULL
   struct Result {
     std::vector<Row> rows;
     uint64_t affected = 0;  //!< rows an UPDATE changed

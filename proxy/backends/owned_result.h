@@ -1,0 +1,46 @@
+#pragma once
+// What a connection the proxy logged into itself (OwnedPgConnection,
+// OwnedMySqlConnection) answers: errors are values, never exceptions, so a
+// shadow read or a routed read can fall back without unwinding anything.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/backends/text_rows.h"
+
+namespace sy::proxy {
+
+struct BackendError {
+  std::string message;           //!< `target "x" at host:port: ...`
+  std::string sqlstate;          //!< the server's SQLSTATE; empty when the error is ours (timeout, I/O)
+  bool connection_lost = false;  //!< the connection is closed and unusable (login failure, timeout, I/O)
+};
+
+struct ResultColumn {
+  std::string name;
+  uint32_t type = 0;  //!< PostgreSQL type OID; MySQL enum_field_types
+};
+
+struct QueryResult {
+  std::vector<ResultColumn> columns;
+  std::vector<TextRow> rows;
+  std::string command_tag;  //!< PostgreSQL's (`SELECT 2`, `UPDATE 1`); empty for MySQL
+  uint64_t affected = 0;    //!< rows an INSERT/UPDATE/DELETE changed
+  std::optional<BackendError> error;
+  bool ok() const { return !error; }
+};
+
+struct OwnedConnectionOptions {
+  //! resolve + TCP + TLS + login, as one deadline
+  std::chrono::milliseconds connect_timeout{5000};
+  //! each query, sending to last row; when it passes the connection is closed
+  std::chrono::milliseconds query_timeout{30000};
+  //! empty = the target's `database`
+  std::string database;
+  //! PostgreSQL application_name, MySQL program_name attribute
+  std::string application_name = "switchyard";
+};
+
+}  // namespace sy::proxy
