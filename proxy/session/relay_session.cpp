@@ -73,7 +73,7 @@ bool RelaySession::admit() {
     return false;
   }
   counted_ = true;
-  connections_gauge_ = &listener.metrics->gauge("client_connections", {{"listener", listener.cfg.name}});
+  connections_gauge_ = &listener.stats->client_connections();
   connections_gauge_->fetch_add(1, std::memory_order_relaxed);
   error_code ignored;
   client_.socket().set_option(tcp::no_delay(true), ignored);
@@ -136,6 +136,15 @@ void RelaySession::end_after_client() {
   if (primary_) primary_->conn.close();
 }
 
+void RelaySession::bind_tenant(std::string_view database) {
+  auto& listener = *deps_.listener;
+  tenant_version_ = listener.directory->version();
+  tenant_ = listener.directory->current()->bind(listener.cfg.name, database, user_, application_name_);
+  if (!tenant_) return;
+  tenant_name_ = tenant_->cfg.name;
+  tenant_stats_ = listener.metrics->tenant_stats(tenant_name_, tenant_->cfg.migrations);
+}
+
 config::Phase RelaySession::statement_phase(bool in_transaction) {
   auto now = tenant_phase();
   // A promotion waits for the open transaction to end; a rollback to an
@@ -150,6 +159,8 @@ config::Phase RelaySession::tenant_phase() {
   if (auto v = directory->version(); v != tenant_version_) {
     tenant_version_ = v;
     tenant_ = directory->current()->find(tenant_name_);  // null if a reload removed it
+    // A reload may have changed the tenant's migrations.
+    if (tenant_) tenant_stats_ = deps_.listener->metrics->tenant_stats(tenant_name_, tenant_->cfg.migrations);
   }
   if (!tenant_) return config::Phase::Off;
   const auto& cfg = tenant_->cfg;
@@ -173,7 +184,7 @@ config::Phase RelaySession::tenant_phase() {
 }
 
 void RelaySession::count_backend_error() {
-  deps_.listener->metrics->counter("backend_errors_total", {{"target", primary_ ? primary_->target.name : "unknown"}})
+  deps_.listener->stats->backend_errors(primary_ ? primary_->target.name : "unknown")
       .fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -19,6 +19,7 @@
 #include "proxy/net/task_group.h"
 #include "proxy/session/session.h"
 #include "proxy/telemetry/metrics.h"
+#include "proxy/telemetry/tenant_stats.h"
 
 namespace sy::proxy {
 
@@ -72,6 +73,8 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   //! transaction a later phase waits until it ends (an earlier one, a
   //! rollback, applies at once).
   config::Phase statement_phase(bool in_transaction);
+  //! Binds the tenant that matches this session's login (or none).
+  void bind_tenant(std::string_view database);
   //! What identifies this session for `sticky_by: session`.
   virtual std::string session_key() const = 0;
   //! Test builds only (SessionDeps::faults): throws where a test asked for it.
@@ -93,6 +96,9 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   std::string pending_client_error_;  //!< whole error message to send the client before closing
   bool frontend_done_ = false;        //!< the client side ended (EOF, quit or error)
   std::shared_ptr<const TenantState> tenant_;  //!< null: no tenant matched, pure relay
+  //! The tenant's counters, resolved when it is bound and again when a reload
+  //! changes the directory: no lock and no label string per statement.
+  std::shared_ptr<const TenantStats> tenant_stats_;
   std::string tenant_name_;
   uint64_t tenant_version_ = 0;  //!< directory version tenant_ was read from
   config::Phase latched_phase_ = config::Phase::Off;  //!< phase of the current transaction

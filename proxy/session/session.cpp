@@ -47,13 +47,4 @@ void record_decision(const TenantStats& stats, const rewrite::Decision& d, confi
   }
 }
 
-void record_decision(Metrics& metrics, const rewrite::Decision& d, const std::string& tenant, config::Phase phase,
-                     const std::string& client) {
-  for (const auto& ev : d.events) {
-    metrics.counter("rewrites_total", {{"tenant", tenant}, {"migration", ev.migration}, {"outcome", rewrite::to_string(ev.outcome)}})
-        .fetch_add(1, std::memory_order_relaxed);
-    log_event(ev, d, tenant, phase, client);
-  }
-}
-
 }  // namespace sy::proxy

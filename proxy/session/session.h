@@ -32,10 +32,6 @@ struct SessionDeps {
 //! no label strings) and writes one JSON `rewrite` line per event (category,
 //! transition, fingerprint ...).
 void record_decision(const TenantStats& stats, const rewrite::Decision& d, config::Phase phase, const std::string& client);
-//! The same through the registry (a lock and label strings per event): kept
-//! until every session holds a TenantStats.
-void record_decision(Metrics& metrics, const rewrite::Decision& d, const std::string& tenant, config::Phase phase,
-                     const std::string& client);
 
 class Session {
  public:

@@ -68,7 +68,7 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
       }
       if (tenant_ && packet_start && scan.last_seq() == 0 &&
           scan.last_first_byte() == my::kComStmtExecute)
-        extended_statements_->fetch_add(1, std::memory_order_relaxed);
+        tenant_stats_->statements_extended().fetch_add(1, std::memory_order_relaxed);
       if (refusing.active) {
         // The refused statement's remaining packets go nowhere; once its last
         // one is read the client gets the error, and the session goes on.
@@ -169,7 +169,7 @@ bool MySqlSession::accept_multi_packet_statement(std::string_view first) {
     return true;
   const auto cmd = static_cast<uint8_t>(first[my::kHeaderSize]);
   if (cmd != my::kComQuery && cmd != my::kComStmtPrepare) return true;
-  if (cmd == my::kComQuery) simple_statements_->fetch_add(1, std::memory_order_relaxed);
+  if (cmd == my::kComQuery) tenant_stats_->statements_simple().fetch_add(1, std::memory_order_relaxed);
   auto phase = statement_phase(server().tracker.in_transaction());
   // The statement's first bytes: enough for the verb, the table and, in
   // practice, the column list.
@@ -183,7 +183,7 @@ bool MySqlSession::accept_multi_packet_statement(std::string_view first) {
   for (const auto* m : mentioned)
     d.events.push_back(unsupported_event(m->cfg->name, m->cfg->table, reject,
                                          "a statement of 16 MiB or more spans several packets and is not rewritten"));
-  record_decision(*deps_.listener->metrics, d, tenant_name_, phase, client_addr_);
+  record_decision(*tenant_stats_, d, phase, client_addr_);
   return !reject;
 }
 
@@ -193,7 +193,7 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
     return;
   }
   const uint8_t cmd = static_cast<uint8_t>(packet[my::kHeaderSize]);
-  if (cmd == my::kComQuery) simple_statements_->fetch_add(1, std::memory_order_relaxed);
+  if (cmd == my::kComQuery) tenant_stats_->statements_simple().fetch_add(1, std::memory_order_relaxed);
   auto started = std::chrono::steady_clock::now();
   auto phase = statement_phase(server().tracker.in_transaction());
   if (phase == config::Phase::Off) {
@@ -201,7 +201,7 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
     return;
   }
   std::string_view sql = packet.substr(my::kHeaderSize + 1);
-  auto decision = tenant_->rewriter->decide(sql, phase, cmd == my::kComStmtPrepare, rewrite::Dialect::Mysql);
+  auto decision = tenant_->rewriter->decide(*deps_.decisions, sql, phase, cmd == my::kComStmtPrepare, rewrite::Dialect::Mysql);
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   deps_.listener->metrics->statement_overhead().observe(elapsed);
   if (!decision) {
@@ -211,7 +211,7 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
   deps_.listener->metrics->rewrite_duration().observe(elapsed);
   if (decision->action == rewrite::Decision::Action::Rewrite && decision->sql.size() + 1 >= my::kMaxPacketPayload)
     decision = unsupported_as_too_large(*decision, tenant_->cfg.on_unsupported);
-  record_decision(*deps_.listener->metrics, *decision, tenant_name_, phase, client_addr_);
+  record_decision(*tenant_stats_, *decision, phase, client_addr_);
   if (decision->action != rewrite::Decision::Action::Rewrite) {
     out.forward(packet.data(), packet.size());
     return;

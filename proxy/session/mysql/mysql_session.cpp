@@ -162,16 +162,9 @@ asio::awaitable<void> MySqlSession::run() {
   user_ = hello->user;
   auth_plugin_ = hello->auth_plugin;
   application_name_ = hello->program_name;
-  tenant_version_ = listener.directory->version();
-  tenant_ = listener.directory->current()->bind(lcfg.name, hello->database, user_, application_name_);
-  if (tenant_) {
-    tenant_name_ = tenant_->cfg.name;
-    // As in PostgreSQL: `simple` counts statement texts run at once
-    // (COM_QUERY), `extended` counts executions of prepared ones.
-    simple_statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "simple"}});
-    extended_statements_ =
-        &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "extended"}});
-  }
+  // statements_total: as in PostgreSQL, `simple` counts statement texts run
+  // at once (COM_QUERY), `extended` counts executions of prepared ones.
+  bind_tenant(hello->database);
 
   // 3. Login to the server on the client's behalf, TLS first if configured.
   std::string login(payload_of(hello_packet));

@@ -65,8 +65,6 @@ class MySqlSession : public RelaySession {
   std::string bridged_password_;  //!< held between ClientPassword and ServerKey, then wiped
   bool accept_multi_packet_statement(std::string_view first);
   std::string deferred_client_error_;  //!< a refusal to send once the replies before it are out
-  Counter* simple_statements_ = nullptr;
-  Counter* extended_statements_ = nullptr;
 };
 
 }  // namespace sy::proxy

@@ -45,7 +45,7 @@ asio::awaitable<void> PgSession::pump_frontend() {
       if (tenant_ && message_start) track_client_message(bytes);
       if (step.kind == pg::FrameScanner::Kind::Message) {
         terminated = terminated || step.type == pg::kTerminate;
-        if (tenant_ && step.type == pg::kExecute) extended_statements_->fetch_add(1, std::memory_order_relaxed);
+        if (tenant_ && step.type == pg::kExecute) tenant_stats_->statements_extended().fetch_add(1, std::memory_order_relaxed);
         if (tenant_ && (step.type == pg::kQuery || step.type == pg::kParse)) {
           rewrite_message(bytes, out);
           continue;
@@ -166,7 +166,7 @@ std::string PgSession::session_key() const {
 
 void PgSession::rewrite_message(std::string_view message, OutputBatch& out) {
   const bool extended = message[0] == pg::kParse;
-  if (!extended) simple_statements_->fetch_add(1, std::memory_order_relaxed);
+  if (!extended) tenant_stats_->statements_simple().fetch_add(1, std::memory_order_relaxed);
   auto started = std::chrono::steady_clock::now();
   auto phase = statement_phase(server().in_transaction);
   auto text = pg::statement_text(message);
@@ -174,7 +174,7 @@ void PgSession::rewrite_message(std::string_view message, OutputBatch& out) {
     out.forward(message.data(), message.size());  // a malformed body is the server's to reject
     return;
   }
-  auto decision = tenant_->rewriter->decide(text->sql, phase, extended);
+  auto decision = tenant_->rewriter->decide(*deps_.decisions, text->sql, phase, extended);
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   deps_.listener->metrics->statement_overhead().observe(elapsed);
   if (!decision) {
@@ -182,7 +182,7 @@ void PgSession::rewrite_message(std::string_view message, OutputBatch& out) {
     return;
   }
   deps_.listener->metrics->rewrite_duration().observe(elapsed);
-  record_decision(*deps_.listener->metrics, *decision, tenant_name_, phase, client_addr_);
+  record_decision(*tenant_stats_, *decision, phase, client_addr_);
   if (decision->action == rewrite::Decision::Action::Rewrite)
     out.replace(pg::with_statement_text(message[0], *text, decision->sql));
   else

@@ -78,13 +78,7 @@ asio::awaitable<void> PgSession::run() {
   auto database = startup.param("database").empty() ? startup.param("user") : startup.param("database");
   user_ = startup.param("user");
   application_name_ = startup.param("application_name");
-  tenant_version_ = listener.directory->version();
-  tenant_ = listener.directory->current()->bind(lcfg.name, database, user_, application_name_);
-  if (tenant_) {
-    tenant_name_ = tenant_->cfg.name;
-    simple_statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "simple"}});
-    extended_statements_ = &listener.metrics->counter("statements_total", {{"tenant", tenant_name_}, {"kind", "extended"}});
-  }
+  bind_tenant(database);
 
   const auto& target = lcfg.primary_target();
   if (!co_await connect_backend(target)) co_return;

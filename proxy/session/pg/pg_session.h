@@ -57,8 +57,6 @@ class PgSession : public RelaySession {
 
   PgBackend& server() { return static_cast<PgBackend&>(*primary_); }
 
-  Counter* simple_statements_ = nullptr;
-  Counter* extended_statements_ = nullptr;
 };
 
 }  // namespace sy::proxy
