@@ -2,7 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
+#include "proxy/net/task_group.h"
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -55,9 +55,9 @@ void ControlPlane::start() {
     admin_ = std::make_unique<AdminServer>(io_, *cfg.admin.listen, std::make_shared<const AdminApi>(std::move(deps)));
     admin_->start();
   }
-  asio::co_spawn(io_, probe_loop(), asio::detached);
-  asio::co_spawn(io_, watch_config_file(), asio::detached);
-  asio::co_spawn(io_, sample_stats(), asio::detached);
+  spawn_logged(io_.get_executor(), "probe_loop", [this] { return probe_loop(); });
+  spawn_logged(io_.get_executor(), "watch_config_file", [this] { return watch_config_file(); });
+  spawn_logged(io_.get_executor(), "sample_stats", [this] { return sample_stats(); });
   signals_ = std::make_unique<Signals>(io_);
   wait_for_hangup();
   wait_for_stop();
@@ -83,7 +83,8 @@ void ControlPlane::wait_for_stop() {
       return;
     }
     log::Event(log::Level::info, "shutdown_requested").num("signal", sig);
-    asio::co_spawn(io_, drain(std::chrono::milliseconds(deps_.cfg->runtime.drain_timeout_ms)), asio::detached);
+    spawn_logged(io_.get_executor(), "drain",
+                 [this] { return drain(std::chrono::milliseconds(deps_.cfg->runtime.drain_timeout_ms)); });
     wait_for_stop();
   });
 }

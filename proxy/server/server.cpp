@@ -1,7 +1,8 @@
 #include "proxy/server/server.h"
 
+#include "proxy/net/task_group.h"
+
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -164,7 +165,7 @@ int Server::run() {
     }
     log::Event(log::Level::info, "listening").str("listener", l.name).str("listen", l.listen.str())
         .str("primary", l.primary);
-    asio::co_spawn(d.main(), d.accept_loop(*acceptor, rt), asio::detached);
+    spawn_logged(d.main().get_executor(), "accept_loop", [&d, a = acceptor.get(), rt] { return d.accept_loop(*a, rt); });
     d.acceptors.push_back(std::move(acceptor));
   }
 
