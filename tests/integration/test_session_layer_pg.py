@@ -181,19 +181,28 @@ def pipeline_transcript(port):
             fetch("sync 2 done", conn.execute("SELECT %s::int", (7,)))
             # Sync 3: everything queued first, the failure in the middle
             # (a unique violation on a parameterised INSERT), then one Sync.
-            queued = [(label, conn.cursor()) for label in ("q select", "q insert 4", "q duplicate", "q nextval",
-                                                            "q insert 5")]
-            queued[0][1].execute("SELECT %s::numeric + 1", (41,))
-            queued[1][1].execute("INSERT INTO sl_pipeline VALUES (%s, %s, %s)", (4, "Queued", 4))
-            queued[2][1].execute("INSERT INTO sl_pipeline VALUES (%s, %s, %s)", (1, "Duplicate", 0))
-            queued[3][1].execute("SELECT nextval('sl_pipeline_seq')")
-            queued[4][1].execute("INSERT INTO sl_pipeline VALUES (%s, %s, %s)", (5, "Queued", 5))
+            # psycopg reads replies whenever the socket has some, so the
+            # error may surface in a later execute() or only at sync(),
+            # depending on timing: both count as "sync 3 failed with ...".
+            queued = [conn.cursor() for _ in range(5)]
+            statements = [("SELECT %s::numeric + 1", (41,)),
+                          ("INSERT INTO sl_pipeline VALUES (%s, %s, %s)", (4, "Queued", 4)),
+                          ("INSERT INTO sl_pipeline VALUES (%s, %s, %s)", (1, "Duplicate", 0)),
+                          ("SELECT nextval('sl_pipeline_seq')", None),
+                          ("INSERT INTO sl_pipeline VALUES (%s, %s, %s)", (5, "Queued", 5))]
+            surfaced = None
+            try:
+                for cur, (sql, args) in zip(queued, statements):
+                    cur.execute(sql, args)
+            except psycopg.Error as e:
+                surfaced = e
             try:
                 p.sync()
-                out.append(("sync 3", "ok", None))
             except psycopg.Error as e:
-                out.append(("sync 3", type(e).__name__, e.sqlstate))
-            fetch("q select", queued[0][1])
+                surfaced = surfaced or e
+            out.append(("sync 3", type(surfaced).__name__ if surfaced else "ok",
+                        surfaced.sqlstate if surfaced else None))
+            fetch("q select", queued[0])
             # Sync 4: the pipeline goes on after the error.
             fetch("after sync 3", conn.execute("SELECT %s::text", ("still here",)))
         # Out of pipeline mode: the session is usable and idle, and only the

@@ -244,12 +244,8 @@ asio::awaitable<void> MySqlSession::pump_backend() {
   scan.inspect_small(kWholeServerPacket);
   OutputBatch out;
   error_code ec;
-  // What login() left in the buffer comes first.
-  bool have_bytes = !srv.buf.unread().empty();
+  // What login() left in the buffer goes first, then each read.
   for (;;) {
-    if (!have_bytes) co_await srv.conn.read_into(srv.buf, ec);
-    have_bytes = false;
-    if (ec) break;
     out.clear();
     for (;;) {
       auto view = srv.buf.unread();
@@ -279,6 +275,8 @@ asio::awaitable<void> MySqlSession::pump_backend() {
     }
     if (ec) break;
     if (!srv.buf.make_room(MySqlBackend::kMaxHandshakePacket + my::kHeaderSize)) break;
+    co_await srv.conn.read_into(srv.buf, ec);
+    if (ec) break;
   }
   if (!pending_client_error_.empty() && scan.at_boundary()) {
     to_client_.push(pending_client_error_);

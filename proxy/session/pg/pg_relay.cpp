@@ -74,12 +74,8 @@ asio::awaitable<void> PgSession::pump_backend() {
   if (tenant_) srv.scan.inspect(pg::kReadyForQuery);
   OutputBatch out;
   error_code ec;
-  // What login() left in the buffer comes first.
-  bool have_bytes = !srv.buf.unread().empty();
+  // What login() left in the buffer goes first, then each read.
   for (;;) {
-    if (!have_bytes) co_await srv.conn.read_into(srv.buf, ec);
-    have_bytes = false;
-    if (ec) break;
     out.clear();
     for (;;) {
       auto view = srv.buf.unread();
@@ -104,6 +100,8 @@ asio::awaitable<void> PgSession::pump_backend() {
     }
     if (ec) break;
     if (!srv.buf.make_room(PgBackend::kMaxInspected + 5)) break;
+    co_await srv.conn.read_into(srv.buf, ec);
+    if (ec) break;
   }
   if (!pending_client_error_.empty() && srv.scan.at_boundary()) {
     to_client_.push(pending_client_error_);
