@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "config/atomic_file.h"
 #include "proxy/ops/db_client.h"
 #include "proxy/telemetry/log.h"
 #include "proxy/flags/tenant_directory.h"
@@ -76,13 +77,8 @@ struct Progress {
     out += ",\"after\":";
     log::append_json_string(out, after);
     out += ",\"scanned\":" + std::to_string(scanned) + ",\"updated\":" + std::to_string(updated) + "}}\n";
-    auto tmp = path + ".tmp";
-    {
-      std::ofstream f(tmp, std::ios::trunc);
-      f << out;
-      if (!f.flush()) throw DbError("cannot write progress file " + tmp);
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw DbError("cannot replace progress file " + path);
+    // A crash (or power loss) mid-save must leave the last position, not an empty file.
+    if (auto error = config::write_file_atomically(path, out)) throw DbError("progress file: " + *error);
   }
 };
 
