@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <map>
 
-#include "proxy/telemetry/log.h"
 #include "proxy/telemetry/metrics.h"
 #include "proxy/telemetry/stats_sampler.h"
 

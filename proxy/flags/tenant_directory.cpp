@@ -244,10 +244,14 @@ ChangeResult TenantDirectory::apply(const std::string& tenant, const FlagChange&
   TenantOverrides next = saved;
   auto r = lay_change(*dir->config, *file_tenant, next, change);
   if (r.status != 200) return r;
-  overrides_[tenant] = next;
+  auto set_overrides = [&](const TenantOverrides& o) {
+    if (o.empty()) overrides_.erase(tenant);
+    else overrides_[tenant] = o;
+  };
+  set_overrides(next);
   if (auto error = persist()) {
     // Not persisted means it would silently revert on restart: refuse it.
-    overrides_[tenant] = saved;
+    set_overrides(saved);
     return {500, "change not applied: " + *error, {}};
   }
   publish(dir->config, who);
