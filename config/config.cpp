@@ -14,7 +14,7 @@ const char* to_string(Phase p) {
 }
 
 std::optional<Phase> parse_phase(const std::string& s) {
-  for (Phase p : {Phase::Off, Phase::Observe, Phase::DualWrite, Phase::ReadSwitch, Phase::Cleanup})
+  for (Phase p : kPhases)
     if (s == to_string(p)) return p;
   return std::nullopt;
 }
@@ -30,11 +30,23 @@ const char* to_string(StickyBy s) {
 }
 
 std::optional<StickyBy> parse_sticky_by(const std::string& s) {
-  for (StickyBy v : {StickyBy::Session, StickyBy::User, StickyBy::ClientAddress, StickyBy::ApplicationName})
+  for (StickyBy v : kStickyBy)
     if (s == to_string(v)) return v;
   if (s == "client_address") return StickyBy::ClientAddress;  // accepted alias
   return std::nullopt;
 }
+
+namespace {
+template <class E, size_t N>
+std::string joined(const E (&values)[N]) {
+  std::string out;
+  for (E v : values) out += (out.empty() ? "" : " | ") + std::string(to_string(v));
+  return out;
+}
+}  // namespace
+
+std::string phase_names() { return joined(kPhases); }
+std::string sticky_by_names() { return joined(kStickyBy); }
 
 const Target* Listener::target(const std::string& n) const {
   for (const auto& t : targets)

@@ -21,10 +21,18 @@ enum class OnUnsupported { Forward, Reject };
 enum class OnCritical { Rollback, Freeze };
 enum class Unmapped { Keep, Copy, Null, Reject };
 
+//! Every phase, in rollout order.
+inline constexpr Phase kPhases[] = {Phase::Off, Phase::Observe, Phase::DualWrite, Phase::ReadSwitch, Phase::Cleanup};
+inline constexpr StickyBy kStickyBy[] = {StickyBy::Session, StickyBy::User, StickyBy::ClientAddress,
+                                         StickyBy::ApplicationName};
+
 const char* to_string(Phase p);
 std::optional<Phase> parse_phase(const std::string& s);
 const char* to_string(StickyBy s);
 std::optional<StickyBy> parse_sticky_by(const std::string& s);
+//! "off | observe | ...": what parse_phase and parse_sticky_by accept, for error messages.
+std::string phase_names();
+std::string sticky_by_names();
 
 struct Endpoint {
   std::string host;   //!< literal address or name, resolved when connecting

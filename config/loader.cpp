@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "config/tenant_rules.h"
+
 namespace sy::config {
 
 std::string ConfigError::str() const {
@@ -89,11 +91,17 @@ class Reader {
     }
   }
 
-  void percent(const YAML::Node& parent, const char* key, const std::string& path, double& out) {
-    number(parent, key, path, out, 0, 100);
-    double hundredths = out * 100;
-    if (std::fabs(hundredths - std::round(hundredths)) > 1e-6)
-      error(parent[key], join(path, key), "percentages take steps of 0.01");
+  // Any finite number: ranges that the admin API shares are checked in tenant_rules.
+  void real(const YAML::Node& parent, const char* key, const std::string& path, double& out) {
+    auto n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    try {
+      double v = n.as<double>();
+      if (!std::isfinite(v)) throw YAML::Exception(n.Mark(), "not finite");
+      out = v;
+    } catch (const YAML::Exception&) {
+      error(n, join(path, key), "expected a number");
+    }
   }
 
   template <class E>
@@ -111,6 +119,17 @@ class Reader {
       names += name;
     }
     error(n, join(path, key), "expected one of: " + names);
+  }
+
+  // An enum whose names config.h owns (shared with the admin API's decoder).
+  template <class E>
+  void named(const YAML::Node& parent, const char* key, const std::string& path, E& out,
+             std::optional<E> (*parse)(const std::string&), const std::string& names) {
+    auto n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    auto v = n.IsScalar() ? parse(n.Scalar()) : std::nullopt;
+    if (v) out = *v;
+    else error(n, join(path, key), "expected one of: " + names);
   }
 
   // A name is fine where switchyard connects (resolved then); a listening
@@ -249,12 +268,7 @@ void read_tenant(Reader& r, const YAML::Node& n, const std::string& path, Tenant
   r.only_keys(n, path, {"name", "match", "phase", "canary", "read_target", "shadow", "guard", "on_unsupported",
                         "migrations"});
   r.str(n, "name", path, t.name, true);
-  const std::initializer_list<std::pair<const char*, Phase>> phases = {{"off", Phase::Off},
-                                                                       {"observe", Phase::Observe},
-                                                                       {"dual_write", Phase::DualWrite},
-                                                                       {"read_switch", Phase::ReadSwitch},
-                                                                       {"cleanup", Phase::Cleanup}};
-  r.enumeration(n, "phase", path, t.phase, phases);
+  r.named(n, "phase", path, t.phase, parse_phase, phase_names());
   if (auto m = n["match"]; m.IsDefined() && r.is_map(m, path + ".match")) {
     r.only_keys(m, path + ".match", {"listener", "database", "user", "application_name"});
     r.str(m, "listener", path + ".match", t.match.listener);
@@ -267,17 +281,12 @@ void read_tenant(Reader& r, const YAML::Node& n, const std::string& path, Tenant
     r.only_keys(c, cp, {"phase", "read_target", "percent", "sticky_by"});
     Phase p = t.phase;
     if (c["phase"].IsDefined()) {
-      r.enumeration(c, "phase", cp, p, phases);
+      r.named(c, "phase", cp, p, parse_phase, phase_names());
       t.canary.phase = p;
     }
     r.str(c, "read_target", cp, t.canary.read_target);
-    r.percent(c, "percent", cp, t.canary.percent);
-    r.enumeration(c, "sticky_by", cp, t.canary.sticky_by,
-                  {{"session", StickyBy::Session},
-                   {"user", StickyBy::User},
-                   {"client_addr", StickyBy::ClientAddress},
-                   {"client_address", StickyBy::ClientAddress},
-                   {"application_name", StickyBy::ApplicationName}});
+    r.real(c, "percent", cp, t.canary.percent);
+    r.named(c, "sticky_by", cp, t.canary.sticky_by, parse_sticky_by, sticky_by_names());
   }
   r.str(n, "read_target", path, t.read_target);
   if (auto s = n["shadow"]; s.IsDefined() && r.is_map(s, path + ".shadow")) {
@@ -285,7 +294,7 @@ void read_tenant(Reader& r, const YAML::Node& n, const std::string& path, Tenant
     Shadow sh;
     r.only_keys(s, sp, {"target", "sample_percent", "compare", "ignore_columns", "timeout_ms", "max_inflight"});
     r.str(s, "target", sp, sh.target, true);
-    r.percent(s, "sample_percent", sp, sh.sample_percent);
+    r.real(s, "sample_percent", sp, sh.sample_percent);
     r.str(s, "compare", sp, sh.compare);
     r.string_list(s, "ignore_columns", sp, sh.ignore_columns);
     r.integer(s, "timeout_ms", sp, sh.timeout_ms, 1u, 600000u);
@@ -364,13 +373,21 @@ void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Mig
   }
 }
 
-// Settings this build accepts but does not (fully) apply: said out loud, so
-// nobody reads a quiet check-config as "reads are switched".
-void warn_unapplied(Reader& r, const YAML::Node& node, const std::string& path, const Tenant& t) {
-  for (const auto& u : unapplied_settings(t)) {
-    bool tenant_level = std::string_view(u.key) == "shadow" || std::string_view(u.key) == "guard";
-    r.warn(node[u.key], tenant_level ? path : path + "." + u.key, u.message);
+// The node a tenant-relative path ("canary.percent") names, or the deepest
+// one of it the file has, for the line of a finding.
+YAML::Node locate(const YAML::Node& tenant, const std::string& path) {
+  YAML::Node at = tenant;
+  size_t from = 0;
+  while (from < path.size()) {
+    auto dot = path.find('.', from);
+    auto key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+    const YAML::Node& parent = at;
+    YAML::Node next = parent.IsMap() ? parent[key] : YAML::Node();
+    if (!next.IsDefined()) break;
+    at.reset(next);
+    from = dot == std::string::npos ? path.size() : dot + 1;
   }
+  return at;
 }
 
 // Checks that need the whole file: names that refer to other sections.
@@ -392,19 +409,11 @@ void cross_check(Reader& r, const YAML::Node& root, Config& c) {
     // The admin API, state_file and metric labels all key tenants by name.
     if (!t.name.empty() && !tenant_names.insert(t.name).second)
       r.error(node["name"], path + ".name", "duplicate tenant name \"" + t.name + "\"");
-    if (t.canary.percent > 0 && !t.canary.phase && t.canary.read_target.empty())
-      r.error(node["canary"], path + ".canary", "a canary with a percent needs a \"phase\" or a \"read_target\"");
-    warn_unapplied(r, node, path, t);
-    const Listener* l = t.match.listener.empty() ? nullptr : c.listener(t.match.listener);
-    if (!t.match.listener.empty() && !l)
+    auto findings = check_tenant_flags(c, t);
+    for (const auto& e : findings.errors) r.error(locate(node, e.path), Reader::join(path, e.path), e.message);
+    for (const auto& w : findings.warnings) r.warn(locate(node, w.path), Reader::join(path, w.path), w.message);
+    if (!t.match.listener.empty() && !c.listener(t.match.listener))
       r.error(node["match"], path + ".match.listener", "no listener named \"" + t.match.listener + "\"");
-    auto check_target = [&](const std::string& name, const char* key) {
-      if (name.empty() || !l) return;
-      if (!l->target(name)) r.error(node, path + "." + key, "no target named \"" + name + "\" on listener " + l->name);
-    };
-    check_target(t.read_target, "read_target");
-    check_target(t.canary.read_target, "canary.read_target");
-    if (t.shadow) check_target(t.shadow->target, "shadow.target");
     if (t.guard.warn_mismatch_rate > t.guard.critical_mismatch_rate)
       r.error(node["guard"], path + ".guard", "warn_mismatch_rate is above critical_mismatch_rate");
     for (const auto& m : t.migrations)

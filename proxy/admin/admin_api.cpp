@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <map>
 
-#include "proxy/telemetry/log.h"
 #include "proxy/telemetry/metrics.h"
 #include "proxy/telemetry/stats_sampler.h"
 
@@ -15,10 +14,18 @@ namespace {
 
 AdminResponse json(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
 
-AdminResponse error(int status, const std::string& msg) {
-  std::string body = "{\"error\":";
-  log::append_json_string(body, msg);
-  return json(status, body + "}");
+void write_strings(JsonWriter& w, const char* key, const std::vector<std::string>& items) {
+  w.Key(key);
+  w.StartArray();
+  for (const auto& item : items) write_string(w, item);
+  w.EndArray();
+}
+
+std::string text(const rapidjson::StringBuffer& buf) { return {buf.GetString(), buf.GetSize()}; }
+
+// {"error": msg}, with each reason in "errors" when there are several.
+AdminResponse error(int status, const std::string& msg, const std::vector<std::string>& errors = {}) {
+  return json(status, json_error(msg, errors));
 }
 
 std::string html_escape(std::string_view s) {
@@ -42,6 +49,17 @@ std::string fixed(double v, int digits) {
 }
 
 }  // namespace
+
+std::string json_error(std::string_view message, const std::vector<std::string>& errors) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("error");
+  write_string(w, message);
+  if (!errors.empty()) write_strings(w, "errors", errors);
+  w.EndObject();
+  return text(buf);
+}
 
 bool AdminApi::authorized(const AdminRequest& req, AdminResponse& denied) const {
   if (deps_.token.empty()) {
@@ -68,12 +86,14 @@ AdminResponse AdminApi::handle(const AdminRequest& req) const {
   if (path == "/readyz" && read) {
     auto reasons = deps_.not_ready ? deps_.not_ready() : std::vector<std::string>{};
     if (reasons.empty()) return json(200, "{\"ready\":true}");
-    std::string body = "{\"ready\":false,\"reasons\":[";
-    for (size_t i = 0; i < reasons.size(); ++i) {
-      if (i) body += ",";
-      log::append_json_string(body, reasons[i]);
-    }
-    return json(503, body + "]}");
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("ready");
+    w.Bool(false);
+    write_strings(w, "reasons", reasons);
+    w.EndObject();
+    return json(503, text(buf));
   }
   if (path == "/metrics" && read)
     return {200, "text/plain; version=0.0.4; charset=utf-8", deps_.metrics->render(), {}};
@@ -92,40 +112,49 @@ AdminResponse AdminApi::handle(const AdminRequest& req) const {
     if (m != "PATCH") return error(405, "use GET or PATCH on " + path);
     AdminResponse denied;
     if (!authorized(req, denied)) return denied;
-    auto r = deps_.directory->patch(name, req.body, "api:" + req.remote);
-    if (r.status != 200) return error(r.status, r.error);
-    auto body = deps_.directory->tenants_json();
-    if (!r.details.empty()) {
-      body.pop_back();  // the closing brace: warnings go beside "tenants"
-      body += ",\"warnings\":[";
-      for (size_t i = 0; i < r.details.size(); ++i) {
-        if (i) body += ",";
-        log::append_json_string(body, r.details[i]);
-      }
-      body += "]}";
-    }
-    return json(200, body);
+    return patch_tenant(name, req);
   }
   if (path == "/v1/reload") {
     if (m != "POST") return error(405, "use POST on /v1/reload");
     AdminResponse denied;
     if (!authorized(req, denied)) return denied;
     auto r = deps_.reload("api:" + req.remote);
-    std::string body = r.status == 200 ? "{\"reloaded\":true,\"notes\":[" : "{\"reloaded\":false,\"error\":";
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("reloaded");
+    w.Bool(r.status == 200);
     if (r.status != 200) {
-      log::append_json_string(body, r.error);
-      body += ",\"errors\":[";
+      w.Key("error");
+      write_string(w, r.error);
     }
-    for (size_t i = 0; i < r.details.size(); ++i) {
-      if (i) body += ",";
-      log::append_json_string(body, r.details[i]);
-    }
-    return json(r.status, body + "]}");
+    write_strings(w, r.status == 200 ? "notes" : "errors", r.details);
+    w.EndObject();
+    return json(r.status, text(buf));
   }
   if (path == "/" || path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/tenants" ||
       path == "/v1/mismatches")
     return error(405, "only GET is served on " + path);
   return error(404, "no such endpoint: " + path);
+}
+
+// Decoding is the API's part (400 for a body that is not a change); the rules
+// (422) and persisting (500) are TenantDirectory::apply's, shared with the guard.
+AdminResponse AdminApi::patch_tenant(const std::string& name, const AdminRequest& req) const {
+  rapidjson::Document doc;
+  doc.Parse(req.body.data(), req.body.size());
+  if (doc.HasParseError()) return error(400, "the body is not valid JSON");
+  auto decoded = decode_flag_change(doc);
+  if (!decoded.error.empty()) return error(400, decoded.error);
+  auto r = deps_.directory->apply(name, decoded.change, "api:" + req.remote);
+  if (r.status != 200) return error(r.status, r.error, r.status == 422 ? r.details : std::vector<std::string>{});
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  deps_.directory->write_tenants(w);
+  if (!r.details.empty()) write_strings(w, "warnings", r.details);
+  w.EndObject();
+  return json(200, text(buf));
 }
 
 AdminResponse AdminApi::status_page() const {

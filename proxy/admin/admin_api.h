@@ -3,6 +3,7 @@
 // in admin_http.cpp only): a request in, a response out.
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/flags/tenant_directory.h"
@@ -38,6 +39,9 @@ struct AdminDeps {
   std::string token;  //!< bearer token for mutations; empty = mutations disabled
 };
 
+//! An error body: {"error": message}, plus "errors" when not empty.
+std::string json_error(std::string_view message, const std::vector<std::string>& errors = {});
+
 class AdminApi {
  public:
   explicit AdminApi(AdminDeps deps) : deps_(std::move(deps)) {}
@@ -45,6 +49,7 @@ class AdminApi {
 
  private:
   bool authorized(const AdminRequest& req, AdminResponse& denied) const;
+  AdminResponse patch_tenant(const std::string& name, const AdminRequest& req) const;
   AdminResponse status_page() const;
   AdminDeps deps_;
 };

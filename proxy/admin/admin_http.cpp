@@ -68,7 +68,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
         if (ec == http::error::body_limit) {
           http::response<http::string_body> res{http::status::payload_too_large, 11};
           res.set(http::field::content_type, "application/json");
-          res.body() = "{\"error\":\"request body over 64 KiB\"}";
+          res.body() = json_error("request body over 64 KiB");
           res.prepare_payload();
           co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
         }

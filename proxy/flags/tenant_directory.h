@@ -19,20 +19,13 @@
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/flags/flag_change.h"
+#include "proxy/flags/flags_json.h"
 #include "rewrite/tenant_rewriter.h"
 
 namespace sy::proxy {
 
 class Metrics;
-
-//! Settings changed at run time; unset fields come from the file.
-struct TenantOverrides {
-  std::optional<config::Phase> phase;
-  std::optional<config::Canary> canary;
-  std::optional<std::string> read_target;
-  std::optional<double> shadow_sample_percent;
-  bool empty() const { return !phase && !canary && !read_target && !shadow_sample_percent; }
-};
 
 struct TenantState {
   config::Tenant cfg;  //!< effective settings: file + overrides
@@ -51,12 +44,6 @@ struct Directory {
                                           std::string_view user, std::string_view application_name) const;
 };
 
-struct ChangeResult {
-  int status = 200;       //!< HTTP-style: 200, 400, 404, 422, 500
-  std::string error;      //!< when status != 200
-  std::vector<std::string> details;  //!< e.g. config errors with lines
-};
-
 class TenantDirectory {
  public:
   //! Loads state_file (if configured and present) on top of `cfg`.
@@ -69,17 +56,21 @@ class TenantDirectory {
   //! need a restart and are reported in `details`, not applied.
   ChangeResult reload(std::shared_ptr<const config::Config> next, const std::string& who);
 
-  //! Applies a JSON PATCH body to one tenant (SPEC.md: phase, canary,
-  //! read_target, shadow.sample_percent) and persists it to state_file. On
-  //! success `details` holds what the new settings do not apply in this build.
-  ChangeResult patch(const std::string& tenant, std::string_view json_body, const std::string& who);
+  //! Applies a change to one tenant (the admin API's PATCH, a guard) if the
+  //! tenant it produces passes config/tenant_rules, and persists it to
+  //! state_file first: a change that could not be saved is not made. See
+  //! lay_change for the statuses; 404 for an unknown tenant, 500 when
+  //! state_file cannot be written. On success `details` holds warnings.
+  ChangeResult apply(const std::string& tenant, const FlagChange& change, const std::string& who);
 
   //! GET /v1/tenants body; with `only`, the same shape holding that tenant alone.
   std::string tenants_json(std::string_view only = {}) const;
+  //! The members of that body ("version", "tenants"), into an open object.
+  void write_tenants(JsonWriter& w, std::string_view only = {}) const;
 
  private:
   void publish(std::shared_ptr<const config::Config> cfg, const std::string& who);  // write_mu_ held
-  bool persist(std::string& error) const;                                            // write_mu_ held
+  std::optional<std::string> persist() const;                                        // write_mu_ held
   void load_state();
 
   Metrics* metrics_;

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "config/atomic_file.h"
 #include "proxy/ops/db_client.h"
 #include "proxy/telemetry/json_writer.h"
 #include "proxy/telemetry/log.h"
@@ -85,13 +86,8 @@ struct Progress {
 
   void save(const std::string& path, const std::string& tenant) const {
     std::string out = to_json(tenant);
-    auto tmp = path + ".tmp";
-    {
-      std::ofstream f(tmp, std::ios::trunc);
-      f << out;
-      if (!f.flush()) throw DbError("cannot write progress file " + tmp);
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw DbError("cannot replace progress file " + path);
+    // A crash (or power loss) mid-save must leave the last position, not an empty file.
+    if (auto error = config::write_file_atomically(path, out)) throw DbError("progress file: " + *error);
   }
 };
 

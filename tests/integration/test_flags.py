@@ -248,10 +248,14 @@ class Patch(FlagsTest):
             ("PATCH", "/v1/tenants/acme", b"{not json", TOKEN, 400),
             ("PATCH", "/v1/tenants/acme", {"phase": "warp_speed"}, TOKEN, 400),
             ("PATCH", "/v1/tenants/acme", {"colour": "blue"}, TOKEN, 400),
-            ("PATCH", "/v1/tenants/acme", {"canary": {"percent": 101}}, TOKEN, 400),
-            ("PATCH", "/v1/tenants/acme", {"canary": {"percent": 10.001}}, TOKEN, 400),
-            ("PATCH", "/v1/tenants/acme", {"canary": {"percent": -1}}, TOKEN, 400),
-            ("PATCH", "/v1/tenants/acme", {"read_target": "nowhere"}, TOKEN, 400),
+            ("PATCH", "/v1/tenants/acme", {"canary": {"percent": "ten"}}, TOKEN, 400),
+            # Well-formed, but against config/tenant_rules, as the loader would say: 422.
+            ("PATCH", "/v1/tenants/acme", {"canary": {"phase": "dual_write", "percent": 101}}, TOKEN, 422),
+            ("PATCH", "/v1/tenants/acme", {"canary": {"phase": "dual_write", "percent": 10.001}}, TOKEN, 422),
+            ("PATCH", "/v1/tenants/acme", {"canary": {"phase": "dual_write", "percent": -1}}, TOKEN, 422),
+            ("PATCH", "/v1/tenants/acme", {"canary": {"percent": 5}}, TOKEN, 422),
+            ("PATCH", "/v1/tenants/acme", {"read_target": "nowhere"}, TOKEN, 422),
+            ("PATCH", "/v1/tenants/acme", {"shadow": {"sample_percent": 5}}, TOKEN, 422),
             ("PATCH", "/v1/tenants/acme", {}, TOKEN, 400),
             ("PATCH", "/v1/tenants/nobody", {"phase": "off"}, TOKEN, 404),
             ("DELETE", "/v1/tenants/acme", None, TOKEN, 405),
@@ -268,6 +272,36 @@ class Patch(FlagsTest):
         # A request body over 64 KiB is refused before it is read.
         status, _ = self.admin.call("PATCH", "/v1/tenants/acme", b"{" + b" " * 70000 + b"}")
         self.assertEqual(status, 413)
+
+    def test_a_canary_percent_without_a_phase_is_refused_as_the_loader_would(self):
+        state = Path(tempfile.mkdtemp()) / "flags.json"
+        self.port, self.admin_port = free_port(), free_port()
+        self.admin = Admin(self.admin_port)
+        text = config_text(self.port, self.admin_port, phase="observe", state_file=state)
+        with Proxy(text, env={"SY_TEST_ADMIN_TOKEN": TOKEN}) as proxy:
+            before = self.admin.tenant()
+            status, body = self.admin.call("PATCH", "/v1/tenants/acme", {"canary": {"percent": 10}})
+            self.assertEqual(status, 422, body)
+            want = 'canary: a canary with a percent needs a "phase" or a "read_target"'
+            self.assertEqual(json.loads(body)["errors"], [want])
+            self.assertEqual(self.admin.tenant(), before)
+            self.assertFalse(state.exists())
+            self.assertNotIn('"who":"api', proxy.log_text())
+        # The same rule, the same words, from check-config.
+        config = Path(tempfile.mkdtemp()) / "sy.yaml"
+        config.write_text(text.replace("phase: observe\n", "phase: observe\n    canary: { percent: 10 }\n", 1))
+        r = subprocess.run([SY_BIN, "check-config", "-c", str(config)], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("tenants[0]." + want, r.stdout + r.stderr)
+        # With a phase, the same percent is taken, and null puts the canary back to the file's.
+        with Proxy(text, env={"SY_TEST_ADMIN_TOKEN": TOKEN}):
+            status, body = self.admin.call("PATCH", "/v1/tenants/acme", {"canary": {"phase": "dual_write", "percent": 10}})
+            self.assertEqual(status, 200, body)
+            self.assertEqual(json.loads(state.read_text())["tenants"]["acme"]["canary"]["percent"], 10)
+            status, body = self.admin.call("PATCH", "/v1/tenants/acme", {"canary": None})
+            self.assertEqual(status, 200, body)
+            self.assertEqual(self.admin.tenant()["overrides"], {})
+            self.assertEqual(json.loads(state.read_text()), {"tenants": {}})
 
     def test_runtime_changes_survive_a_restart(self):
         state = Path(tempfile.mkdtemp()) / "flags.json"

@@ -1,0 +1,48 @@
+#include "config/tenant_rules.h"
+
+#include <cmath>
+
+namespace sy::config {
+
+bool valid_percent(double p) {
+  return std::isfinite(p) && p >= 0 && p <= 100 && std::fabs(p * 100 - std::round(p * 100)) < 1e-6;
+}
+
+namespace {
+
+// A tenant reads from the targets of the listeners it can match: its
+// match.listener, or any listener when that is not set.
+std::string target_error(const Config& cfg, const Tenant& t, const std::string& name) {
+  if (t.match.listener.empty()) {
+    for (const auto& l : cfg.listeners)
+      if (l.target(name)) return {};
+    return "no target named \"" + name + "\" on any listener";
+  }
+  const Listener* l = cfg.listener(t.match.listener);
+  if (!l || l->target(name)) return {};  // an unknown listener is reported on its own
+  return "no target named \"" + name + "\" on listener " + l->name;
+}
+
+}  // namespace
+
+TenantFindings check_tenant_flags(const Config& cfg, const Tenant& t) {
+  TenantFindings f;
+  auto error = [&](std::string path, std::string message) { f.errors.push_back({std::move(path), std::move(message)}); };
+  const std::string percent_rule = "must be a number from 0 to 100 in steps of 0.01";
+  if (!valid_percent(t.canary.percent)) error("canary.percent", percent_rule);
+  if (t.shadow && !valid_percent(t.shadow->sample_percent)) error("shadow.sample_percent", percent_rule);
+  // Without either, canary sessions would run exactly what the rest runs.
+  if (t.canary.percent > 0 && !t.canary.phase && t.canary.read_target.empty())
+    error("canary", "a canary with a percent needs a \"phase\" or a \"read_target\"");
+  auto check_target = [&](const std::string& name, const char* path) {
+    if (name.empty()) return;
+    if (auto e = target_error(cfg, t, name); !e.empty()) error(path, e);
+  };
+  check_target(t.read_target, "read_target");
+  check_target(t.canary.read_target, "canary.read_target");
+  if (t.shadow) check_target(t.shadow->target, "shadow.target");
+  for (const auto& u : unapplied_settings(t)) f.warnings.push_back({u.key, u.message});
+  return f;
+}
+
+}  // namespace sy::config
