@@ -41,4 +41,8 @@ struct Verdict {
   bool safe() const { return hazard == Hazard::None; }
 };
 
+//! Blocks a replay and a read elsewhere alike while statements still wait for
+//! their replies: what they changed is not known yet.
+inline Verdict replies_pending() { return {Hazard::Pending, "replies are still outstanding"}; }
+
 }  // namespace sy::proto

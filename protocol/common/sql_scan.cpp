@@ -1,6 +1,7 @@
 #include "protocol/common/sql_scan.h"
 
 #include <cctype>
+#include <utility>
 
 namespace sy::proto {
 
@@ -36,6 +37,19 @@ std::vector<std::string_view> split_statements(std::string_view sql, Dialect dia
   }
   flush(toks.size());
   return out;
+}
+
+std::vector<std::string> name_list(const Lexed& l, size_t i, NameReader read) {
+  std::vector<std::string> names;
+  for (;;) {
+    size_t next = i;
+    auto name = read(l, i, next);
+    if (name.empty()) break;
+    names.push_back(std::move(name));
+    if (!l.is(next, TokenKind::Comma)) break;
+    i = next + 1;
+  }
+  return names;
 }
 
 std::string lower(std::string_view s) {

@@ -41,6 +41,14 @@ class Lexed {
 //! each trimmed of surrounding whitespace and its semicolon.
 std::vector<std::string_view> split_statements(std::string_view sql, Dialect dialect);
 
+//! Reads one (possibly qualified) name at token i as its dialect writes it,
+//! leaving `next` on the token after it; empty when there is none.
+using NameReader = std::string (*)(const Lexed& l, size_t i, size_t& next);
+
+//! The names of a list such as DROP TABLE a, b.c starting at token i, read
+//! by `read`; the list ends at the first token that is not a name.
+std::vector<std::string> name_list(const Lexed& l, size_t i, NameReader read);
+
 //! ASCII lower-case copy.
 std::string lower(std::string_view s);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "protocol/common/sql_scan.h"
+#include "protocol/common/temp_tables.h"
 #include "protocol/mysql/packet.h"
 #include "rewrite/sql_text.h"
 
@@ -126,8 +127,8 @@ void SessionState::reset_session() {
   sql_prepared_.clear();
   prepared_bytes_ = 0;
   temps_.clear();
-  locks_.clear();
-  unknown_locks_ = table_locks_ = false;
+  locks_.release_all();
+  table_locks_ = false;
   unreplayable_.clear();
   unknown_.clear();
   prepared_unknown_.clear();
@@ -232,21 +233,11 @@ void SessionState::apply_effect(const Effect& e, int depth) {
       temps_.insert(e.name);
       return;
     case EffectKind::Drop:
-      for (const auto& n : e.names)
-        if (auto it = temps_.find(n); it != temps_.end() && !n.empty()) temps_.erase(it);
-      return;
-    case EffectKind::GetLock:
-      if (locks_.size() >= limits_.max_objects && !locks_.count(e.name)) unknown_locks_ = true;
-      else ++locks_[e.name];
-      return;
-    case EffectKind::ReleaseLock:
-      if (auto it = locks_.find(e.name); it != locks_.end() && --it->second <= 0) locks_.erase(it);
-      return;
-    case EffectKind::ReleaseAllLocks:
-      locks_.clear();
-      unknown_locks_ = false;
-      return;
-    case EffectKind::UnknownLock: unknown_locks_ = true; return;
+      return proto::drop_temps(temps_, e.names);
+    case EffectKind::GetLock: return locks_.take(e.name, limits_.max_objects);
+    case EffectKind::ReleaseLock: return locks_.release(e.name);
+    case EffectKind::ReleaseAllLocks: return locks_.release_all();
+    case EffectKind::UnknownLock: return locks_.take_unknown();
     case EffectKind::LockTables: table_locks_ = true; return;
     case EffectKind::UnlockTables: table_locks_ = false; return;
     case EffectKind::Unknown: return note_unknown(e.value);
@@ -283,7 +274,7 @@ Verdict SessionState::state_blocker() const {
   if (auto why = uncertain(); !why.empty()) return {Hazard::Uncertain, "session state is uncertain: " + why};
   if (in_transaction_) return {Hazard::Transaction, "a transaction is open"};
   if (!temps_.empty()) return {Hazard::TempTables, "the session created temporary tables"};
-  if (!locks_.empty() || unknown_locks_) return {Hazard::Locks, "the session holds named locks (GET_LOCK)"};
+  if (locks_.any()) return {Hazard::Locks, "the session holds named locks (GET_LOCK)"};
   if (table_locks_) return {Hazard::Locks, "the session holds table locks"};
   if (!unreplayable_.empty()) return {Hazard::NotReplayable, unreplayable_};
   return {};
@@ -291,11 +282,7 @@ Verdict SessionState::state_blocker() const {
 
 Replay SessionState::replay() const {
   Replay out;
-  if (!pending_.empty()) {
-    out.blocked = {Hazard::Pending, "replies are still outstanding"};
-    return out;
-  }
-  out.blocked = state_blocker();
+  out.blocked = pending_.empty() ? state_blocker() : proto::replies_pending();
   if (!out.ok()) return out;
   if (database_) out.statements.push_back("USE " + rewrite::quote_mysql_ident(*database_));
   // In the order each was last set: SET NAMES and character_set_client, say,
@@ -313,7 +300,7 @@ Replay SessionState::replay() const {
 }
 
 Verdict SessionState::safe_elsewhere(std::string_view sql) const {
-  if (!pending_.empty()) return {Hazard::Pending, "replies are still outstanding"};
+  if (!pending_.empty()) return proto::replies_pending();
   if (auto v = state_blocker(); !v.safe()) return v;
   if (!autocommit_) return {Hazard::Transaction, "autocommit is off: every statement runs in a transaction"};
   ClassifyContext ctx{.no_backslash_escapes = no_backslash_escapes_};

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/common/held_locks.h"
 #include "protocol/common/session_verdict.h"
 #include "protocol/mysql/session_effects.h"
 
@@ -119,8 +120,7 @@ class SessionState {
   std::map<std::string, SqlPrepared> sql_prepared_;
   size_t prepared_bytes_ = 0;
   std::multiset<std::string> temps_;
-  std::map<std::string, int> locks_;  //!< GET_LOCK name → times taken
-  bool unknown_locks_ = false;
+  proto::HeldLocks locks_;  //!< GET_LOCK names
   bool table_locks_ = false;
   std::string unreplayable_;
   std::string unknown_;           //!< why variables are uncertain (reset by COM_RESET_CONNECTION)

@@ -202,14 +202,7 @@ void classify_drop(const Lexed& l, std::vector<Effect>& out) {
   ++i;
   if (l.kw(i, "IF") && l.kw(i + 1, "EXISTS")) i += 2;
   Effect e = make(EffectKind::Drop);
-  for (;;) {
-    size_t next = i;
-    auto name = qualified(l, i, next);
-    if (name.empty()) break;
-    e.names.push_back(std::move(name));
-    if (!l.is(next, TokenKind::Comma)) break;
-    i = next + 1;
-  }
+  e.names = proto::name_list(l, i, qualified);
   out.push_back(std::move(e));
 }
 

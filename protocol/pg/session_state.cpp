@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "protocol/common/sql_scan.h"
+#include "protocol/common/temp_tables.h"
 #include "rewrite/sql_text.h"
 
 namespace sy::pg {
@@ -365,8 +366,7 @@ void SessionState::apply_effect(const Effect& e, int depth) {
       prepared_bytes_ = 0;
       prepared_unknown_.clear();
       portals_.clear();
-      locks_.clear();
-      unknown_locks_ = false;
+      locks_.release_all();
       return;
     case EffectKind::DiscardTemp: scoped_.temps.clear(); return;
     case EffectKind::Listen: return bounded_insert(scoped_.listens, e.name, "LISTEN channels");
@@ -374,21 +374,11 @@ void SessionState::apply_effect(const Effect& e, int depth) {
     case EffectKind::UnlistenAll: scoped_.listens.clear(); return;
     case EffectKind::CreateTemp: return bounded_insert(scoped_.temps, e.name, "temporary tables");
     case EffectKind::Drop:
-      for (const auto& n : e.names)
-        if (auto it = scoped_.temps.find(n); it != scoped_.temps.end() && !n.empty()) scoped_.temps.erase(it);
-      return;
-    case EffectKind::AdvisoryLock:
-      if (locks_.size() >= limits_.max_objects && !locks_.count(e.name)) unknown_locks_ = true;
-      else ++locks_[e.name];
-      return;
-    case EffectKind::AdvisoryUnlock:
-      if (auto it = locks_.find(e.name); it != locks_.end() && --it->second <= 0) locks_.erase(it);
-      return;
-    case EffectKind::AdvisoryUnlockAll:
-      locks_.clear();
-      unknown_locks_ = false;
-      return;
-    case EffectKind::UnknownLock: unknown_locks_ = true; return;
+      return proto::drop_temps(scoped_.temps, e.names);
+    case EffectKind::AdvisoryLock: return locks_.take(e.name, limits_.max_objects);
+    case EffectKind::AdvisoryUnlock: return locks_.release(e.name);
+    case EffectKind::AdvisoryUnlockAll: return locks_.release_all();
+    case EffectKind::UnknownLock: return locks_.take_unknown();
     case EffectKind::Unknown: return note_unknown(e.value);
   }
 }
@@ -426,7 +416,7 @@ Verdict SessionState::state_blocker() const {
   if (txn_.open && txn_.explicit_block)
     return {Hazard::Transaction, txn_.failed ? "a failed transaction is open" : "a transaction is open"};
   if (!scoped_.temps.empty()) return {Hazard::TempTables, "the session created temporary tables"};
-  if (!locks_.empty() || unknown_locks_) return {Hazard::Locks, "the session holds advisory locks"};
+  if (locks_.any()) return {Hazard::Locks, "the session holds advisory locks"};
   if (!scoped_.listens.empty()) return {Hazard::Listen, "the session is listening on a channel"};
   for (const auto& [name, p] : scoped_.params)
     if (!p.blocker.empty()) return {Hazard::NotReplayable, p.blocker};
@@ -435,11 +425,7 @@ Verdict SessionState::state_blocker() const {
 
 Replay SessionState::replay() const {
   Replay out;
-  if (!pending_.empty()) {
-    out.blocked = {Hazard::Pending, "replies are still outstanding"};
-    return out;
-  }
-  out.blocked = state_blocker();
+  out.blocked = pending_.empty() ? state_blocker() : proto::replies_pending();
   if (!out.ok()) return out;
   auto sql = [&](std::string s) { out.steps.push_back({.kind = ReplayStep::Kind::Sql, .sql = std::move(s)}); };
   auto set_sql = [](const std::string& name, const Param& p) {
@@ -478,7 +464,7 @@ Replay SessionState::replay() const {
 }
 
 Verdict SessionState::safe_elsewhere(std::string_view sql) const {
-  if (!pending_.empty()) return {Hazard::Pending, "replies are still outstanding"};
+  if (!pending_.empty()) return proto::replies_pending();
   if (auto v = state_blocker(); !v.safe()) return v;
   for (auto statement : proto::split_statements(sql, proto::Dialect::Postgres)) {
     auto effects = statement_effects(statement, context());

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/common/held_locks.h"
 #include "protocol/common/session_verdict.h"
 #include "protocol/pg/session_effects.h"
 
@@ -170,8 +171,7 @@ class SessionState {
   std::string unnamed_;                               //!< text of the unnamed statement
   //! portal ("" unnamed) → its statement's text, nullopt when that statement was not tracked
   std::map<std::string, std::optional<std::string>> portals_;
-  std::map<std::string, int> locks_;                  //!< advisory lock key → times taken
-  bool unknown_locks_ = false;                        //!< a lock whose key or count is unknown
+  proto::HeldLocks locks_;                            //!< advisory lock keys
   std::string prepared_unknown_;                      //!< why the prepared set is incomplete
   std::string startup_unknown_;                       //!< startup options the model could not read
   std::string lost_;                                  //!< why the model stopped following

@@ -47,31 +47,12 @@ log() { printf 'pgbench-compare: %s\n' "$*" >&2; }
 # shellcheck source=tests/lib/test_env.sh
 source "$repo/tests/lib/test_env.sh"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-bench.XXXXXX")
-chmod 0755 "$tmp"
+bench_scratch pgbench-compare
 sy_pid='' bouncer_pid=''
-cleanup() {
-  local rc=$?
-  set +e
-  [[ -n $sy_pid ]] && kill "$sy_pid" 2>/dev/null && wait "$sy_pid" 2>/dev/null
-  [[ -n $bouncer_pid ]] && kill "$bouncer_pid" 2>/dev/null
-  bash "$repo/tests/pg_server.sh" stop "$tmp/pg"
-  if ((rc != 0)); then
-    log "failed (exit $rc); logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_kill_on_exit sy_pid bouncer_pid # pgbouncer daemonizes: killed, not reaped
 
 # --- PostgreSQL -------------------------------------------------------------
-bash "$repo/tests/pg_server.sh" start "$tmp/pg"
-# shellcheck disable=SC1091
-source "$tmp/pg/env"
-export PGSSLMODE=disable
+bench_start_pg
 log "pgbench -i -s $SCALE"
 "$PG_BIN/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$PGPORT" -U postgres app \
   > "$tmp/pgbench-init.log" 2>&1 || { cat "$tmp/pgbench-init.log" >&2; die "pgbench -i failed"; }

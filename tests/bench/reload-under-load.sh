@@ -32,31 +32,12 @@ log() { printf 'reload-under-load: %s\n' "$*" >&2; }
 # shellcheck source=tests/lib/test_env.sh
 source "$repo/tests/lib/test_env.sh"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-reload.XXXXXX")
-chmod 0755 "$tmp"
+bench_scratch reload-under-load
 sy_pid='' reloader_pid=''
-cleanup() {
-  local rc=$?
-  set +e
-  [[ -n $reloader_pid ]] && kill "$reloader_pid" 2>/dev/null && wait "$reloader_pid" 2>/dev/null
-  [[ -n $sy_pid ]] && kill "$sy_pid" 2>/dev/null && wait "$sy_pid" 2>/dev/null
-  bash "$repo/tests/pg_server.sh" stop "$tmp/pg"
-  if ((rc != 0)); then
-    log "failed (exit $rc); logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_kill_on_exit reloader_pid sy_pid
 
 # --- PostgreSQL -------------------------------------------------------------
-bash "$repo/tests/pg_server.sh" start "$tmp/pg"
-# shellcheck disable=SC1091
-source "$tmp/pg/env"
-export PGSSLMODE=disable
+bench_start_pg
 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres app > "$tmp/schema.log" 2>&1 <<'SQL' ||
 DROP TABLE IF EXISTS sl_reload;
 CREATE TABLE sl_reload (id int PRIMARY KEY, status text, unified_status text);

@@ -6,31 +6,20 @@
 // Run: build/tests/bench/rewrite_bench   (or tests/bench/rewrite-bench.sh)
 #include <benchmark/benchmark.h>
 
-#include "config/loader.h"
 #include "rewrite/pg_rewriter.h"
 #include "rewrite/tenant_rewriter.h"
+#include "tests/unit/support/test_config.h"
 
 using namespace sy;
 
 namespace {
 
-const char* kConfig = R"(
-listeners:
-  - name: pg
-    listen: 127.0.0.1:6432
-    targets: { legacy: { address: 127.0.0.1:5432 } }
-tenants:
-  - name: t
-    phase: dual_write
-    migrations: [order_status, pr_status, cashout_status]
-migrations:
-  order_status:
-    table: orders
-    legacy_column: status
-    unified_column: unified_status
-    map: { "Created": CREATED, "Awaiting approval": PENDING_APPROVAL, "Awaiting fulfilment": APPROVED,
-           "In fulfilment": IN_FULFILMENT, "Dispatched": DISPATCHED, "Delivered": DELIVERED, "Cancelled": CANCELLED }
-  pr_status:
+const std::string kConfig = test::dual_write_yaml(
+    "[order_status, pr_status, cashout_status]",
+    test::order_status_yaml(R"({ "Created": CREATED, "Awaiting approval": PENDING_APPROVAL,
+           "Awaiting fulfilment": APPROVED, "In fulfilment": IN_FULFILMENT, "Dispatched": DISPATCHED,
+           "Delivered": DELIVERED, "Cancelled": CANCELLED })") +
+        R"(  pr_status:
     table: orders
     legacy_column: pr_status
     unified_column: unified_pr_status
@@ -40,10 +29,10 @@ migrations:
     legacy_column: status
     unified_column: unified_status
     map: { PENDING: PENDING, EXECUTING: PROCESSING, SUCCESS: SUCCESS, FAILED: FAILED }
-)";
+)");
 
 struct Env {
-  std::shared_ptr<const config::Config> cfg = config::load_string(kConfig).config;
+  std::shared_ptr<const config::Config> cfg = test::load_config(kConfig);
   rewrite::TenantRewriter tenant{*cfg, cfg->tenants.at(0)};
   rewrite::MigrationSet migrations{*cfg, cfg->tenants.at(0)};
   rewrite::PgRewriter pg{migrations};

@@ -62,31 +62,12 @@ fi
 # shellcheck source=tests/lib/test_env.sh
 source "$repo/tests/lib/test_env.sh"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-bench.XXXXXX")
-chmod 0755 "$tmp" # MariaDB runs as user mysql and lives in $tmp/my
+bench_scratch sysbench-compare
 sy_pid='' haproxy_pid=''
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-  local rc=$?
-  set +e
-  [[ -n $sy_pid ]] && kill "$sy_pid" 2>/dev/null && wait "$sy_pid" 2>/dev/null
-  [[ -n $haproxy_pid ]] && kill "$haproxy_pid" 2>/dev/null && wait "$haproxy_pid" 2>/dev/null
-  bash "$repo/tests/mariadb_server.sh" stop "$tmp/my"
-  if ((rc != 0)); then
-    log "failed (exit $rc); logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_kill_on_exit sy_pid haproxy_pid
 
 # --- MariaDB -----------------------------------------------------------------
-bash "$repo/tests/mariadb_server.sh" start "$tmp/my"
-# shellcheck disable=SC1091
-source "$tmp/my/env"
+bench_start_mariadb
 
 # Connection options for a port; the account sbtest/sbpass owns database sbtest.
 sb_conn() {

@@ -103,3 +103,64 @@ proxy_cpu_table() { # row-heading other-proxy unit ticks_array units_array rows.
 ratio_of() { # a b
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.3f\n", a / b }'
 }
+
+# --- what the bench scripts do around their measurements ----------------------
+# A scratch directory $tmp with the database server in it, and a teardown on
+# exit that kills what the script started, stops the server and keeps $tmp
+# (logs, configs) only when the run failed.
+
+test_env_tests_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# bench_scratch NAME: creates $tmp and sets the traps; NAME (the script's)
+# prefixes the teardown's message.
+bench_scratch() {
+  bench_name=$1 bench_kill_vars=() bench_servers=()
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-$1.XXXXXX")
+  chmod 0755 "$tmp" # the database server runs as its own user inside it
+  trap bench_teardown EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# bench_kill_on_exit VAR...: on exit, kill and reap the process whose pid each
+# variable holds by then (empty: skipped), in the order given. Names, not
+# pids, because the processes start later and may come and go.
+bench_kill_on_exit() { bench_kill_vars+=("$@"); }
+
+# bench_start_pg: a PostgreSQL (tests/pg_server.sh) in $tmp/pg, stopped on
+# exit; its env (PGPORT, ...) is sourced and PGSSLMODE=disable, as every path
+# a bench compares is plaintext.
+bench_start_pg() {
+  bench_servers+=("pg_server.sh $tmp/pg")
+  bash "$test_env_tests_dir/pg_server.sh" start "$tmp/pg"
+  # shellcheck disable=SC1091
+  source "$tmp/pg/env"
+  export PGSSLMODE=disable
+}
+
+# bench_start_mariadb: a MariaDB (tests/mariadb_server.sh) in $tmp/my, stopped
+# on exit; its env (MYPORT, ...) is sourced.
+bench_start_mariadb() {
+  bench_servers+=("mariadb_server.sh $tmp/my")
+  bash "$test_env_tests_dir/mariadb_server.sh" start "$tmp/my"
+  # shellcheck disable=SC1091
+  source "$tmp/my/env"
+}
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+bench_teardown() {
+  local rc=$? var server
+  set +e
+  for var in "${bench_kill_vars[@]}"; do
+    [[ -n ${!var:-} ]] && kill "${!var}" 2>/dev/null && wait "${!var}" 2>/dev/null
+  done
+  for server in "${bench_servers[@]}"; do
+    bash "$test_env_tests_dir/${server%% *}" stop "${server#* }"
+  done
+  if ((rc != 0)); then
+    printf '%s: failed (exit %s); logs kept in %s\n' "$bench_name" "$rc" "$tmp" >&2
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$rc"
+}

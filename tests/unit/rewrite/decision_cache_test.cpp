@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "config/loader.h"
 #include "rewrite/tenant_rewriter.h"
+#include "tests/unit/support/test_config.h"
 
 using namespace sy;
 using rewrite::DecisionCache;
@@ -18,27 +18,9 @@ using rewrite::TenantRewriter;
 
 namespace {
 
-const char* kConfig = R"(
-listeners:
-  - name: pg
-    listen: 127.0.0.1:6432
-    targets: { legacy: { address: 127.0.0.1:5432 } }
-tenants:
-  - name: t
-    phase: dual_write
-    migrations: [order_status]
-migrations:
-  order_status:
-    table: orders
-    legacy_column: status
-    unified_column: unified_status
-    map: { "Created": CREATED, "Dispatched": DISPATCHED }
-)";
-
 std::shared_ptr<const config::Config> load() {
-  auto r = config::load_string(kConfig);
-  EXPECT_TRUE(r.ok());
-  return r.config;
+  auto order_status = test::order_status_yaml(R"({ "Created": CREATED, "Dispatched": DISPATCHED })");
+  return test::load_config(test::dual_write_yaml("[order_status]", order_status));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "rewrite/sql_lexer.h"
 #include "rewrite/tenant_rewriter.h"
 #include "tests/unit/rewrite/entity_column_util.h"
+#include "tests/unit/support/test_config.h"
 
 using namespace sy;
 using config::Phase;
@@ -18,32 +19,21 @@ using rewrite::Outcome;
 
 namespace {
 
-const char* kConfig = R"(
-listeners:
-  - name: pg
-    listen: 127.0.0.1:6432
-    targets: { legacy: { address: 127.0.0.1:5432 } }
-tenants:
-  - name: t
-    phase: dual_write
-    migrations: [order_status, pr_status]
-migrations:
-  order_status:
-    table: orders
-    legacy_column: status
-    unified_column: unified_status
-    map: { "Awaiting approval": PENDING_APPROVAL, "Awaiting fulfilment": APPROVED, "it's \\ odd": "ODD'ONE" }
-    unmapped: keep
-  pr_status:
+const std::string kConfig = test::dual_write_yaml(
+    "[order_status, pr_status]",
+    test::order_status_yaml(R"({ "Awaiting approval": PENDING_APPROVAL, "Awaiting fulfilment": APPROVED,
+           "it's \\ odd": "ODD'ONE" })",
+                            "    unmapped: keep\n") +
+        R"(  pr_status:
     table: orders
     legacy_column: pr_status
     unified_column: unified_pr_status
     map: { draft: DRAFT }
     unmapped: reject
-)";
+)");
 
 struct Fixture : ::testing::Test {
-  std::shared_ptr<const config::Config> cfg = config::load_string(kConfig).config;
+  std::shared_ptr<const config::Config> cfg = test::load_config(kConfig);
   rewrite::MigrationSet ms{*cfg, cfg->tenants.at(0)};
   rewrite::PgRewriter rw{ms};
 

@@ -104,18 +104,12 @@ TEST(MysqlSessionState, NoBackslashEscapesFromTheStatusFlags) {
 }
 
 TEST(MysqlSessionState, ExpressionsAreUncertain) {
-  SessionState s;
-  query(s, "SET @x = (SELECT max(id) FROM t)");
-  EXPECT_EQ(s.replay().blocked.hazard, Hazard::Uncertain);
-  SessionState t;
-  query(t, "SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')");
-  EXPECT_EQ(t.replay().blocked.hazard, Hazard::Uncertain);
-  SessionState u;
-  query(u, "SELECT @row := id FROM t");
-  EXPECT_EQ(u.replay().blocked.hazard, Hazard::Uncertain);
-  SessionState v;
-  query(v, "SELECT id INTO @id FROM t LIMIT 1");
-  EXPECT_EQ(v.replay().blocked.hazard, Hazard::Uncertain);
+  for (const char* sql : {"SET @x = (SELECT max(id) FROM t)", "SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')",
+                          "SELECT @row := id FROM t", "SELECT id INTO @id FROM t LIMIT 1"}) {
+    SessionState s;
+    query(s, sql);
+    EXPECT_EQ(s.replay().blocked.hazard, Hazard::Uncertain) << sql;
+  }
 }
 
 TEST(MysqlSessionState, NamesAndCharacterSet) {

@@ -4,21 +4,14 @@
 
 #include <random>
 
-#include "protocol/common/bytes.h"
+#include "tests/unit/protocol/pg/message_bytes.h"
 
 using sy::pg::FrameScanner;
 using Kind = FrameScanner::Kind;
 
 namespace {
 
-std::string msg(char type, std::string_view body) {
-  std::string out;
-  sy::proto::ByteWriter w(out);
-  w.u8(uint8_t(type));
-  w.be32(uint32_t(body.size() + 4));
-  w.bytes(body);
-  return out;
-}
+using sy::pg::testing::msg;
 
 struct Event {
   Kind kind;

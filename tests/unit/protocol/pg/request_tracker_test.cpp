@@ -5,21 +5,14 @@
 #include <random>
 #include <string>
 
-#include "protocol/common/bytes.h"
+#include "tests/unit/protocol/pg/message_bytes.h"
 
 using namespace sy::pg;
 using namespace std::literals;
 
 namespace {
 
-std::string msg(char type, std::string_view body = {}) {
-  std::string out;
-  sy::proto::ByteWriter w(out);
-  w.u8(uint8_t(type));
-  w.be32(uint32_t(body.size() + 4));
-  w.bytes(body);
-  return out;
-}
+using sy::pg::testing::msg;
 std::string cstr(std::string_view s) { return std::string(s) + '\0'; }
 
 // Frontend messages.

@@ -6,30 +6,15 @@
 #include <fstream>
 #include <iterator>
 
-#include "config/loader.h"
+#include "tests/unit/support/test_config.h"
 
 using namespace sy;
 
 namespace {
 std::shared_ptr<const config::Config> load(const std::string& on_unsupported) {
-  auto r = config::load_string(R"(listeners:
-  - name: pg
-    listen: 127.0.0.1:6432
-    targets: { legacy: { address: 127.0.0.1:5432 } }
-tenants:
-  - name: acme
-    phase: dual_write
-    on_unsupported: )" + on_unsupported + R"(
-    migrations: [order_status]
-migrations:
-  order_status:
-    table: orders
-    legacy_column: status
-    unified_column: unified_status
-    map: { placed: PLACED }
-)");
-  EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().message);
-  return r.config;
+  auto order_status = test::order_status_yaml("{ placed: PLACED }");
+  return test::load_config(
+      test::dual_write_yaml("[order_status]", order_status, "acme", "    on_unsupported: " + on_unsupported + "\n"));
 }
 
 bool rejects_unsupported(const proxy::TenantDirectory& dir) {
