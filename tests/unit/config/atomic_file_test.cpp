@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -56,15 +57,28 @@ TEST(AtomicFile, ARelativePathUsesTheWorkingDirectory) {
 // root writes anywhere, so the permission case runs only as another user; the
 // two cases after it fail the same step for every user.
 TEST(AtomicFile, ADirectoryThatIsNotWritableIsAClearErrorAndTheTargetIsUnchanged) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
   TempDir d;
   auto target = (d.path / "flags.json").string();
   ASSERT_FALSE(write_file_atomically(target, "old"));
-  fs::permissions(d.path, fs::perms::owner_read | fs::perms::owner_exec);
-  auto error = write_file_atomically(target, "new");
-  ASSERT_TRUE(error);
-  EXPECT_NE(error->find("cannot write " + target + ".tmp"), std::string::npos) << *error;
-  EXPECT_NE(error->find("Permission denied"), std::string::npos) << *error;
+  fs::permissions(d.path, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::others_read |
+                              fs::perms::others_exec);
+  // Root ignores directory permissions, and CI runs as root: the write is
+  // tried in a child that has given root up (as nobody), and the child's
+  // exit status says whether the error was the expected one.
+  pid_t child = ::fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    if (::geteuid() == 0 && ::setuid(65534) != 0) ::_exit(3);
+    auto error = write_file_atomically(target, "new");
+    bool expected = error && error->find("cannot write " + target + ".tmp") != std::string::npos &&
+                    error->find("Permission denied") != std::string::npos;
+    ::_exit(expected ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: not the expected error, 3: could not become nobody";
+  fs::permissions(d.path, fs::perms::owner_all);
   EXPECT_EQ(read(target), "old");
 }
 
