@@ -95,6 +95,16 @@ asio::awaitable<void> Conn::write(const std::vector<asio::const_buffer>& bufs, e
   co_await asio::async_write(sock_, rest, redirect_error(use_awaitable, ec));
 }
 
+size_t Conn::try_send(const std::vector<asio::const_buffer>& bufs, error_code& ec) {
+  if (tls_ || !make_non_blocking(ec)) return 0;
+  size_t sent = sock_.write_some(bufs, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec.clear();
+    return 0;
+  }
+  return ec ? 0 : sent;
+}
+
 asio::awaitable<void> Conn::write(asio::const_buffer buf, error_code& ec) {
   std::vector<asio::const_buffer> one;
   one.push_back(buf);

@@ -33,6 +33,10 @@ class Conn {
   //! Writes every byte of every buffer; ec set on error.
   asio::awaitable<void> write(const std::vector<asio::const_buffer>& bufs, error_code& ec);
   asio::awaitable<void> write(asio::const_buffer buf, error_code& ec);
+  //! One non-blocking send of what the kernel takes now, without suspending:
+  //! the bytes sent (0 when it would block, and always 0 over TLS, whose
+  //! records only the async path writes); ec set on error.
+  size_t try_send(const std::vector<asio::const_buffer>& bufs, error_code& ec);
 
   //! `already_read`: TLS bytes the caller read before deciding to start TLS
   //! (a MySQL client sends its ClientHello right behind the SSLRequest).

@@ -20,7 +20,24 @@ asio::awaitable<bool> SocketWriter::send(std::string_view bytes) {
 
 asio::awaitable<bool> SocketWriter::send(const std::vector<asio::const_buffer>& bufs) {
   if (state_ != State::Open) co_return false;
-  for (const auto& b : bufs) queued_.append(static_cast<const char*>(b.data()), b.size());
+  size_t sent = 0;
+  if (idle()) {
+    error_code ec;
+    sent = conn_.try_send(bufs, ec);
+    if (ec) {
+      abort();  // as a failed write in run() would: nothing more goes out
+      co_return false;
+    }
+  }
+  for (const auto& b : bufs) {
+    if (sent >= b.size()) {
+      sent -= b.size();
+      continue;
+    }
+    queued_.append(static_cast<const char*>(b.data()) + sent, b.size() - sent);
+    sent = 0;
+  }
+  if (queued_.empty()) co_return true;
   has_data_.notify();
   while (state_ != State::Stopped && queued_.size() > limit_) co_await has_room_.wait();
   co_return state_ != State::Stopped;

@@ -8,6 +8,12 @@
 // The queue is bounded: send() waits while more than `limit` bytes are
 // queued, so a client that reads slowly slows the backend loop that feeds it
 // (as TCP would) instead of growing memory.
+//
+// Fast path: when nothing is queued or being written, send() itself makes
+// the one non-blocking send the writer would make, and queues only what the
+// kernel did not take. Order is kept (nothing is ahead of these bytes), and
+// the common case costs no copy and no wake-up of run(): measured, the
+// hop alone added about 5 µs of proxy CPU per pgbench transaction.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <string>
