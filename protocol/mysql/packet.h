@@ -56,8 +56,10 @@ inline constexpr uint32_t kClientZstdCompression = 0x04000000;
 inline constexpr uint32_t kClientQueryAttributes = 0x08000000;
 
 // Error codes the proxy raises itself (client-side codes, as libmysqlclient uses them).
-inline constexpr uint16_t kErConHostError = 2003;        // cannot connect
-inline constexpr uint16_t kErServerLost = 2013;          // lost connection during query
+// Error packets carry server-range codes only: libmariadb 3.3 (the mariadb
+// CLI on Debian 12) rejects an ERR from a server with a client-range code
+// (2000-2999, such as 2003 or 2013) as "malformed packet" (2027).
+inline constexpr uint16_t kErConnectToForeignDataSource = 1429;  // "Unable to connect to foreign data source"
 inline constexpr uint16_t kErNetPacketTooLarge = 1153;
 inline constexpr uint16_t kErNetPacketsOutOfOrder = 1156;
 inline constexpr uint16_t kErHandshake = 1043;           // bad handshake

@@ -66,6 +66,9 @@ void RelaySession::maybe_fault(const char* where) {
 
 bool RelaySession::admit() {
   auto& listener = *deps_.listener;
+  // The deadline holds for a client that will be refused too: it may still
+  // negotiate TLS and send its startup packet first (pg_session.cpp).
+  arm_login_deadline();
   if (listener.clients.fetch_add(1, std::memory_order_relaxed) >= listener.cfg.max_client_connections) {
     listener.clients.fetch_sub(1, std::memory_order_relaxed);
     log::Event(log::Level::warn, "client_refused").str("listener", listener.cfg.name).str("client", client_addr_)
@@ -77,6 +80,11 @@ bool RelaySession::admit() {
   connections_gauge_->fetch_add(1, std::memory_order_relaxed);
   error_code ignored;
   client_.socket().set_option(tcp::no_delay(true), ignored);
+  return true;
+}
+
+void RelaySession::arm_login_deadline() {
+  auto& listener = *deps_.listener;
   login_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor(),
                                                       std::chrono::milliseconds(listener.cfg.login_timeout_ms));
   login_timer_->async_wait([weak = weak_from_this()](error_code ec) {
@@ -86,7 +94,6 @@ bool RelaySession::admit() {
       self->close_both();
     }
   });
-  return true;
 }
 
 void RelaySession::logged_in() {

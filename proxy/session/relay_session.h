@@ -50,6 +50,8 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   //! Counts the client against max_client_connections; false when over it
   //! (the caller refuses in its own protocol). Also arms the login deadline.
   bool admit();
+  //! Closes both sides if the client is not logged in within login_timeout_ms.
+  void arm_login_deadline();
   //! Cancels the login deadline: the client is in.
   void logged_in();
   void close_both();

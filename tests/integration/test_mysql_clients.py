@@ -443,13 +443,39 @@ class PhaseChangeInATransaction(unittest.TestCase):
 
 
 class Failures(unittest.TestCase):
-    def test_dead_backend_gives_2003_with_the_target_name(self):
+    def test_dead_backend_gives_an_error_with_the_target_name(self):
         port = free_port()
         with Proxy(listener(port, target_port=free_port())):
             with self.assertRaises(pymysql.err.OperationalError) as cm:
                 via(port)
-            self.assertEqual(cm.exception.args[0], 2003)
+            # A server-range code: 1429 "Unable to connect to foreign data source".
+            self.assertEqual(cm.exception.args[0], 1429)
             self.assertIn('cannot connect to target "legacy"', cm.exception.args[1])
+            # The C client (libmariadb 3.3) reads it too: it refuses an ERR
+            # from a server with a client-range code (2003) as a malformed packet.
+            # (It wraps any ERR that comes in place of a greeting, a real
+            # server's too, in "error packet before completion of TLS
+            # handshake", and still shows the code and the message.)
+            r = mariadb_cli(port, "-e", "SELECT 1")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn('1429 - switchyard: cannot connect to target "legacy"', r.stderr)
+            self.assertNotIn("malformed packet", r.stderr)
+
+    def test_server_closing_an_idle_transaction_is_a_lost_connection(self):
+        # MariaDB closes a connection idle in a transaction past
+        # idle_transaction_timeout, saying nothing. The C client must report
+        # a lost connection of its own, as directly (2006 "server has gone
+        # away"; through the proxy its write still reaches the proxy, so it
+        # may see 2013 "lost connection"), not a malformed packet.
+        script = "SET SESSION idle_transaction_timeout=1;\nBEGIN;\nSELECT 1;\nsystem sleep 2\nSELECT 2;\n"
+        direct_run = mariadb_cli(MYPORT, input=script)
+        port = free_port()
+        with Proxy(listener(port)):
+            proxied = mariadb_cli(port, input=script)
+        self.assertIn("ERROR 2006", direct_run.stderr)
+        self.assertEqual(proxied.returncode, direct_run.returncode, proxied.stderr)
+        self.assertRegex(proxied.stderr, r"ERROR (2006|2013) \(HY000\) at line 5")
+        self.assertNotIn("malformed packet", proxied.stderr)
 
     def test_bad_clients_do_not_hurt_others(self):
         port = free_port()

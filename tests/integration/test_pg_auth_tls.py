@@ -43,6 +43,18 @@ class AuthAndTls(unittest.TestCase):
                 connect(proxy.port, sslmode="disable")
             self.assertIn("requires an encrypted connection", str(cm.exception))
 
+    def test_too_many_clients_is_53300_after_the_tls_exchange(self):
+        # As PostgreSQL does: the SSLRequest is answered and the refusal
+        # comes after the startup packet, so libpq shows 53300 and its
+        # message, not "server sent an error response during SSL exchange".
+        listener = pg_listener("pg", None, PGPORT, client_tls="prefer", extra="max_client_connections: 1")
+        with Proxy([listener]) as proxy, connect(proxy.port, sslmode="require"):
+            for sslmode in ("require", "prefer", "disable"):
+                with self.subTest(sslmode=sslmode), self.assertRaises(psycopg.OperationalError) as cm:
+                    connect(proxy.port, sslmode=sslmode)
+                self.assertIn("sorry, too many clients already", str(cm.exception))
+                self.assertNotIn("SSL exchange", str(cm.exception))
+
     def test_client_verifies_proxy_certificate(self):
         with Proxy([pg_listener("pg", None, PGPORT, client_tls="require")]) as proxy:
             with connect(proxy.port, host="localhost", sslmode="verify-full", sslrootcert=PG_CA) as conn:

@@ -283,15 +283,13 @@ asio::awaitable<void> MySqlSession::pump_backend() {
   } else if (!frontend_done_ && pending_client_error_.empty() && stage_ != Stage::Closing) {
     bool said_why = scan.last_first_byte() == 0xff;
     if (!said_why) {
+      // The client is told the way a server that went away tells it: the
+      // connection closes, and its own library reports 2013 (mid-query) or
+      // 2006 (idle). An ERR would need a client-range code, which
+      // libmariadb refuses to read from a server.
       count_backend_error();
       log::Event(log::Level::err, "backend_lost").str("target", srv.target.name).str("address", srv.target.address.str())
           .str("client", client_addr_).str("error", ec.message());
-      if (scan.at_boundary()) {
-        auto msg = my::encode_err(static_cast<uint8_t>(scan.last_seq() + 1), my::kErServerLost, "08S01",
-                                  "switchyard: lost connection to target \"" + srv.target.name + "\" at " +
-                                      srv.target.address.str() + ": " + ec.message());
-        to_client_.push(msg);
-      }
     }
   }
   co_await end_after_server();

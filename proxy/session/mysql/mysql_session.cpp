@@ -90,7 +90,7 @@ asio::awaitable<void> MySqlSession::run() {
     count_backend_error();
     log::Event(log::Level::err, "backend_connect_failed").str("target", target.name).str("address", target.address.str())
         .str("client", client_addr_).str("error", failed);
-    co_await refuse(0, my::kErConHostError, "HY000",
+    co_await refuse(0, my::kErConnectToForeignDataSource, "HY000",
                     "switchyard: cannot connect to target \"" + target.name + "\" at " + target.address.str() + ": " + failed);
     co_return;
   }
@@ -109,7 +109,7 @@ asio::awaitable<void> MySqlSession::run() {
   bool server_tls = (g->capabilities & my::kClientSsl) != 0;
   bool backend_tls = target.tls.mode != BackendTlsMode::Disable && server_tls;
   if (!server_tls && (target.tls.mode == BackendTlsMode::Require || target.tls.mode == BackendTlsMode::VerifyFull)) {
-    co_await refuse(0, my::kErConHostError, "HY000",
+    co_await refuse(0, my::kErConnectToForeignDataSource, "HY000",
                     "switchyard: target \"" + target.name + "\" does not support TLS, but tls.mode requires it");
     co_return;
   }
@@ -179,7 +179,7 @@ asio::awaitable<void> MySqlSession::run() {
     if (!ec) tls_failed = co_await start_target_tls(srv.conn, *listener.target_tls.at(target.name), target);
     if (!tls_failed.empty()) {
       count_backend_error();
-      co_await refuse(client_seq + 1, my::kErConHostError, "HY000",
+      co_await refuse(client_seq + 1, my::kErConnectToForeignDataSource, "HY000",
                       "switchyard: cannot connect to target \"" + target.name + "\": " + tls_failed);
       co_return;
     }

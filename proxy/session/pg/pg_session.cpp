@@ -55,17 +55,22 @@ asio::awaitable<void> PgSession::refuse(std::string_view sqlstate, const std::st
 asio::awaitable<void> PgSession::run() {
   auto& listener = *deps_.listener;
   const auto& lcfg = listener.cfg;
-  if (!admit()) {
-    co_await refuse(pg::sqlstate::kTooManyConnections, "switchyard: sorry, too many clients already");
-    co_return;
-  }
+  // As the server does, a client over the limit still gets its SSLRequest
+  // answered and is refused after its startup packet: refused during the
+  // TLS exchange, libpq would show "server sent an error response during
+  // SSL exchange" instead of 53300 and its message.
+  const bool admitted = admit();
 
   pg::StartupPacket startup;
   std::string raw_startup;
   if (!co_await read_startup(startup, raw_startup)) co_return;
 
-  if (startup.kind == pg::StartupKind::CancelRequest) {
+  if (startup.kind == pg::StartupKind::CancelRequest) {  // never counted against the limit
     co_await forward_cancel(startup.cancel);
+    co_return;
+  }
+  if (!admitted) {
+    co_await refuse(pg::sqlstate::kTooManyConnections, "switchyard: sorry, too many clients already");
     co_return;
   }
   if (lcfg.tls.mode == ClientTlsMode::Require && !client_.is_tls()) {
