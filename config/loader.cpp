@@ -421,6 +421,32 @@ void cross_check(Reader& r, const YAML::Node& root, Config& c) {
   }
 }
 
+//! YAML lets a mapping repeat a key and yaml-cpp keeps both, while a lookup
+//! sees only the first: a second `tenants:` block, or `name:` twice in one
+//! listener, would be silently ignored. Every repeat is an error naming both
+//! lines. `path` is where the mapping sits, for the message.
+void find_duplicate_keys(const YAML::Node& node, const std::string& path, std::vector<ConfigError>& errors) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) find_duplicate_keys(node[i], path + "[" + std::to_string(i) + "]", errors);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, int> first_line;  // key -> 1-based line of its first occurrence
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->first.IsScalar()) continue;
+    const auto key = it->first.Scalar();
+    const int line = it->first.Mark().line + 1;
+    const auto child_path = path.empty() ? key : path + "." + key;
+    if (auto [seen, fresh] = first_line.emplace(key, line); !fresh) {
+      errors.push_back({line, child_path,
+                        "duplicate key \"" + key + "\" (first at line " + std::to_string(seen->second) +
+                            "); YAML would silently keep only one of them"});
+      continue;
+    }
+    find_duplicate_keys(it->second, child_path, errors);
+  }
+}
+
 }  // namespace
 
 LoadResult load_string(const std::string& yaml, const std::string& source) {
@@ -432,6 +458,8 @@ LoadResult load_string(const std::string& yaml, const std::string& source) {
     result.errors.push_back({e.mark.line + 1, "", e.msg});
     return result;
   }
+  find_duplicate_keys(root, "", result.errors);
+  if (!result.errors.empty()) return result;
   Reader r;
   auto c = std::make_shared<Config>();
   c->source = source;

@@ -116,6 +116,25 @@ TEST(ConfigLoader, SyntaxErrorHasALine) {
   EXPECT_GE(r.errors[0].line, 2);
 }
 
+TEST(ConfigLoader, DuplicateKeysAreRefusedWithBothLines) {
+  // A second tenants: block at the end, and name: twice in
+  // one listener: YAML keeps one of each silently.
+  std::string yaml = std::string(kGood) + "tenants: []\n";
+  auto listener_name = yaml.find("    protocol: postgres");
+  yaml.insert(listener_name, "    name: other\n");
+  auto r = load_string(yaml);
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[0].path, "listeners[0].name");
+  EXPECT_EQ(r.errors[0].line, 4);
+  EXPECT_NE(r.errors[0].message.find("first at line 3"), std::string::npos) << r.errors[0].message;
+  EXPECT_EQ(r.errors[1].path, "tenants");
+  EXPECT_NE(r.errors[1].message.find("duplicate key \"tenants\" (first at line 16)"), std::string::npos)
+      << r.errors[1].message;
+  // The same keys in different mappings are not repeats.
+  EXPECT_TRUE(load_string(kGood).ok());
+}
+
 TEST(ConfigLoader, PercentStepsAndCrossReferences) {
   std::string y = kGood;
   y.replace(y.find("percent: 10"), 11, "percent: 10.001");
