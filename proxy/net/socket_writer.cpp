@@ -2,6 +2,11 @@
 
 namespace sy::proxy {
 
+namespace {
+//! Queue capacity kept between writes; more is given back once written.
+constexpr size_t kKeptCapacity = 64 * 1024;
+}  // namespace
+
 SocketWriter::SocketWriter(Conn& conn, size_t limit)
     : conn_(conn), limit_(limit), has_data_(conn.socket().get_executor()), has_room_(conn.socket().get_executor()),
       wrote_(conn.socket().get_executor()) {}
@@ -71,6 +76,9 @@ asio::awaitable<void> SocketWriter::run() {
     co_await conn_.write(asio::buffer(writing_), ec);
     writing_now_ = false;
     writing_.clear();
+    // A large result that once went through the queue must not stay
+    // reserved for the rest of an idle session's life.
+    if (writing_.capacity() > kKeptCapacity) std::string().swap(writing_);
     wrote_.notify();
     if (ec) break;
   }

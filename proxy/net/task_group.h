@@ -25,7 +25,6 @@ class TaskGroup {
   //! Returns when every task spawned so far has ended.
   boost::asio::awaitable<void> join();
 
-  size_t running() const { return running_; }
 
  private:
   boost::asio::any_io_executor ex_;

@@ -8,6 +8,7 @@
 #include "proxy/session/fault_plan.h"
 #include "proxy/session/session_set.h"
 #include "proxy/flags/tenant_directory.h"
+#include "rewrite/tenant_rewriter.h"
 
 namespace sy::proxy {
 
@@ -138,9 +139,21 @@ asio::awaitable<void> RelaySession::end_after_server() {
 
 void RelaySession::end_after_client() {
   frontend_done_ = true;
-  if (linger_timer_) linger_timer_->cancel();
+  // The linger timer also bounds the writer's last flush (end_after_server):
+  // only once that is over is there nothing left for it to cut short.
+  if (linger_timer_ && to_client_.stopped()) linger_timer_->cancel();
   // Closing the server side wakes the backend loop, which finishes the client.
   if (primary_) primary_->conn.close();
+}
+
+std::shared_ptr<const rewrite::Decision> RelaySession::decide_timed(std::chrono::steady_clock::time_point started,
+                                                                    std::string_view sql, config::Phase phase,
+                                                                    bool extended, rewrite::Dialect dialect) {
+  auto decision = tenant_->rewriter->decide(*deps_.decisions, sql, phase, extended, dialect);
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  deps_.listener->metrics->statement_overhead().observe(elapsed);
+  if (decision) deps_.listener->metrics->rewrite_duration().observe(elapsed);
+  return decision;
 }
 
 void RelaySession::bind_tenant(std::string_view database) {

@@ -7,6 +7,7 @@
 // stages below in order.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "proxy/net/socket_writer.h"
 #include "proxy/net/task_group.h"
 #include "proxy/session/session.h"
+#include "rewrite/sql_lexer.h"
 #include "proxy/telemetry/metrics.h"
 #include "proxy/telemetry/tenant_stats.h"
 
@@ -77,6 +79,12 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   config::Phase statement_phase(bool in_transaction);
   //! Binds the tenant that matches this session's login (or none).
   void bind_tenant(std::string_view database);
+  //! The tenant's rewriter decides on `sql` through this worker's cache; the
+  //! time since `started` is observed as statement_overhead, and as
+  //! rewrite_duration too when the statement concerned a migration.
+  std::shared_ptr<const rewrite::Decision> decide_timed(std::chrono::steady_clock::time_point started,
+                                                        std::string_view sql, config::Phase phase, bool extended,
+                                                        rewrite::Dialect dialect);
   //! What identifies this session for `sticky_by: session`.
   virtual std::string session_key() const = 0;
   //! Test builds only (SessionDeps::faults): throws where a test asked for it.

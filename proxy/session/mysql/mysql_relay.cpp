@@ -201,14 +201,11 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
     return;
   }
   std::string_view sql = packet.substr(my::kHeaderSize + 1);
-  auto decision = tenant_->rewriter->decide(*deps_.decisions, sql, phase, cmd == my::kComStmtPrepare, rewrite::Dialect::Mysql);
-  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  deps_.listener->metrics->statement_overhead().observe(elapsed);
+  auto decision = decide_timed(started, sql, phase, cmd == my::kComStmtPrepare, rewrite::Dialect::Mysql);
   if (!decision) {
     out.forward(packet.data(), packet.size());
     return;
   }
-  deps_.listener->metrics->rewrite_duration().observe(elapsed);
   if (decision->action == rewrite::Decision::Action::Rewrite && decision->sql.size() + 1 >= my::kMaxPacketPayload)
     decision = unsupported_as_too_large(*decision, tenant_->cfg.on_unsupported);
   record_decision(*tenant_stats_, *decision, phase, client_addr_);

@@ -23,9 +23,11 @@ struct PgBackend : Backend {
   std::optional<pg::CancelKey> cancel_key;  //!< BackendKeyData, once logged in
   bool in_transaction = false;              //!< last ReadyForQuery said 'T' or 'E'
   bool channel_binding_passthrough = false;  //!< client and target show the same certificate
-  //! Which reply answers which request, from the first ReadyForQuery on
-  //! (tenant sessions only; see pg_relay.cpp).
-  pg::RequestTracker requests;
+  //! Which reply answers which request, from the first ReadyForQuery on.
+  //! Tenant sessions only (see pg_relay.cpp): a plain relay needs none, and
+  //! an idle session should not carry its queue (a std::deque allocates
+  //! half a KiB when it is made).
+  std::optional<pg::RequestTracker> requests;
 };
 
 }  // namespace sy::proxy

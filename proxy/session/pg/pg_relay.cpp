@@ -42,7 +42,7 @@ asio::awaitable<void> PgSession::pump_frontend() {
       }
       auto bytes = slice(view, step.size);
       client_buf_.consume(step.size);
-      if (tenant_ && message_start) track_client_message(bytes);
+      if (message_start && server().requests) track_client_message(bytes);
       if (step.kind == pg::FrameScanner::Kind::Message) {
         terminated = terminated || step.type == pg::kTerminate;
         if (tenant_ && step.type == pg::kExecute) tenant_stats_->statements_extended().fetch_add(1, std::memory_order_relaxed);
@@ -89,7 +89,7 @@ asio::awaitable<void> PgSession::pump_backend() {
       }
       auto bytes = slice(view, step.size);
       srv.buf.consume(step.size);
-      if (tenant_ && message_start) track_server_message(bytes);
+      if (message_start && srv.requests) track_server_message(bytes);
       if (step.kind == pg::FrameScanner::Kind::Message && step.type == pg::kReadyForQuery && bytes.size() == 6)
         srv.in_transaction = bytes[5] != 'I';
       out.forward(bytes.data(), bytes.size());
@@ -125,20 +125,22 @@ asio::awaitable<void> PgSession::pump_backend() {
   co_await end_after_server();
 }
 
-// A tenant's session pairs each request with its replies: what read routing
-// and shadow reads need to know before they may use another backend. A plain
-// relay (no tenant) has no use for it and skips the cost. Bind and Describe
+// A session bound to a tenant at login pairs each request with its replies:
+// what read routing and shadow reads need to know before they may use another
+// backend. It follows the whole session, whatever reloads later do to the
+// tenant, since a message it missed would leave it wrong. A plain relay (no
+// tenant) has no use for it and skips the cost. Bind and Describe
 // stream through in pieces (a Bind may carry megabytes of parameters); their
 // first piece holds the names, and a name split across reads is only cut.
 void PgSession::track_client_message(std::string_view first_piece) {
-  auto& requests = server().requests;
+  auto& requests = *server().requests;
   if (requests.lost()) return;
   requests.client_message(first_piece);
   if (requests.lost()) log_tracking_lost();
 }
 
 void PgSession::track_server_message(std::string_view first_piece) {
-  auto& requests = server().requests;
+  auto& requests = *server().requests;
   if (requests.lost()) return;
   requests.server_message(first_piece);
   if (requests.lost()) log_tracking_lost();
@@ -147,7 +149,7 @@ void PgSession::track_server_message(std::string_view first_piece) {
 void PgSession::log_tracking_lost() {
   // Once per session: from here on the session only stays on its primary.
   log::Event(log::Level::info, "request_tracking_lost").str("client", client_addr_).str("tenant", tenant_name_)
-      .str("reason", server().requests.lost_reason());
+      .str("reason", server().requests->lost_reason());
 }
 
 void PgSession::fail_session(std::string error_message) {
@@ -172,14 +174,11 @@ void PgSession::rewrite_message(std::string_view message, OutputBatch& out) {
     out.forward(message.data(), message.size());  // a malformed body is the server's to reject
     return;
   }
-  auto decision = tenant_->rewriter->decide(*deps_.decisions, text->sql, phase, extended);
-  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  deps_.listener->metrics->statement_overhead().observe(elapsed);
+  auto decision = decide_timed(started, text->sql, phase, extended, rewrite::Dialect::Postgres);
   if (!decision) {
     out.forward(message.data(), message.size());
     return;
   }
-  deps_.listener->metrics->rewrite_duration().observe(elapsed);
   record_decision(*tenant_stats_, *decision, phase, client_addr_);
   if (decision->action == rewrite::Decision::Action::Rewrite)
     out.replace(pg::with_statement_text(message[0], *text, decision->sql));

@@ -102,6 +102,7 @@ asio::awaitable<void> PgSession::run() {
   stage_ = Stage::Login;
   if (!co_await login()) co_return;
   logged_in();
+  if (tenant_) server().requests.emplace();
   co_await relay();
 }
 
