@@ -18,9 +18,10 @@ void SocketWriter::push(std::string_view bytes) {
 }
 
 asio::awaitable<bool> SocketWriter::send(std::string_view bytes) {
-  push(bytes);
-  while (state_ != State::Stopped && queued_.size() > limit_) co_await has_room_.wait();
-  co_return state_ != State::Stopped;
+  // A named vector: GCC 12 cannot keep a braced temporary across co_await.
+  std::vector<asio::const_buffer> one;
+  one.push_back(asio::buffer(bytes));
+  co_return co_await send(one);
 }
 
 asio::awaitable<bool> SocketWriter::send(const std::vector<asio::const_buffer>& bufs) {
