@@ -20,6 +20,8 @@ enum class StickyBy { Session, User, ClientAddress, ApplicationName };
 enum class OnUnsupported { Forward, Reject };
 enum class OnCritical { Rollback, Freeze };
 enum class Unmapped { Keep, Copy, Null, Reject };
+//! What a switched read shows for a unified value with no reverse entry.
+enum class Unreversible { Legacy, Null };
 
 //! Every phase, in rollout order.
 inline constexpr Phase kPhases[] = {Phase::Off, Phase::Observe, Phase::DualWrite, Phase::ReadSwitch, Phase::Cleanup};
@@ -148,6 +150,7 @@ struct Migration {
   std::vector<std::pair<std::string, std::string>> map;      //!< legacy -> unified, file order
   std::vector<std::pair<std::string, std::string>> reverse;  //!< unified -> legacy overrides
   Unmapped unmapped = Unmapped::Keep;
+  Unreversible unreversible = Unreversible::Legacy;
   std::vector<std::vector<std::string>> transitions;
   std::vector<std::string> terminal;
   bool operator==(const Migration&) const = default;

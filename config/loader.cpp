@@ -318,7 +318,7 @@ void read_tenant(Reader& r, const YAML::Node& n, const std::string& path, Tenant
 void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Migration& m) {
   if (!r.is_map(n, path)) return;
   r.only_keys(n, path, {"table", "legacy_column", "unified_column", "entity_column", "map", "reverse", "unmapped",
-                        "transitions", "terminal"});
+                        "unreversible", "transitions", "terminal"});
   std::string table;
   r.str(n, "table", path, table, true);
   if (auto dot = table.find('.'); dot != std::string::npos) {
@@ -336,6 +336,8 @@ void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Mig
   r.enumeration(n, "unmapped", path, m.unmapped,
                 {{"keep", Unmapped::Keep}, {"copy", Unmapped::Copy}, {"null", Unmapped::Null},
                  {"reject", Unmapped::Reject}});
+  r.enumeration(n, "unreversible", path, m.unreversible,
+                {{"legacy", Unreversible::Legacy}, {"null", Unreversible::Null}});
   if (auto tr = n["transitions"]; tr.IsDefined()) {
     if (!tr.IsSequence()) r.error(tr, path + ".transitions", "expected a list of lists");
     for (const auto& chain : tr) {

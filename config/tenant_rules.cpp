@@ -1,6 +1,7 @@
 #include "config/tenant_rules.h"
 
 #include <cmath>
+#include <map>
 
 namespace sy::config {
 
@@ -25,6 +26,18 @@ std::string target_error(const Config& cfg, const Tenant& t, const std::string& 
 
 }  // namespace
 
+std::string ambiguous_reverse(const Migration& m) {
+  std::map<std::string, int> sources;
+  for (const auto& [legacy, unified] : m.map) ++sources[unified];
+  for (const auto& [unified, count] : sources) {
+    if (count < 2) continue;
+    bool named = false;
+    for (const auto& r : m.reverse) named = named || r.first == unified;
+    if (!named) return unified;
+  }
+  return {};
+}
+
 TenantFindings check_tenant_flags(const Config& cfg, const Tenant& t) {
   TenantFindings f;
   auto error = [&](std::string path, std::string message) { f.errors.push_back({std::move(path), std::move(message)}); };
@@ -41,6 +54,17 @@ TenantFindings check_tenant_flags(const Config& cfg, const Tenant& t) {
   check_target(t.read_target, "read_target");
   check_target(t.canary.read_target, "canary.read_target");
   if (t.shadow) check_target(t.shadow->target, "shadow.target");
+  // A switched read shows reverse(unified); where the map sends several legacy
+  // values to one unified value, only the operator can say which one it reads
+  // back as. Refused here, not in the migration, so a plan can dual-write
+  // before that choice is made.
+  auto reads = [&](Phase p) { return p == Phase::ReadSwitch || p == Phase::Cleanup; };
+  if (reads(t.phase) || (t.canary.phase && t.canary.percent > 0 && reads(*t.canary.phase)))
+    for (const auto& name : t.migrations)
+      if (const Migration* m = cfg.migration(name))
+        if (auto u = ambiguous_reverse(*m); !u.empty())
+          error("phase", "migration " + name + " maps several legacy values to \"" + u +
+                             "\" and has no reverse entry for it, which read_switch and cleanup need");
   for (const auto& u : unapplied_settings(t)) f.warnings.push_back({u.key, u.message});
   return f;
 }

@@ -23,6 +23,11 @@ struct TenantFindings {
 //! Checks `t`'s flags against `cfg` (its listeners and their targets).
 TenantFindings check_tenant_flags(const Config& cfg, const Tenant& t);
 
+//! The first unified value that several legacy values map to and that
+//! `reverse` does not settle; empty when every unified value reads back as one
+//! legacy value.
+std::string ambiguous_reverse(const Migration& m);
+
 //! Percentages run from 0 to 100 in steps of 0.01 (SPEC: canary bucketing).
 bool valid_percent(double p);
 

@@ -1,5 +1,6 @@
 #pragma once
 // What the rewriter decided about one statement text (a Query or Parse body).
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,10 @@ enum class Outcome {
   Unmapped,     //!< a literal legacy value outside the map (the unmapped policy applied)
   Unsupported,  //!< the statement writes the column in a way that cannot be rewritten safely
   Rejected,     //!< refused by `unmapped: reject` or `on_unsupported: reject`
+  ReadSwitched,     //!< read_switch/cleanup: reads of the legacy column now see reverse(unified)
+  ReadUnsupported,  //!< it reads the legacy column in a shape the read switch cannot serve: forwarded unchanged
 };
+inline constexpr size_t kOutcomeCount = static_cast<size_t>(Outcome::ReadUnsupported) + 1;
 
 const char* to_string(Outcome o);
 

@@ -29,6 +29,7 @@ MigrationSet::MigrationSet(const config::Config& cfg, const config::Tenant& tena
     CompiledMigration c;
     c.cfg = &m;
     for (const auto& [k, v] : m.map) c.map.emplace(k, v);
+    c.reverse = ReverseMap(m);
     migrations_.push_back(std::move(c));
   }
   auto add = [&](std::string word, uint8_t kind) {
@@ -98,6 +99,19 @@ std::vector<const CompiledMigration*> MigrationSet::mentioned_in(std::string_vie
 }
 
 bool MigrationSet::may_touch(std::string_view sql) const {
+  return scan(sql, [](uint8_t found) {
+    return (found & (kWrite | kTable)) == (kWrite | kTable) && (found & (kColumn | kPositional));
+  });
+}
+
+bool MigrationSet::may_read(std::string_view sql) const {
+  // A read can see the legacy column without naming it (SELECT *, a whole-row
+  // reference), so the table's name is what counts.
+  return scan(sql, [](uint8_t found) { return (found & kTable) != 0; });
+}
+
+template <class Enough>
+bool MigrationSet::scan(std::string_view sql, Enough enough) const {
   if (migrations_.empty()) return false;
   if (always_parse_) return true;
   uint8_t found = 0;
@@ -110,7 +124,7 @@ bool MigrationSet::may_touch(std::string_view sql) const {
       if ((found & needle.kind) == needle.kind) continue;
       if (contains_ci(sql.substr(i, needle.lower.size()), needle.lower)) {
         found |= needle.kind;
-        if ((found & (kWrite | kTable)) == (kWrite | kTable) && (found & (kColumn | kPositional))) return true;
+        if (enough(found)) return true;
       }
     }
   }

@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "config/config.h"
+#include "rewrite/common/reverse_map.h"
 
 namespace sy::rewrite {
 
 struct CompiledMigration {
   const config::Migration* cfg = nullptr;
   std::unordered_map<std::string, std::string> map;  //!< legacy -> unified
+  ReverseMap reverse;                                 //!< unified -> legacy, for switched reads
 
   const std::string* lookup(std::string_view legacy) const {
     auto it = map.find(std::string(legacy));
@@ -44,6 +46,18 @@ class MigrationSet {
   //! means "parse and look".
   bool may_touch(std::string_view sql) const;
 
+  //! The read switch's pre-filter: false means `sql` names no migrated table
+  //! (as a word, in any case), so no read in it can see a legacy column.
+  bool may_read(std::string_view sql) const;
+
+  //! Whether a statement must be parsed in `phase`: it may write a legacy
+  //! column, or (read_switch, cleanup) read one.
+  bool needs_parse(std::string_view sql, config::Phase phase) const {
+    if (phase == config::Phase::Off) return false;
+    if (may_touch(sql)) return true;
+    return (phase == config::Phase::ReadSwitch || phase == config::Phase::Cleanup) && may_read(sql);
+  }
+
   //! Migrations whose table name appears in `sql` as a whole word (case-insensitive).
   std::vector<const CompiledMigration*> mentioned_in(std::string_view sql) const;
 
@@ -51,6 +65,10 @@ class MigrationSet {
   //! Migrations on `rel` in `schema`; an empty schema (or a migration without
   //! one) matches any.
   std::vector<const CompiledMigration*> in_schema(std::string_view schema, std::string_view rel) const;
+
+  //! One pass of the needles over `sql`, until `enough(kinds found so far)`.
+  template <class Enough>
+  bool scan(std::string_view sql, Enough enough) const;
 
   std::vector<config::Migration> owned_;
   std::string tenant_database_;  //!< the tenant's match.database; empty = any

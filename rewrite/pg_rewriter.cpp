@@ -26,6 +26,8 @@ const char* to_string(Outcome o) {
     case Outcome::Unmapped: return "unmapped";
     case Outcome::Unsupported: return "unsupported";
     case Outcome::Rejected: return "rejected";
+    case Outcome::ReadSwitched: return "read_switched";
+    case Outcome::ReadUnsupported: return "read_unsupported";
   }
   return "unknown";
 }

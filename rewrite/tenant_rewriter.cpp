@@ -12,7 +12,7 @@ TenantRewriter::TenantRewriter(const config::Config& cfg, const config::Tenant& 
 template <class Lock>
 std::shared_ptr<const Decision> TenantRewriter::decide_in(DecisionTables& tables, Lock lock, std::string_view sql,
                                                           config::Phase phase, bool extended, Dialect dialect) const {
-  if (phase == config::Phase::Off || !migrations_.may_touch(sql)) return nullptr;
+  if (!migrations_.needs_parse(sql, phase)) return nullptr;
   const bool my = dialect == Dialect::Mysql;
   auto& map = tables[(my ? 10 : 0) + static_cast<size_t>(phase) * 2 + (extended ? 1 : 0)];
   {

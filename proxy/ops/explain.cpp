@@ -70,7 +70,7 @@ int explain(const config::Config& cfg, const std::string& tenant_name, const std
     phase = *p;
   }
   rewrite::MigrationSet migrations(cfg, *tenant);
-  bool prefiltered = migrations.may_touch(sql);
+  bool prefiltered = migrations.needs_parse(sql, phase);
   rewrite::RewriteOptions opts{.phase = phase, .on_unsupported = tenant->on_unsupported};
   auto d = dialect == "mysql" ? rewrite::MysqlRewriter(migrations).rewrite(sql, opts)
                               : rewrite::PgRewriter(migrations).rewrite(sql, opts);
@@ -84,8 +84,12 @@ int explain(const config::Config& cfg, const std::string& tenant_name, const std
                          : d.action == rewrite::Decision::Action::Rewrite ? "rewrite"
                                                                           : "forward unchanged";
   std::cout << "decision: " << decision << "\n";
-  if (!prefiltered) std::cout << "reason:   pre-filter: no migrated table, legacy column and write keyword in the text\n";
-  else if (d.events.empty()) std::cout << "reason:   no write of a legacy column\n";
+  const bool reads = phase == config::Phase::ReadSwitch || phase == config::Phase::Cleanup;
+  if (!prefiltered)
+    std::cout << (reads ? "reason:   pre-filter: no migrated table named in the text\n"
+                        : "reason:   pre-filter: no migrated table, legacy column and write keyword in the text\n");
+  else if (d.events.empty())
+    std::cout << (reads ? "reason:   no read or write of a legacy column\n" : "reason:   no write of a legacy column\n");
   for (const auto& ev : d.events) {
     std::cout << "  - " << rewrite::to_string(ev.outcome);
     if (!ev.migration.empty()) std::cout << " [" << ev.migration << " on " << ev.table << "]";

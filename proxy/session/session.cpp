@@ -16,15 +16,21 @@ void log_event(const rewrite::MigrationEvent& ev, const rewrite::Decision& d, co
   if (ev.outcome == rewrite::Outcome::Unmapped) {
     category = "UNMAPPED_VALUE";
     level = log::Level::warn;
-  } else if (ev.outcome == rewrite::Outcome::Unsupported || ev.outcome == rewrite::Outcome::Rejected) {
+  } else if (ev.outcome == rewrite::Outcome::Unsupported || ev.outcome == rewrite::Outcome::Rejected ||
+             ev.outcome == rewrite::Outcome::ReadUnsupported) {
     category = "REWRITE_UNSUPPORTED";
     level = log::Level::warn;
+  } else if (ev.outcome == rewrite::Outcome::ReadSwitched) {
+    category = "READ_SWITCHED";
+    level = log::Level::debug;
   }
   if (ev.outcome == rewrite::Outcome::Rejected && ev.reason.find("unmapped value") != std::string::npos)
     category = "UNMAPPED_VALUE";
   log::Event e(level, "rewrite");
   e.category(category).str("tenant", tenant).str("phase", config::to_string(phase)).str("table", ev.table)
       .str("migration", ev.migration).str("outcome", rewrite::to_string(ev.outcome));
+  const bool read = ev.outcome == rewrite::Outcome::ReadSwitched || ev.outcome == rewrite::Outcome::ReadUnsupported;
+  e.str("kind", read ? "read" : "write");
   if (!ev.entity_id.empty()) e.str("entity_id", ev.entity_id);
   if (!ev.legacy.empty()) {
     std::string transition = "{\"legacy\":";

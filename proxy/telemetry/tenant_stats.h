@@ -38,7 +38,7 @@ class TenantStats {
   Counter& rewrites(std::string_view migration, rewrite::Outcome outcome) const;
 
  private:
-  static constexpr size_t kOutcomes = static_cast<size_t>(rewrite::Outcome::Rejected) + 1;
+  static constexpr size_t kOutcomes = rewrite::kOutcomeCount;
 
   Metrics& metrics_;
   std::string tenant_;

@@ -174,7 +174,7 @@ bool MySqlSession::accept_multi_packet_statement(std::string_view first) {
   // The statement's first bytes: enough for the verb, the table and, in
   // practice, the column list.
   auto head = first.substr(my::kHeaderSize + 1);
-  if (phase == config::Phase::Off || !tenant_->rewriter->migrations().may_touch(head)) return true;
+  if (!tenant_->rewriter->migrations().needs_parse(head, phase)) return true;
   auto mentioned = tenant_->rewriter->migrations().mentioned_in(head);
   if (mentioned.empty()) return true;  // orders_archive, not orders
   const bool reject =
