@@ -105,6 +105,7 @@ class CleanupWrites(unittest.TestCase):
             self.assertEqual(direct.execute("SELECT status, unified_status FROM cl_orders WHERE id = 1000").fetchone(),
                              (None, "LOST"))
             self.assertNotIn('"kind":"read","reason"', proxy.log_text())
+            via.close()  # before the proxy stops, which would otherwise wait for the session to drain
 
     def test_a_write_whose_value_reads_the_replaced_column_is_refused(self):
         direct = self.connection(PGPORT)
@@ -117,6 +118,7 @@ class CleanupWrites(unittest.TestCase):
             with self.assertRaisesRegex(Exception, "switchyard: cannot rewrite this write safely"):
                 via.execute("UPDATE cl_orders SET note = 'x' RETURNING *")
             proxy.wait_for_log(r'"category":"REWRITE_UNSUPPORTED".*"kind":"write"')
+            via.close()
         self.assertEqual(table_state(direct, "public", False), before)
 
 
