@@ -22,6 +22,7 @@ struct Item {
   };
   Kind kind = Kind::Unknown;
   std::string name;                            //!< what it is qualified by: alias, else relation name
+  std::string schema;                          //!< an unaliased relation's schema, as written (may be empty)
   std::vector<const CompiledMigration*> migs;  //!< Migrated
   std::vector<std::string> columns;            //!< Columns
 };
@@ -43,6 +44,10 @@ struct Level {
   std::vector<std::string> outputs;
   //! JOIN ... ON conditions, walked once all the level's FROM items are known.
   std::vector<const JsonValue*> join_quals;
+  //! GROUP BY or HAVING: its legacy column may only be read through the
+  //! grouped expression, which a subquery cannot match (PostgreSQL compares
+  //! a sublink's outer references with grouping columns as plain Vars).
+  bool grouped = false;
 };
 
 const Cte* find_cte(const Level* lv, std::string_view name) {
@@ -62,51 +67,78 @@ std::vector<std::string_view> string_fields(const JsonValue& fields, bool& star)
   return out;
 }
 
-// The name PostgreSQL gives an output column (FigureColname), for the
-// expressions a status read is likely to meet; "?column?" otherwise.
-std::string figure_colname(const JsonValue& v) {
+// The name PostgreSQL gives an output column, and how strongly (its
+// FigureColnameInternal: 2 for a real name, 1 for a fallback such as "case"
+// or a type name, 0 for none, which ends up as "?column?"). Only the nodes
+// a read of a status column meets are spelled out; any other node names
+// nothing, and since the switch only adds a name where it edited the entry,
+// an entry it does not know keeps the name PostgreSQL gives it.
+struct Colname {
+  std::string name;
+  int strength = 0;
+};
+
+Colname figure(const JsonValue& v) {
+  auto last_string = [](const JsonValue* list) -> std::string {
+    if (!list || !list->IsArray() || list->Empty()) return {};
+    auto* s = node((*list)[list->Size() - 1], "String");
+    return s ? std::string(str_member(*s, "sval")) : std::string();
+  };
   if (auto* cr = node(v, "ColumnRef")) {
-    bool star = false;
-    auto* fields = member(*cr, "fields");
-    auto names = fields ? string_fields(*fields, star) : std::vector<std::string_view>{};
-    if (!star && !names.empty()) return std::string(names.back());
-  } else if (auto* fc = node(v, "FuncCall")) {
-    if (auto* fn = member(*fc, "funcname"); fn && fn->IsArray() && !fn->Empty())
-      if (auto* s = node((*fn)[fn->Size() - 1], "String")) return std::string(str_member(*s, "sval"));
-  } else if (auto* tc = node(v, "TypeCast")) {
-    if (auto* arg = member(*tc, "arg")) {
-      auto inner = figure_colname(*arg);
-      if (inner != "?column?") return inner;
-    }
-    if (auto* tn = member(*tc, "typeName"))
-      if (auto* names = member(*tn, "names"); names && names->IsArray() && !names->Empty())
-        if (auto* s = node((*names)[names->Size() - 1], "String")) return std::string(str_member(*s, "sval"));
-  } else if (auto* cc = node(v, "CollateClause")) {
-    if (auto* arg = member(*cc, "arg")) return figure_colname(*arg);
-  } else if (node(v, "CaseExpr")) {
-    return "case";
-  } else if (node(v, "CoalesceExpr")) {
-    return "coalesce";
-  } else if (node(v, "A_ArrayExpr")) {
-    return "array";
-  } else if (node(v, "RowExpr")) {
-    return "row";
-  } else if (auto* mm = node(v, "MinMaxExpr")) {
-    return str_member(*mm, "op") == "IS_GREATEST" ? "greatest" : "least";
-  } else if (auto* sl = node(v, "SubLink")) {
+    auto name = last_string(member(*cr, "fields"));
+    return name.empty() ? Colname{} : Colname{name, 2};  // empty: a `*`
+  }
+  if (auto* ind = node(v, "A_Indirection")) {
+    auto name = last_string(member(*ind, "indirection"));
+    if (!name.empty()) return {name, 2};
+    auto* arg = member(*ind, "arg");
+    return arg ? figure(*arg) : Colname{};
+  }
+  if (auto* fc = node(v, "FuncCall")) return {last_string(member(*fc, "funcname")), 2};
+  if (auto* ae = node(v, "A_Expr")) return str_member(*ae, "kind") == "AEXPR_NULLIF" ? Colname{"nullif", 2} : Colname{};
+  if (auto* tc = node(v, "TypeCast")) {
+    auto* arg = member(*tc, "arg");
+    Colname inner = arg ? figure(*arg) : Colname{};
+    if (inner.strength > 1) return inner;
+    auto* tn = member(*tc, "typeName");
+    return {tn ? last_string(member(*tn, "names")) : std::string(), 1};
+  }
+  if (auto* cc = node(v, "CollateClause")) {
+    auto* arg = member(*cc, "arg");
+    return arg ? figure(*arg) : Colname{};
+  }
+  if (auto* ce = node(v, "CaseExpr")) {
+    auto* def = member(*ce, "defresult");
+    Colname d = def ? figure(*def) : Colname{};
+    return d.strength > 1 ? d : Colname{"case", 1};
+  }
+  if (node(v, "CoalesceExpr")) return {"coalesce", 2};
+  if (node(v, "A_ArrayExpr")) return {"array", 2};
+  if (node(v, "RowExpr")) return {"row", 2};
+  if (node(v, "GroupingFunc")) return {"grouping", 2};
+  if (auto* mm = node(v, "MinMaxExpr")) return {str_member(*mm, "op") == "IS_GREATEST" ? "greatest" : "least", 2};
+  if (auto* sl = node(v, "SubLink")) {
     auto type = str_member(*sl, "subLinkType");
-    if (type == "EXISTS_SUBLINK") return "exists";
-    if (type == "ARRAY_SUBLINK") return "array";
-    if (type == "EXPR_SUBLINK")
+    if (type == "EXISTS_SUBLINK") return {"exists", 2};
+    if (type == "ARRAY_SUBLINK") return {"array", 2};
+    if (type == "EXPR_SUBLINK" || type == "MULTIEXPR_SUBLINK")
       if (auto* sub = member(*sl, "subselect"))
         if (auto* s = node(*sub, "SelectStmt"))
           if (auto* tl = member(*s, "targetList"); tl && tl->IsArray() && !tl->Empty())
             if (auto* rt = node((*tl)[0], "ResTarget")) {
-              if (auto n = str_member(*rt, "name"); !n.empty()) return std::string(n);
-              if (auto* val = member(*rt, "val")) return figure_colname(*val);
+              if (auto n = str_member(*rt, "name"); !n.empty()) return {std::string(n), 2};
+              if (auto* val = member(*rt, "val")) {
+                Colname inner = figure(*val);
+                return inner.strength > 0 ? Colname{inner.name, 2} : Colname{"?column?", 2};
+              }
             }
   }
-  return "?column?";
+  return {};
+}
+
+std::string figure_colname(const JsonValue& v) {
+  Colname c = figure(v);
+  return c.strength > 0 && !c.name.empty() ? c.name : "?column?";
 }
 
 // What an A_Const holds, as text; nullopt for NULL and kinds a status
@@ -266,6 +298,8 @@ class Switcher {
       return out;
     }
     from_list(member(s, "fromClause"), lv);
+    if (auto* gc = member(s, "groupClause"); (gc && gc->IsArray() && !gc->Empty()) || member(s, "havingClause"))
+      lv.grouped = true;
     if (auto* vl = member(s, "valuesLists")) walk(*vl, lv, false);
     std::optional<std::vector<std::string>> out = std::vector<std::string>{};
     if (auto* tl = member(s, "targetList"); tl && tl->IsArray()) {
@@ -285,7 +319,9 @@ class Switcher {
         if (auto name = bare_name(g); name && !resolves_here(*name, lv) && names_output(*name, lv)) continue;
         walk(g, lv, false);
       }
-    if (auto* having = member(s, "havingClause")) walk(*having, lv, true);
+    // HAVING sees groups: a raw unified column is not grouped there, so its
+    // predicates keep the CASE (which matches the grouped CASE expression).
+    if (auto* having = member(s, "havingClause")) walk(*having, lv, false);
     if (auto* wc = member(s, "windowClause")) walk(*wc, lv, false);
     order_by(member(s, "sortClause"), lv);
     if (auto* dc = member(s, "distinctClause"); dc && dc->IsArray())
@@ -406,6 +442,7 @@ class Switcher {
     auto alias_name = alias ? str_member(*alias, "aliasname") : std::string_view();
     Item it;
     it.name = std::string(alias_name.empty() ? relname : alias_name);
+    if (alias_name.empty()) it.schema = std::string(schema);
     if (schema.empty())
       if (const Cte* cte = find_cte(&lv, relname)) {
         // A CTE shadows a table of the same name.
@@ -519,8 +556,46 @@ class Switcher {
       column(*cr, lv, alias, static_cast<uint32_t>(int_member(rt, "location", -1)));
       return name.empty() ? std::string(names.back()) : name;
     }
+    size_t edits_before = result_.edits.size();
     walk(*val, lv, false);
-    return name.empty() ? figure_colname(*val) : name;
+    if (!name.empty()) return name;
+    auto figured = figure_colname(*val);
+    // `state::text` is named after state; once state is a CASE it would be
+    // named `text` (or `case`): the entry keeps its name explicitly.
+    if (result_.edits.size() != edits_before && figured != "?column?") {
+      int first = token_at(static_cast<uint32_t>(int_member(rt, "location", -1)));
+      int last = first < 0 ? -1 : target_last_token(first);
+      if (last < 0) fail("cannot locate the end of a select-list entry", nullptr);
+      else add_edit({toks_[last].end, 0, " AS " + quote_ident(figured)});
+    }
+    return figured;
+  }
+
+  // Last token of the select-list entry starting at token `first`: up to a
+  // comma, a closing bracket or a clause keyword at depth 0.
+  int target_last_token(int first) const {
+    static constexpr std::string_view kStops[] = {"FROM",   "INTO",  "WHERE",     "GROUP",  "HAVING",
+                                                  "WINDOW", "ORDER", "LIMIT",     "OFFSET", "FETCH",
+                                                  "UNION",  "INTERSECT", "EXCEPT", "FOR",   "RETURNING"};
+    int depth = 0, i = first;
+    for (; i < static_cast<int>(toks_.size()) && toks_[i].begin < limit_; ++i) {
+      const auto& t = toks_[i];
+      if (t.kind == TokenKind::LParen || t.kind == TokenKind::LBracket) {
+        ++depth;
+      } else if (t.kind == TokenKind::RParen || t.kind == TokenKind::RBracket) {
+        if (depth == 0) break;
+        --depth;
+      } else if (depth == 0 && (t.kind == TokenKind::Comma || t.kind == TokenKind::Semicolon)) {
+        break;
+      } else if (depth == 0 && t.kind == TokenKind::Word && i > first) {
+        bool stop = false;
+        for (auto kw : kStops) stop = stop || is_keyword(sql_, t, kw);
+        // "a IS [NOT] DISTINCT FROM b" is an operator, not a FROM clause.
+        if (stop && is_keyword(sql_, t, "FROM") && is_keyword(sql_, toks_[i - 1], "DISTINCT")) stop = false;
+        if (stop) break;
+      }
+    }
+    return i - 1 >= first ? i - 1 : -1;
   }
 
   void star_over(const std::vector<std::string_view>& qualifier, const Level& lv) {
@@ -534,11 +609,15 @@ class Switcher {
       fail(std::string(qualifier.back()) + ".* over migrated table " + it->migs.front()->cfg->table, it->migs.front());
   }
 
-  const Item* find_item(std::string_view name, const Level& lv) const {
+  //! The FROM item `name` qualifies, innermost level first; `at`: its level.
+  const Item* find_item(std::string_view name, const Level& lv, const Level** at = nullptr) const {
     for (const Level* l = &lv; l; l = l->parent) {
       if (l->items_hidden) continue;
       for (const auto& it : l->items)
-        if (it.name == name) return &it;
+        if (it.name == name) {
+          if (at) *at = l;
+          return &it;
+        }
     }
     return nullptr;
   }
@@ -547,11 +626,22 @@ class Switcher {
   struct Resolution {
     const CompiledMigration* migration = nullptr;  //!< set: a read of this migration's legacy column
     std::string unified;                           //!< the unified column, qualified, as SQL
+    const Level* level = nullptr;                  //!< the query level the column belongs to
+    bool unqualified = false;                      //!< written without a table name
   };
 
   //! What a ColumnRef reads. Reports the statement unsupported (and returns
   //! no migration) when the proxy cannot tell.
   Resolution resolve(const JsonValue& cr, const Level& lv) {
+    auto r = resolve_name(cr, lv);
+    if (r.migration && r.level != &lv && r.level->grouped) {
+      fail("a subquery reads the legacy column of a grouped outer query", r.migration);
+      return {};
+    }
+    return r;
+  }
+
+  Resolution resolve_name(const JsonValue& cr, const Level& lv) {
     auto* fields = member(cr, "fields");
     if (!fields || !fields->IsArray()) return {};
     bool star = false;
@@ -561,17 +651,25 @@ class Switcher {
       return {};
     }
     if (names.size() == 1) return unqualified(names[0], lv);
+    const Level* at = nullptr;
     if (names.size() == 2) {
-      const Item* it = find_item(names[0], lv);
+      const Item* it = find_item(names[0], lv, &at);
       if (!it) return {};
       if (const auto* m = legacy_of(*it, names[1]))
-        return {m, quote_ident(it->name) + "." + quote_ident(m->cfg->unified_column)};
+        return {m, quote_ident(it->name) + "." + quote_ident(m->cfg->unified_column), at, false};
       return {};
     }
-    // schema.table.column: which schema an unqualified FROM item is in
-    // depends on search_path, which the proxy does not follow.
-    if (const Item* it = find_item(names[names.size() - 2], lv); it && legacy_of(*it, names.back()))
-      fail("a schema-qualified reference to the legacy column", legacy_of(*it, names.back()));
+    // schema.table.column (what SQLAlchemy writes for a table with a schema):
+    // certain only when the FROM item names that same schema; which schema an
+    // unqualified FROM item is in depends on search_path, which the proxy
+    // does not follow.
+    const Item* it = find_item(names[names.size() - 2], lv, &at);
+    const CompiledMigration* m = it ? legacy_of(*it, names.back()) : nullptr;
+    if (!m) return {};
+    if (names.size() == 3 && !it->schema.empty() && it->schema == names[0])
+      return {m, quote_ident(it->schema) + "." + quote_ident(it->name) + "." + quote_ident(m->cfg->unified_column), at,
+              false};
+    fail("a schema-qualified reference to the legacy column of a table named without that schema", m);
     return {};
   }
 
@@ -602,7 +700,7 @@ class Switcher {
           fail("an inner FROM item hides " + match->name, mig);
           return {};
         }
-        return {mig, quote_ident(match->name) + "." + quote_ident(mig->cfg->unified_column)};
+        return {mig, quote_ident(match->name) + "." + quote_ident(mig->cfg->unified_column), l, true};
       }
       for (const auto& it : l->items) {
         if (it.kind == Item::Kind::Columns && has_column(it, name)) return {};  // someone else's column
@@ -766,6 +864,16 @@ class Switcher {
     auto r = resolve(*col, lv);
     if (!r.migration) return true;  // not ours, or reported: nothing inside needs a walk
     const auto& rev = r.migration->reverse;
+    // Under `null` the preimage drops the client's column reference; written
+    // unqualified beside other FROM items it may be ambiguous, an error the
+    // server must still raise. The CASE keeps the reference.
+    if (rev.unreversible() == config::Unreversible::Null && r.unqualified && r.level->items.size() > 1) {
+      switch_column(*col, r);
+      const JsonValue* rest = nullptr;
+      if (type != "NullTest") rest = member(n, "rexpr");
+      if (rest) walk(*rest, lv, false);
+      return true;
+    }
     auto hits = rev.preimage(holds);
     std::vector<std::string> keys;
     for (const auto& e : rev.entries()) keys.push_back(e.first);

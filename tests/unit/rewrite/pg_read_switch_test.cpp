@@ -65,8 +65,39 @@ TEST_F(ReadSwitch, ProjectionKeepsTheOutputName) {
   EXPECT_EQ(switched("SELECT status AS s FROM orders"), "SELECT (" + kOrderView + ") AS s FROM orders");
   // In parentheses, the name goes after them.
   EXPECT_EQ(switched("SELECT (status) FROM orders"), "SELECT ((" + kOrderView + ")) AS \"status\" FROM orders");
-  // Inside an expression the expression names the column, as before.
-  EXPECT_EQ(switched("SELECT upper(status) FROM orders"), "SELECT upper((" + kOrderView + ")) FROM orders");
+  // An edited entry keeps the name PostgreSQL gave it: upper(...) is "upper",
+  // status::text is "status" (a CASE inside would make it "text").
+  EXPECT_EQ(switched("SELECT upper(status) FROM orders"), "SELECT upper((" + kOrderView + ")) AS \"upper\" FROM orders");
+  EXPECT_EQ(switched("SELECT status::text, id FROM orders ORDER BY status"),
+            "SELECT (" + kOrderView + ")::text AS \"status\", id FROM orders ORDER BY status");
+  EXPECT_EQ(switched("SELECT CASE WHEN id > 1 THEN status END FROM orders"),
+            "SELECT CASE WHEN id > 1 THEN (" + kOrderView + ") END AS \"case\" FROM orders");
+  // An unedited entry is left alone.
+  EXPECT_EQ(run("SELECT id::text FROM orders").action, Decision::Action::Forward);
+}
+
+TEST_F(ReadSwitch, GroupedQueriesReadTheGroupedExpression) {
+  // HAVING sees groups: the predicate keeps the CASE, which is the grouped expression.
+  EXPECT_EQ(switched("SELECT status FROM orders GROUP BY status HAVING status <> 'Delivered'"),
+            "SELECT (" + kOrderView + ") AS \"status\" FROM orders GROUP BY (" + kOrderView + ") HAVING (" +
+                kOrderView + ") <> 'Delivered'");
+  // A subquery cannot read a grouped outer column through an expression.
+  EXPECT_EQ(unsupported("SELECT status, (SELECT count(*) FROM cashouts c WHERE orders.status = 'x') FROM orders "
+                        "GROUP BY status"),
+            "a subquery reads the legacy column of a grouped outer query");
+}
+
+TEST_F(ReadSwitch, SchemaQualifiedColumnsWhereTheFromItemNamesTheSchema) {
+  auto sql = switched(R"(SELECT ops.orders.status FROM ops.orders WHERE ops.orders.status = 'Delivered')");
+  EXPECT_NE(sql.find(R"(CASE "ops"."orders"."unified_status")"), std::string::npos) << sql;
+  EXPECT_NE(sql.find(R"(("ops"."orders"."unified_status" IN ('DELIVERED'))"), std::string::npos) << sql;
+  EXPECT_NE(unsupported("SELECT public.orders.status FROM orders").find("schema-qualified"), std::string::npos);
+}
+
+TEST_F(ReadSwitch, UnderNullAnUnqualifiedNameInAJoinKeepsItsReference) {
+  // `status` may be ambiguous between the two: the server must still say so.
+  auto sql = switched("SELECT c.id FROM cashouts c JOIN items i ON i.id = c.id WHERE status = 'paid'");
+  EXPECT_NE(sql.find("ELSE CASE WHEN false THEN status END END) = 'paid'"), std::string::npos) << sql;
 }
 
 TEST_F(ReadSwitch, UnreversibleNullKeepsTheType) {
