@@ -120,6 +120,19 @@ class ReadCorpus(unittest.TestCase):
         reading = [i for i, e in enumerate(entries) if e["expect"] == "switched"]
         self.assertGreaterEqual(len(sensitive & set(reading)), 0.8 * len(reading))
 
+    def test_cleanup_reads_are_switched_too(self):
+        """cleanup reads as read_switch does: a sample of the corpus, simple protocol."""
+        entries = [e for e in corpus()[::6] if e["expect"] == "switched" and "simple" in e["modes"]]
+        config = read_config(free_port(), phase="cleanup")
+        failures = []
+        with Proxy(config) as proxy, connect(proxy.port, dbname=DB) as via, \
+                connect(PGPORT, dbname=ORACLE_DB) as oracle:
+            for e in entries:
+                diff = same_result(run(via, e, "simple"), run(oracle, e, "simple"), e["ordered"])
+                if diff:
+                    failures.append(f"{e['sql']}\n    {diff}")
+        self.assertEqual(failures, [], "\n" + "\n".join(failures))
+
     def test_switched_reads_follow_corrupted_unified_values(self):
         reads = [
             ("SELECT id, status FROM orders WHERE id % 10 = 1 ORDER BY id", True),
