@@ -336,6 +336,7 @@ void read_migration(Reader& r, const YAML::Node& n, const std::string& path, Mig
   r.enumeration(n, "unmapped", path, m.unmapped,
                 {{"keep", Unmapped::Keep}, {"copy", Unmapped::Copy}, {"null", Unmapped::Null},
                  {"reject", Unmapped::Reject}});
+  if (auto u = n["unreversible"]; u.IsDefined() && u.IsNull()) m.unreversible = Unreversible::Null;  // unquoted null
   r.enumeration(n, "unreversible", path, m.unreversible,
                 {{"legacy", Unreversible::Legacy}, {"null", Unreversible::Null}});
   if (auto tr = n["transitions"]; tr.IsDefined()) {

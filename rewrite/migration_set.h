@@ -30,6 +30,7 @@ class MigrationSet {
   MigrationSet(const config::Config& cfg, const config::Tenant& tenant);
 
   bool empty() const { return migrations_.empty(); }
+  const std::vector<CompiledMigration>& all() const { return migrations_; }
 
   //! Migrations on relation `schema.rel` (schema empty when unqualified). A
   //! migration whose table has no schema matches the name in any schema.

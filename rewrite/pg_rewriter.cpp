@@ -8,6 +8,7 @@
 #include "rewrite/common/event_builder.h"
 #include "rewrite/common/value.h"
 #include "rewrite/common/values_rows.h"
+#include "rewrite/pg/read_switch.h"
 #include "rewrite/pg_parse.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/sql_text.h"
@@ -67,10 +68,51 @@ class Analyzer {
     limit_ = end;
     PendingStatement p;
     visit(*stmt, p);
+    reads(*stmt, p);
     finish(p, begin, end);
   }
 
  private:
+  // ---- reads (read_switch, cleanup) ------------------------------------------
+  void reads(const JsonValue& stmt, PendingStatement& p) {
+    auto r = switch_reads(stmt, sql_, toks_, limit_, ms_, opts_.phase);
+    bool write = false;
+    for (const char* t : {"UpdateStmt", "DeleteStmt", "InsertStmt", "MergeStmt"}) write = write || node(stmt, t);
+    if (!r.unsupported.empty()) {
+      // A cleanup write that reads the legacy column would compute from its
+      // stale value: the write itself is unsupported (and refused under
+      // on_unsupported: reject). A read is forwarded and reported.
+      if (write) return p.mark_unsupported("it reads the legacy column: " + r.unsupported, r.unsupported_migration);
+      MigrationEvent ev;
+      ev.outcome = Outcome::ReadUnsupported;
+      ev.reason = r.unsupported;
+      if (const auto* m = r.unsupported_migration) {
+        ev.migration = m->cfg->name;
+        ev.table = m->cfg->table;
+      }
+      p.events.push_back(std::move(ev));
+      return;
+    }
+    for (const auto& e : r.edits)
+      for (const auto& w : p.edits)
+        if (overlap(e, w))
+          return p.mark_unsupported("a value written reads the legacy column it replaces", by_name(r.events));
+    for (auto& e : r.edits) p.edits.push_back(std::move(e));
+    for (auto& ev : r.events) p.events.push_back(std::move(ev));
+  }
+
+  const CompiledMigration* by_name(const std::vector<MigrationEvent>& events) const {
+    for (const auto& m : ms_.all())
+      if (!events.empty() && m.cfg->name == events.front().migration) return &m;
+    return nullptr;
+  }
+
+  static bool overlap(const Edit& a, const Edit& b) {
+    auto inside = [](uint32_t x, const Edit& e) { return e.at < x && x < e.at + e.remove; };
+    if (a.remove == 0 || b.remove == 0) return inside(a.at, b) || inside(b.at, a);
+    return a.at < b.at + b.remove && b.at < a.at + a.remove;
+  }
+
   // ---- statement dispatch ------------------------------------------------
   void visit(const JsonValue& wrapper, PendingStatement& p) {
     if (auto* u = node(wrapper, "UpdateStmt")) {

@@ -58,8 +58,8 @@ inline std::string unified_for_literal(const CompiledMigration& m, const std::st
 //! reported unsupported instead.
 inline Decision forward_unverified(Decision d, const std::string& reason) {
   for (auto& e : d.events)
-    if (e.outcome == Outcome::Rewritten) {
-      e.outcome = Outcome::Unsupported;
+    if (e.outcome == Outcome::Rewritten || e.outcome == Outcome::ReadSwitched) {
+      e.outcome = e.outcome == Outcome::Rewritten ? Outcome::Unsupported : Outcome::ReadUnsupported;
       e.reason = reason;
     }
   d.rejected = false;
