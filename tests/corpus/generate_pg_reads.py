@@ -173,6 +173,9 @@ def entries():
     add("SELECT ID, STATUS FROM ORDERS WHERE STATUS = 'Created' ORDER BY ID", "upper_case", ordered=True)
     add("select id, status from public.orders where status in ('Dispatched', 'Delivered') order by id",
         "schema_qualified", ordered=True)
+    # schema.table.column, as SQLAlchemy writes every column of a Table with a schema.
+    add("SELECT public.orders.id, public.orders.status FROM public.orders WHERE public.orders.status = 'Delivered' "
+        "ORDER BY public.orders.id", "schema_qualified", "schema_qualified_column", ordered=True)
     add("SELECT s, count(*) FROM (SELECT status AS s FROM orders WHERE amount > 100) sub GROUP BY s ORDER BY s",
         "derived_table", ordered=True)
     add("SELECT x.id FROM (SELECT id, status FROM orders) x WHERE x.status = 'Delivered' ORDER BY x.id",
@@ -326,6 +329,8 @@ def entries():
         params=["it's done \\ finally"], ordered=True)
     add(f"SELECT id FROM {PROC} WHERE status IS NULL OR status = 'rejected' ORDER BY id", "null_value",
         ordered=True)
+    add(f'SELECT {PROC}.id, {PROC}.status FROM {PROC} WHERE {PROC}.status = $1 ORDER BY {PROC}.id',
+        "quote_backslash", "schema_qualified_column", params=["it's done \\ finally"], ordered=True)
 
     # --- across tables ------------------------------------------------------------
     add("SELECT status::text FROM orders UNION SELECT status FROM cashouts UNION SELECT state FROM transfers "
@@ -334,6 +339,53 @@ def entries():
         f"SELECT 'process', count(*) FROM {PROC} WHERE status = 'approved' ORDER BY 1", ordered=True)
     add("SELECT o.id, o.status, c.status AS cashout FROM orders o JOIN cashouts c ON c.id = o.id "
         "WHERE o.status::text <> c.status ORDER BY o.id", "join_two_migrated", ordered=True)
+
+    # --- scoping, literals and three-valued logic --------------------------------
+    add("WITH orders AS (SELECT 1 AS id, 'x'::text AS status) SELECT id, status FROM orders", "cte", "shadowing",
+        expect="untouched", ordered=True)
+    add("SELECT status FROM (SELECT id, unified_status AS status FROM orders) orders ORDER BY id", "shadowing",
+        "derived_table", expect="untouched", ordered=True)
+    add("SELECT unified_status AS status FROM orders WHERE id < 40 ORDER BY status, id", "output_alias",
+        expect="untouched", ordered=True)
+    add("SELECT id AS status FROM orders WHERE status = 'Created' ORDER BY status", "output_alias", ordered=True)
+    add("SELECT c.id, (SELECT status FROM orders WHERE id = c.id) FROM cashouts c ORDER BY c.id", "scalar_subquery",
+        "correlated", "nearest_scope", ordered=True)
+    add("SELECT (SELECT status) FROM orders ORDER BY id", "scalar_subquery", "correlated", ordered=True)
+    # Output names: a cast of a bare column is named after the column.
+    add("SELECT id, state::text, CAST(state AS varchar) FROM transfers WHERE id <= 20 ORDER BY id", "cast",
+        "output_name", ordered=True)
+    add("SELECT status::text FROM orders WHERE id <= 20 ORDER BY id", "cast", "output_name", ordered=True)
+    add("SELECT id FROM orders WHERE status = E'Cr\\145ated' OR status = U&'Deliv\\0065red' "
+        "OR status = $$Cancelled$$ ORDER BY id", "escape_string", ordered=True)
+    add("SELECT id FROM orders WHERE status = 'Crea'\n'ted' ORDER BY id", "string_continuation", ordered=True)
+    add("SELECT id FROM orders WHERE pr_status LIKE 'in!_%' ESCAPE '!' OR pr_status LIKE 'fully%' ESCAPE '' "
+        "ORDER BY id", ordered=True)
+    add("SELECT id FROM orders WHERE pr_status = 'in review'::varchar(5) OR pr_status::varchar(5) = 'fully' "
+        "ORDER BY id", "cast", ordered=True)
+    add("SELECT count(*) FROM transfers WHERE (state = 'SETTLED') IS NOT TRUE", "three_valued", ordered=True)
+    add("SELECT count(*) FROM transfers WHERE NOT (state IN ('SETTLED', 'FAILED'))", "three_valued", ordered=True)
+    add("SELECT id, state = 'SETTLED' AS settled FROM transfers ORDER BY id", "three_valued", ordered=True)
+    add("SELECT count(*) FROM orders WHERE (pr_status = 'submitted') IS NOT TRUE", "three_valued",
+        "non_representative", ordered=True)
+    add("SELECT id FROM orders WHERE status <> ALL (ARRAY['Created', 'Delivered']::order_status[]) ORDER BY id",
+        "any_array", ordered=True)
+    add("SELECT count(*) FROM orders WHERE pr_status ILIKE ANY (ARRAY['IN%', 'DRAFT'])", "like", "any_array",
+        ordered=True)
+    # A grouped legacy column seen from HAVING and from a subquery.
+    add("SELECT status, count(*) FROM orders GROUP BY status HAVING status <> 'Created' ORDER BY status",
+        "having_on_legacy", ordered=True)
+    add("SELECT pr_status, count(*) FROM orders GROUP BY pr_status HAVING pr_status IN ('draft', 'submitted') "
+        "ORDER BY 1", "having_on_legacy", "many_to_one", ordered=True)
+    add("SELECT c.status, count(*) FROM cashouts c GROUP BY c.status HAVING c.status IN ('COMPLETED', 'SUCCESS') "
+        "ORDER BY 1", "having_on_legacy", "many_to_one", ordered=True)
+    add("SELECT state, count(*) FROM transfers GROUP BY state HAVING state IS NOT NULL ORDER BY 1",
+        "having_on_legacy", "null_value", ordered=True)
+    add("SELECT status, (SELECT count(*) FROM transfers t WHERE t.order_id < 50 AND orders.status = 'Created') "
+        "FROM orders GROUP BY status ORDER BY 1", "scalar_subquery", "correlated", "grouped_outer_ref",
+        ordered=True)
+
+    add("COPY (SELECT id, status FROM orders WHERE id < 10 ORDER BY id) TO STDOUT", "copy_query", modes=["copy"],
+        ordered=True)
 
     # --- reads no legacy column: answers are the same either way ----------------
     add("SELECT count(*) FROM orders", expect="untouched", ordered=True)
@@ -353,8 +405,10 @@ def entries():
         "natural_join", expect="unsupported", ordered=True)
     add("SELECT id FROM orders JOIN (VALUES ('Delivered'::order_status)) v(status) USING (status) ORDER BY id",
         "using_legacy", expect="unsupported", ordered=True)
-    add("COPY (SELECT id, status FROM orders WHERE id < 10 ORDER BY id) TO STDOUT", "copy_to", expect="unsupported",
-        modes=["copy"], ordered=True)
+    add("COPY orders (id, status) TO STDOUT", "copy_to", expect="unsupported", modes=["copy"])
+    add("SELECT (o).status FROM orders o WHERE id < 4 ORDER BY id", "whole_row", expect="unsupported", ordered=True)
+    add("SELECT d FROM orders AS o(a, b, c, d) WHERE a < 5 ORDER BY a", "column_alias_list", expect="unsupported",
+        ordered=True)
     add("SELECT o.id FROM orders o WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = o.customer_id "
         "AND status = 'Delivered') ORDER BY o.id", "correlated", "unresolvable_name", expect="unsupported",
         ordered=True)

@@ -129,10 +129,14 @@ class Gen:
         return "NULL" if value is None else q(value)
 
     def pattern(self, key):
+        """A LIKE pattern from a vocabulary value. Backslashes (LIKE's escape
+        character) are doubled: a pattern ending in a lone one raises an error
+        only when a row reaches it, which depends on the order the server
+        evaluates the predicates in, not on the answer."""
         v = self.r.choice([x for x in VOCAB[key] if x]) if VOCAB[key] else "x"
         p = self.r.choice([v[: self.r.randint(1, len(v))] + "%", "%" + v[-self.r.randint(1, len(v)):],
                            v.replace(v[len(v) // 2], "_", 1), v, "%"])
-        return q(p)
+        return q(p.replace("\\", "\\\\"))
 
     def legacy_atom(self, ref, key):
         r = self.r
@@ -197,7 +201,8 @@ class Gen:
         for i, (a, t, c) in enumerate(pick):
             rc = ref(a, c)
             textual = f"{rc}::text" if (t, c) in ENUM else rc
-            select.append(r.choice([rc, rc, f"{rc} AS v{i}", f"upper({textual}) AS u{i}",
+            select.append(r.choice([rc, rc, f"{rc} AS v{i}", f"{rc}::text", f"CAST({rc} AS varchar)",
+                                    f"upper({textual}) AS u{i}",
                                     f"coalesce({textual}, '~') AS k{i}", f"length({textual}) AS n{i}",
                                     f"{textual} || '!' AS x{i}",
                                     f"CASE WHEN {rc} IS NULL THEN 0 WHEN {rc} = {self.literal((t, c))} THEN 1 "
@@ -222,11 +227,18 @@ class Gen:
         shape = r.random()
         if shape < 0.25:
             # Grouped by legacy columns (and maybe HAVING).
-            groups = list(dict.fromkeys(ref(a, c) for a, t, c in pick))
+            grouped = list({ref(a, c): (t, c) for a, t, c in pick}.items())
+            groups = [g for g, _ in grouped]
             qry.select = groups + ["count(*) AS n"]
             qry.group_by = groups
+            having = []
+            if r.random() < 0.3:
+                having.append(f"count(*) > {r.randint(0, 15)}")
             if r.random() < 0.4:
-                qry.having = f"count(*) > {r.randint(0, 15)}"
+                # A predicate on a grouped legacy column, seen after grouping.
+                g, key = r.choice(grouped)
+                having.append(self.legacy_atom(g, key))
+            qry.having = " AND ".join(having)
             if r.random() < 0.5:
                 qry.order_by = [str(i + 1) for i in range(len(groups))]
                 qry.ordered = True  # the group keys are unique
