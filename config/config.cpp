@@ -69,12 +69,15 @@ const Migration* Config::migration(const std::string& name) const {
 std::vector<Unapplied> unapplied_settings(const Tenant& t) {
   std::vector<Unapplied> out;
   auto runs = [&](Phase p) { return t.phase == p || (t.canary.phase == p && t.canary.percent > 0); };
-  if (runs(Phase::ReadSwitch))
-    out.push_back({"phase", "read_switch writes as dual_write; this build does not switch reads (reverse map, read_target)"});
+  if (!t.read_target.empty() || !t.canary.read_target.empty())
+    out.push_back({t.read_target.empty() ? "canary.read_target" : "read_target",
+                   "read routing is not applied in this build: reads stay on the primary (the column-level read switch "
+                   "applies)"});
   if (runs(Phase::Cleanup))
     out.push_back({"phase",
-                   "cleanup stops writing the legacy columns and this build does not serve reads of them from the "
-                   "unified columns: every reader must already read the unified columns"});
+                   "cleanup stops writing the legacy columns: reads the read switch cannot serve (counted as "
+                   "rewrites_total{outcome=\"read_unsupported\"}: SELECT *, views, functions) and readers that "
+                   "bypass switchyard see stale legacy values"});
   if (t.shadow || !(t.guard == Guard{}))
     out.push_back({t.shadow ? "shadow" : "guard", "shadow reads and the guard are not applied in this build"});
   if (t.canary.phase && t.canary.percent > 0 && *t.canary.phase <= t.phase)

@@ -22,7 +22,7 @@ const std::string* ReverseMap::legacy_for(std::string_view unified) const {
 std::string ReverseMap::legacy_view(std::string_view unified_sql, std::string_view legacy_sql, QuoteFn quote) const {
   std::string fallback(legacy_sql);
   if (unreversible_ == config::Unreversible::Null)
-    fallback = "NULLIF(" + std::string(legacy_sql) + ", " + std::string(legacy_sql) + ")";
+    fallback = "CASE WHEN false THEN " + std::string(legacy_sql) + " END";
   return case_expression(unified_sql, entries_, quote, fallback);
 }
 

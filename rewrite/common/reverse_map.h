@@ -28,7 +28,9 @@ class ReverseMap {
   //! legacy' in SQL: `CASE <unified> WHEN 'U' THEN 'L' ... ELSE <fallback> END`.
   //! The fallback (a unified value with no entry, or NULL) is the stored
   //! legacy column under `unreversible: legacy`; under `null` it is
-  //! `NULLIF(legacy, legacy)`, a NULL that still has the legacy column's type.
+  //! `CASE WHEN false THEN legacy END`, a NULL that still has the legacy
+  //! column's type (NULLIF would turn a varchar into text: it compares with
+  //! the text operator and returns its coerced argument).
   //! Either way the CASE resolves to the legacy column's type (unknown-typed
   //! literals take the one typed branch's type), so a client sees the type it
   //! saw before, enums included.

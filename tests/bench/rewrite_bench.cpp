@@ -3,6 +3,10 @@
 //   - a statement that touches no mapped column:   <= 150 ns (pre-filter only)
 //   - a rewrite served from the decision cache:    <= 1 us
 //   - a rewrite decided from scratch (cache miss): <= 25 us (parse, analyse, verify)
+// and for the read switch (read_switch/cleanup):
+//   - a read that names no migrated table:         <= 150 ns
+//   - a switched read from the decision cache:     <= 1 us
+//   - a switched read decided from scratch:        <= 40 us
 // Run: build/tests/bench/rewrite_bench   (or tests/bench/rewrite-bench.sh)
 #include <benchmark/benchmark.h>
 
@@ -113,6 +117,34 @@ void BM_CacheMiss_MultiRowInsert(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(e.pg.rewrite(sql, opts));
 }
 BENCHMARK(BM_CacheMiss_MultiRowInsert);
+
+// ---- the read switch ------------------------------------------------------------
+const std::string kSwitchedRead =
+    "SELECT o.id, o.status, count(c.id) FROM orders o LEFT JOIN cashouts c ON c.order_id = o.id "
+    "WHERE o.status IN ('Dispatched', 'Delivered') AND c.status = $1 GROUP BY o.id, o.status ORDER BY o.id LIMIT 50";
+
+void BM_ReadSwitch_NoMigratedTable(benchmark::State& state) {
+  auto& e = env();
+  rewrite::DecisionCache cache;
+  const std::string sql = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+  for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(cache, sql, config::Phase::ReadSwitch, true));
+}
+BENCHMARK(BM_ReadSwitch_NoMigratedTable);
+
+void BM_ReadSwitch_CacheHit(benchmark::State& state) {
+  auto& e = env();
+  rewrite::DecisionCache cache;
+  e.tenant.decide(cache, kSwitchedRead, config::Phase::ReadSwitch, true);
+  for (auto _ : state) benchmark::DoNotOptimize(e.tenant.decide(cache, kSwitchedRead, config::Phase::ReadSwitch, true));
+}
+BENCHMARK(BM_ReadSwitch_CacheHit);
+
+void BM_ReadSwitch_CacheMiss(benchmark::State& state) {
+  auto& e = env();
+  rewrite::RewriteOptions opts{.phase = config::Phase::ReadSwitch, .extended = true};
+  for (auto _ : state) benchmark::DoNotOptimize(e.pg.rewrite(kSwitchedRead, opts));
+}
+BENCHMARK(BM_ReadSwitch_CacheMiss);
 
 }  // namespace
 
