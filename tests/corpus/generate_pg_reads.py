@@ -355,6 +355,11 @@ def entries():
     add("SELECT id, state::text, CAST(state AS varchar) FROM transfers WHERE id <= 20 ORDER BY id", "cast",
         "output_name", ordered=True)
     add("SELECT status::text FROM orders WHERE id <= 20 ORDER BY id", "cast", "output_name", ordered=True)
+    # ORDER BY a name the cast's output column carries, not the table column.
+    add("SELECT state::text FROM transfers t ORDER BY state NULLS FIRST, t.id", "cast", "output_name",
+        "output_alias", ordered=True)
+    add("SELECT DISTINCT ON (state) state::text FROM transfers ORDER BY state, id", "cast", "output_name",
+        "output_alias", "distinct", ordered=True)
     add("SELECT id FROM orders WHERE status = E'Cr\\145ated' OR status = U&'Deliv\\0065red' "
         "OR status = $$Cancelled$$ ORDER BY id", "escape_string", ordered=True)
     add("SELECT id FROM orders WHERE status = 'Crea'\n'ted' ORDER BY id", "string_continuation", ordered=True)
