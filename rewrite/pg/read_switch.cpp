@@ -42,6 +42,7 @@ struct Level {
   bool items_hidden = false;
   //! Output names of the select list, for ORDER BY / DISTINCT ON / GROUP BY.
   std::vector<std::string> outputs;
+  std::vector<bool> output_edited;  //!< per select-list entry: the switch edited it
   //! JOIN ... ON conditions, walked once all the level's FROM items are known.
   std::vector<const JsonValue*> join_quals;
   //! GROUP BY or HAVING: its legacy column may only be read through the
@@ -165,6 +166,10 @@ class Switcher {
   ReadSwitchResult run(const JsonValue& stmt) {
     statement(stmt, nullptr);
     if (!result_.unsupported.empty()) {
+      // Label the report with the migration the statement reads, for the counters.
+      for (const auto& m : ms_.all())
+        if (!result_.unsupported_migration && !result_.events.empty() && m.cfg->name == result_.events.front().migration)
+          result_.unsupported_migration = &m;
       result_.edits.clear();
       result_.events.clear();
     }
@@ -305,9 +310,11 @@ class Switcher {
     if (auto* tl = member(s, "targetList"); tl && tl->IsArray()) {
       for (const auto& t : tl->GetArray())
         if (auto* rt = node(t, "ResTarget")) {
+          size_t edits_before = result_.edits.size();
           auto name = target(*rt, lv, exists);
           if (!name) out.reset();
           else if (out) out->push_back(*name);
+          lv.output_edited.push_back(result_.edits.size() != edits_before);
         }
     }
     if (out) lv.outputs = *out;
@@ -344,7 +351,21 @@ class Switcher {
   // number means a position; anything else is an expression over the input.
   void order_item(const JsonValue& v, const Level& lv) {
     if (node(v, "A_Const")) return;
-    if (auto name = bare_name(v); name && names_output(*name, lv)) return;
+    if (auto name = bare_name(v); name && names_output(*name, lv)) {
+      // Several entries of that name are ambiguous unless PostgreSQL finds
+      // them equal, which can depend on typmods the switch does not keep
+      // (`status` vs `status::varchar` over a varchar(20)): let the server
+      // decide on the client's own text.
+      size_t named = 0;
+      bool edited = false;
+      for (size_t k = 0; k < lv.outputs.size(); ++k)
+        if (lv.outputs[k] == *name) {
+          ++named;
+          edited = edited || (k < lv.output_edited.size() && lv.output_edited[k]);
+        }
+      if (named > 1 && edited) fail("ORDER BY a name that several switched output columns have", nullptr);
+      return;
+    }
     walk(v, lv, false);
   }
 

@@ -72,6 +72,10 @@ TEST_F(ReadSwitch, ProjectionKeepsTheOutputName) {
             "SELECT (" + kOrderView + ")::text AS \"status\", id FROM orders ORDER BY status");
   EXPECT_EQ(switched("SELECT CASE WHEN id > 1 THEN status END FROM orders"),
             "SELECT CASE WHEN id > 1 THEN (" + kOrderView + ") END AS \"case\" FROM orders");
+  // Two entries of one name are ambiguous to ORDER BY unless the server finds
+  // them equal, which may hang on a typmod the switch does not keep.
+  EXPECT_EQ(unsupported("SELECT status, status::varchar FROM orders ORDER BY status"),
+            "ORDER BY a name that several switched output columns have");
   // An unedited entry is left alone.
   EXPECT_EQ(run("SELECT id::text FROM orders").action, Decision::Action::Forward);
 }
