@@ -310,6 +310,7 @@ class Walker {
         if (star_ok) continue;
         if (chain_end(f) != l - 2) return fail("unrecognised select-list item");
         auto parts = chain(f, l - 2);
+        parts.emplace_back("*");
         if (const Factor* fac = qualified_factor(s, parts)) {
           if (!fac->migrations.empty()) return fail("t.* over a migrated table", fac->migrations.front());
         }
@@ -513,6 +514,12 @@ class Walker {
       }
       k = c + 1;
     }
+    add_table(std::move(f), s);
+    return k;
+  }
+
+  // A table (not derived) joins the scope, with its migrations.
+  void add_table(Factor f, Scope& s) {
     f.migrations = ms_.for_mysql_table(f.db, f.table);
     if (f.migrations.empty())
       for (const auto* m : relevant_)
@@ -522,12 +529,13 @@ class Walker {
                   : f.db.empty()   ? quote_mysql_ident(f.table)
                                    : quote_mysql_ident(f.db) + "." + quote_mysql_ident(f.table);
     s.factors.push_back(std::move(f));
-    return k;
   }
 
   // ---- names ---------------------------------------------------------------
-  // The factor `parts` (minus the column) names, in the innermost scope that has it.
+  // The factor `parts` (a qualified column: its last part is the column)
+  // names, in the innermost scope that has it.
   const Factor* qualified_factor(const Scope& s, const std::vector<std::string>& parts) {
+    if (parts.size() < 2) return nullptr;
     const std::string& q = parts[parts.size() - 2];
     const std::string* db = parts.size() == 3 ? &parts[0] : nullptr;
     for (const Scope* sc = &s; sc; sc = sc->parent)
@@ -549,8 +557,9 @@ class Walker {
     const std::string& column = parts.back();
     if (parts.size() > 1) {
       const Factor* f = qualified_factor(s, parts);
-      if (!f) return {};
-      return {f, f->legacy(column)};
+      const CompiledMigration* m = f ? f->legacy(column) : nullptr;
+      if (!m) return {};
+      return {f, m};
     }
     for (const Scope* sc = &s; sc; sc = sc->parent) {
       std::vector<Ref> hits;
@@ -762,8 +771,17 @@ class Walker {
     while (kw(i, "LOW_PRIORITY") || kw(i, "DELAYED") || kw(i, "HIGH_PRIORITY") || kw(i, "IGNORE")) ++i;
     if (kw(i, "INTO")) ++i;
     Scope s;
-    int k = target(i, s);
-    if (failed()) return;
+    Factor f;
+    int k = i;
+    if (!is_ident(k)) return fail("unrecognised INSERT target");
+    f.table = ident(k++);
+    if (is(k, TokenKind::Dot) && is_ident(k + 1)) {
+      f.db = f.table;
+      f.table = ident(k + 1);
+      k += 2;
+    }
+    add_table(std::move(f), s);
+    if (kw(k, "PARTITION")) return fail("INSERT with PARTITION is not switched");
     if (is(k, TokenKind::LParen)) {  // the column list: targets
       int c = close(k);
       if (c < 0) return fail("unreadable INSERT column list");
