@@ -77,6 +77,14 @@ bool expects_operand(std::string_view w) {
   return false;
 }
 
+bool aggregate(std::string_view w) {
+  for (std::string_view k : {"COUNT", "SUM", "MIN", "MAX", "AVG", "GROUP_CONCAT", "BIT_AND", "BIT_OR", "BIT_XOR", "STD",
+                             "STDDEV", "STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP", "VARIANCE", "JSON_ARRAYAGG",
+                             "JSON_OBJECTAGG"})
+    if (iequals(w, k)) return true;
+  return false;
+}
+
 bool select_modifier(std::string_view w) {
   for (std::string_view k : {"ALL", "DISTINCT", "DISTINCTROW", "HIGH_PRIORITY", "STRAIGHT_JOIN", "SQL_SMALL_RESULT",
                              "SQL_BIG_RESULT", "SQL_BUFFER_RESULT", "SQL_CACHE", "SQL_NO_CACHE", "SQL_CALC_FOUND_ROWS"})
@@ -612,6 +620,7 @@ class Walker {
   // its reverse view; subqueries get their own scope. `bare_item`: a..b is
   // a GROUP BY or ORDER BY item that is a single name.
   void expr(int a, int b, const Scope& s, Clause c, bool bare_item = false) {
+    int aggregate_end = -1;  // the `)` of the aggregate call being read, if any
     for (int i = a; i <= b && !failed(); ++i) {
       switch (t_[i].kind) {
         case TokenKind::Opaque: return fail("executable comment /*! */");
@@ -644,18 +653,30 @@ class Walker {
         continue;
       }
       int j = chain_end(i);
+      if (j == i && is(i + 1, TokenKind::LParen) && aggregate_end < i && aggregate(text(i))) aggregate_end = close(i + 1);
       if (variable(i) || is(j + 1, TokenKind::LParen) || !relevant_name(ident(j))) {
         i = j;
         continue;
       }
       auto parts = chain(i, j);
-      reference(parts, i, j, s, c, bare_item && i == a && j == b);
+      reference(parts, i, j, s, c, bare_item && i == a && j == b, i < aggregate_end);
       i = j;
     }
   }
 
-  void reference(const std::vector<std::string>& parts, int i, int j, const Scope& s, Clause c, bool bare) {
+  void reference(const std::vector<std::string>& parts, int i, int j, const Scope& s, Clause c, bool bare,
+                 bool in_aggregate) {
     const std::string& column = parts.back();
+    if (c == Clause::Having && !in_aggregate) {
+      // HAVING sees the select list's output names and the grouped values,
+      // not the row: MariaDB rejects the CASE there (1054). The name of a
+      // switched bare select item already means legacy' (its alias wins).
+      Ref r = resolve(s, parts, c);
+      if (failed() || !r.factor) return;
+      const Item* item = parts.size() == 1 ? s.item(column) : nullptr;
+      if (item && item->factor == r.factor && item->migration == r.migration) return;
+      return fail("HAVING reads " + column + " outside an aggregate and the select list", r.migration);
+    }
     if (parts.size() == 1 && (c == Clause::GroupBy || c == Clause::Having || c == Clause::OrderBy)) {
       // MySQL looks a name up among the select list's output names here too:
       // ORDER BY prefers them, GROUP BY and HAVING prefer the table's column.

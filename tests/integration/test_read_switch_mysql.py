@@ -257,14 +257,14 @@ class ReadSwitchMysql(unittest.TestCase):
             out[outcome] = out.get(outcome, 0) + int(float(v))
         return out
 
-    def check_corpus_text(self, label):
+    def check_corpus_text(self, label, tenant="reads"):
         """The corpus over COM_QUERY: each query's outcome counted as expected and its result as the oracle's."""
         failures, unswitched_differs, switched = [], 0, 0
-        with connect(self.ports["reads"]) as via, connect(db=ORACLE_DB) as oracle, connect() as direct:
+        with connect(self.ports[tenant]) as via, connect(db=ORACLE_DB) as oracle, connect() as direct:
             for e in self.corpus:
-                before = self.counters()
+                before = self.counters(tenant)
                 got = run_text(via, for_db(e["sql"], "app"), e.get("params"))
-                after = self.counters()
+                after = self.counters(tenant)
                 delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
                 plain = run_text(direct, for_db(e["sql"], "app"), e.get("params"))
                 want = run_text(oracle, for_db(e["sql"], ORACLE_DB), e.get("params")) if e["expect"] == "switched" else plain
@@ -292,6 +292,10 @@ class ReadSwitchMysql(unittest.TestCase):
               f"the unswitched query differs from the oracle for {differs} of the {switched} switched")
         # The data makes the switch matter: most switched queries would be wrong unswitched.
         self.assertGreater(differs, switched * 3 // 4)
+
+    def test_corpus_in_cleanup(self):
+        """cleanup switches the same reads as read_switch."""
+        self.check_corpus_text("cleanup", tenant="clean")
 
     def test_corpus_prepared_statements(self):
         """mysql2 execute: COM_STMT_PREPARE/EXECUTE, the binary protocol, parameters as sent."""
