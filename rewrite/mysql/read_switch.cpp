@@ -131,6 +131,10 @@ class Walker {
     // The text of PREPARE ... FROM is a string: a migrated table named in it
     // is all there is to go by.
     if (kw(first_, "PREPARE") && !relevant_.empty()) return fail("PREPARE ... FROM: the statement text is not switched");
+    // TABLE t (MySQL 8) and HANDLER read every column without naming one.
+    if ((kw(first_, "TABLE") || kw(first_, "HANDLER")) && !relevant_.empty())
+      return fail(std::string(text(first_)) + " reads every column of a migrated table");
+    if (escapes_matter()) return;
     if (!may_read_legacy()) return;
     if (opaque()) return;
     const int i = first_;
@@ -147,6 +151,7 @@ class Walker {
   }
 
   void write() {
+    if (escapes_matter()) return;
     if (!may_read_legacy()) return;
     if (opaque()) return;
     const int i = first_;
@@ -198,6 +203,19 @@ class Walker {
     out.edits.clear();
     out.switched.clear();
   }
+  // Where a string literal holds a backslash, where it ends depends on
+  // NO_BACKSLASH_ESCAPES (and for "...", on ANSI_QUOTES), which the text does
+  // not say: what looks like the inside of a string may be a column.
+  bool escapes_matter() {
+    if (relevant_.empty()) return false;
+    for (int i = first_; i <= last_; ++i)
+      if (is(i, TokenKind::String) && text(i).find('\\') != std::string_view::npos) {
+        fail("a backslash in a string literal (where it ends depends on NO_BACKSLASH_ESCAPES)");
+        return true;
+      }
+    return false;
+  }
+
   bool opaque() {
     for (int i = first_; i <= last_; ++i)
       if (is(i, TokenKind::Opaque)) {
@@ -609,10 +627,14 @@ class Walker {
     return is(i - 1, TokenKind::Operator) && text(i - 1).back() == '@' && t_[i - 1].end == t_[i].begin;
   }
 
+  // The reference at tokens first..last becomes legacy'. The unified column
+  // is qualified (a nearer table may have a column of that name); the ELSE
+  // keeps the reference as written, so it still means what it meant, and a
+  // name the server finds ambiguous still fails as it did (1052).
   void switch_ref(int first, int last, const Ref& r) {
     const auto& m = *r.migration;
     auto unified = r.factor->qualifier + "." + quote_mysql_ident(m.cfg->unified_column);
-    auto legacy = r.factor->qualifier + "." + quote_mysql_ident(m.cfg->legacy_column);
+    auto legacy = sql_.substr(t_[first].begin, t_[last].end - t_[first].begin);
     out.edits.push_back({t_[first].begin, t_[last].end - t_[first].begin, m.reverse.legacy_view(unified, legacy, quote_mysql_literal)});
     if (std::find(out.switched.begin(), out.switched.end(), &m) == out.switched.end()) out.switched.push_back(&m);
   }
