@@ -385,6 +385,22 @@ class ReadSwitchMysql(unittest.TestCase):
             self.assertEqual(outs[0], outs[1], e["sql"])
             self.assertTrue(outs[0].strip())
 
+    def test_explain_shows_the_switched_read(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write(self.proxy.config_text)
+        try:
+            r = subprocess.run([self.proxy.binary, "explain", "-c", f.name, "--tenant", "dual", "--dialect", "mysql",
+                                "--phase", "read_switch", "SELECT t.id, t.state FROM transfers t WHERE t.state = ?"],
+                               capture_output=True, text=True, timeout=30)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("decision: rewrite", r.stdout)
+        self.assertIn("read_switched [transfer_state on transfers]", r.stdout)
+        self.assertIn("SELECT t.id, CASE `t`.`unified_state` WHEN 'OPEN' THEN 'draft'", r.stdout)
+        self.assertIn("ELSE t.state END AS state FROM transfers t WHERE CASE `t`.`unified_state`", r.stdout)
+        self.assertIn("END = ?", r.stdout)
+
     def test_cleanup_writes_read_the_switched_column(self):
         with connect(self.ports["clean"]) as via, via.cursor() as cur, connect(db=ORACLE_DB) as oracle, \
                 oracle.cursor() as ocur:
