@@ -138,15 +138,14 @@ class Walker {
     if (!may_read_legacy()) return;
     if (opaque()) return;
     const int i = first_;
-    if (kw(i, "SELECT")) return select(i, last_, nullptr, false);
+    if (kw(i, "SELECT") || is(i, TokenKind::LParen)) return query(i, last_, nullptr, false);
+    if (kw(i, "WITH")) return with(i + 1);
     if (kw(i, "CREATE")) {
       for (int k = i; k <= last_; ++k)
         if (kw(k, "SELECT")) return fail("CREATE ... SELECT is not switched");
       return;
     }
     if (is(i, TokenKind::Word) && reads_no_rows(text(i))) return;
-    if (kw(i, "WITH")) return fail("WITH (common table expressions) is not switched yet");
-    if (is(i, TokenKind::LParen)) return fail("a parenthesised SELECT is not switched yet");
     return fail("a " + std::string(is(i, TokenKind::Word) ? text(i) : "statement") + " statement is not switched");
   }
 
@@ -226,6 +225,90 @@ class Walker {
   }
 
   // ---- SELECT --------------------------------------------------------------
+  // Tokens a..b: a SELECT or a compound of them (UNION, EXCEPT, INTERSECT),
+  // arms possibly in parentheses. Each arm is switched in its own scope; the
+  // compound's output names are the first arm's, which keep theirs. An
+  // ORDER BY or LIMIT of the whole compound names output columns, which are
+  // already switched: it is left alone.
+  void query(int a, int b, const Scope* parent, bool star_ok) {
+    std::vector<std::pair<int, int>> arms;
+    int depth = 0, start = a;
+    for (int k = a; k <= b; ++k) {
+      if (is(k, TokenKind::LParen)) ++depth;
+      else if (is(k, TokenKind::RParen)) --depth;
+      else if (depth == 0 && (kw(k, "UNION") || kw(k, "EXCEPT") || kw(k, "INTERSECT"))) {
+        arms.emplace_back(start, k - 1);
+        start = k + 1;
+        if (kw(start, "ALL") || kw(start, "DISTINCT")) ++start;
+      }
+    }
+    if (arms.empty() && !is(a, TokenKind::LParen)) return select(a, b, parent, star_ok);
+    arms.emplace_back(start, b);
+    for (size_t n = 0; n < arms.size() && !failed(); ++n) {
+      auto [f, l] = arms[n];
+      const bool last = n + 1 == arms.size();
+      int tail = l + 1;  // where the compound's own ORDER BY / LIMIT starts
+      if (is(f, TokenKind::LParen)) {
+        int e = close(f);
+        if (e < 0 || e > l) return fail("unterminated parenthesised SELECT");
+        if (!kw(f + 1, "SELECT") && !is(f + 1, TokenKind::LParen)) return fail("unrecognised parenthesised query");
+        query(f + 1, e - 1, parent, star_ok);
+        if (e < l && !last) return fail("unrecognised tokens after a parenthesised SELECT");
+        tail = e + 1;
+      } else {
+        if (!kw(f, "SELECT")) return fail("unrecognised arm of a compound SELECT");
+        if (last) tail = compound_tail(f, l);
+        select(f, tail - 1, parent, star_ok);
+      }
+      for (int k = tail; k <= l && !failed(); ++k) {
+        if (kw(k, "SELECT")) return fail("a subquery in the ORDER BY or LIMIT of a compound SELECT");
+        if (kw(k, "INTO")) return fail("SELECT ... INTO is not switched");
+        if (is(k, TokenKind::Opaque)) return fail("executable comment /*! */");
+      }
+    }
+  }
+
+  // The first depth-0 ORDER BY or LIMIT in f..l (the compound's), or l + 1.
+  int compound_tail(int f, int l) const {
+    int depth = 0;
+    for (int k = f; k <= l; ++k) {
+      if (is(k, TokenKind::LParen)) ++depth;
+      else if (is(k, TokenKind::RParen)) --depth;
+      else if (depth == 0 && ((kw(k, "ORDER") && kw(k + 1, "BY")) || kw(k, "LIMIT"))) return k;
+    }
+    return l + 1;
+  }
+
+  // WITH [RECURSIVE] name [(columns)] AS (query) [, ...] followed by a query.
+  // A CTE is a table of unknown columns to the queries that name it; one
+  // named like a migrated table would hide it, which is not followed.
+  void with(int i) {
+    if (kw(i, "RECURSIVE")) ++i;
+    while (!failed()) {
+      if (!is_ident(i)) return fail("unreadable WITH clause");
+      std::string name = ident(i++);
+      for (const auto* m : relevant_)
+        if (iequals(m->cfg->table, name)) return fail("a CTE named like the migrated table " + m->cfg->table, m);
+      ctes_.push_back(name);
+      if (is(i, TokenKind::LParen)) {
+        int c = close(i);
+        if (c < 0) return fail("unreadable WITH clause");
+        i = c + 1;
+      }
+      if (!kw(i, "AS") || !is(i + 1, TokenKind::LParen)) return fail("unreadable WITH clause");
+      int e = close(i + 1);
+      if (e < 0 || !(kw(i + 2, "SELECT") || is(i + 2, TokenKind::LParen)))
+        return fail("unrecognised common table expression");
+      query(i + 2, e - 1, nullptr, false);
+      i = e + 1;
+      if (!is(i, TokenKind::Comma)) break;
+      ++i;
+    }
+    if (failed()) return;
+    if (!kw(i, "SELECT") && !is(i, TokenKind::LParen)) return fail("WITH before a statement that is not a SELECT");
+    query(i, last_, nullptr, false);
+  }
+
   // Tokens a..b hold one SELECT (a is the keyword). `parent` is the scope of
   // the query it is a subquery of; `star_ok`: its select list is not read
   // (EXISTS), so `*` reads nothing.
@@ -486,7 +569,7 @@ class Walker {
         return i;
       }
       // A derived table cannot see the tables beside it, only the outer query.
-      select(i + 1, e - 1, s.parent, false);
+      query(i + 1, e - 1, s.parent, false);
       int k = e + 1;
       if (kw(k, "AS")) ++k;
       if (!is_ident(k)) {
@@ -548,8 +631,9 @@ class Walker {
 
   // A table (not derived) joins the scope, with its migrations.
   void add_table(Factor f, Scope& s) {
-    f.migrations = ms_.for_mysql_table(f.db, f.table);
-    if (f.migrations.empty())
+    const bool cte = f.db.empty() && std::find(ctes_.begin(), ctes_.end(), f.table) != ctes_.end();
+    if (!cte) f.migrations = ms_.for_mysql_table(f.db, f.table);
+    if (f.migrations.empty() && !cte)
       for (const auto* m : relevant_)
         if (iequals(m->cfg->table, f.table))
           fail("table " + f.table + " differs from migrated table " + m->cfg->table + " only in letter case", m);
@@ -657,7 +741,7 @@ class Walker {
           if (kw(i + 1, "SELECT")) {
             int e = close(i);
             if (e < 0 || e > b) return fail("unterminated subquery");
-            select(i + 1, e - 1, &s, kw(i - 1, "EXISTS"));
+            query(i + 1, e - 1, &s, kw(i - 1, "EXISTS"));
             i = e;
           } else if (kw(i + 1, "WITH")) {
             return fail("WITH in a subquery is not switched yet");
@@ -871,6 +955,7 @@ class Walker {
   const MigrationSet& ms_;
   int first_, last_;
   std::vector<const CompiledMigration*> relevant_;  // migrations on tables the statement names
+  std::vector<std::string> ctes_;                   // names the statement's WITH defines
 };
 
 }  // namespace

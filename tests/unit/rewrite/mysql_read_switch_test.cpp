@@ -132,6 +132,20 @@ TEST_F(MysqlReadSwitch, JoinsAliasesAndSubqueries) {
             "SELECT d.state FROM (SELECT " + view("`transfers`") + " AS state FROM transfers) d WHERE d.state = 'sent'");
 }
 
+TEST_F(MysqlReadSwitch, CompoundsAndCommonTableExpressions) {
+  // every arm in its own scope; the compound's ORDER BY names output columns
+  EXPECT_EQ(switched("SELECT state FROM transfers UNION ALL (SELECT state FROM outlets) ORDER BY state LIMIT 3"),
+            "SELECT " + view("`transfers`") + " AS state FROM transfers UNION ALL (SELECT state FROM outlets) ORDER BY state LIMIT 3");
+  EXPECT_EQ(switched("(SELECT t.state FROM transfers t) EXCEPT SELECT s FROM x"),
+            "(SELECT " + view("`t`", "t.state") + " AS state FROM transfers t) EXCEPT SELECT s FROM x");
+  // a CTE's columns are already switched; its name is no migrated table
+  EXPECT_EQ(switched("WITH c (st) AS (SELECT state FROM transfers) SELECT st, state FROM c"),
+            "WITH c (st) AS (SELECT " + view("`transfers`") + " AS state FROM transfers) SELECT st, state FROM c");
+  EXPECT_EQ(switched("SELECT id FROM transfers WHERE state IN (SELECT state FROM transfers UNION SELECT 'x')"),
+            "SELECT id FROM transfers WHERE " + view("`transfers`") + " IN (SELECT " + view("`transfers`") +
+                " AS state FROM transfers UNION SELECT 'x')");
+}
+
 TEST_F(MysqlReadSwitch, NamesResolveAsTheServerResolvesThem) {
   // ORDER BY prefers the select list's output names: here the alias, not the column.
   EXPECT_TRUE(untouched("SELECT unified_state AS state FROM transfers ORDER BY state"));
@@ -162,11 +176,12 @@ TEST_F(MysqlReadSwitch, UnsupportedShapesAreForwardedWithAReason) {
   EXPECT_EQ(unsupported("SELECT id FROM transfers WHERE note = 'a\\'' OR state = 'x'"),
             "a backslash in a string literal (where it ends depends on NO_BACKSLASH_ESCAPES)");
   EXPECT_EQ(unsupported("TABLE transfers"), "TABLE reads every column of a migrated table");
-  EXPECT_EQ(unsupported("SELECT state FROM transfers UNION SELECT 'x'"), "UNION is not switched yet");
+  EXPECT_EQ(unsupported("SELECT state FROM transfers UNION SELECT 'x' ORDER BY (SELECT 1)"),
+            "a subquery in the ORDER BY or LIMIT of a compound SELECT");
   EXPECT_EQ(unsupported("SELECT state INTO @s FROM transfers LIMIT 1"), "SELECT ... INTO is not switched");
   EXPECT_EQ(unsupported("SELECT /*!40001 SQL_NO_CACHE */ state FROM transfers"), "executable comment /*! */");
-  EXPECT_EQ(unsupported("WITH x AS (SELECT state FROM transfers) SELECT * FROM x"),
-            "WITH (common table expressions) is not switched yet");
+  EXPECT_EQ(unsupported("WITH transfers AS (SELECT 1 AS state) SELECT state FROM transfers"),
+            "a CTE named like the migrated table transfers");
   EXPECT_EQ(unsupported("SELECT id FROM transfers NATURAL JOIN outlets"), "NATURAL join with a migrated table");
   EXPECT_EQ(unsupported("SELECT id FROM transfers JOIN outlets USING (state)"), "USING (state) on a migrated table");
   EXPECT_EQ(unsupported("SELECT id FROM transfers WHERE \"state\" = 'x'"), "double-quoted name (an identifier under ANSI_QUOTES)");
