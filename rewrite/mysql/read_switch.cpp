@@ -1,6 +1,7 @@
 #include "rewrite/mysql/read_switch.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <initializer_list>
 
@@ -207,6 +208,15 @@ class Walker {
   // not say: what looks like the inside of a string may be a column.
   bool escapes_matter() {
     if (relevant_.empty()) return false;
+    // Only where some lexing could find a read: a legacy name, `*` or NATURAL in the text.
+    auto whole = sql_.substr(t_[first_].begin, t_[last_].end - t_[first_].begin);
+    bool could_read = whole.find('*') != std::string_view::npos || contains_ci(whole, "natural");
+    for (const auto* m : relevant_) {
+      std::string lower(m->cfg->legacy_column);
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      could_read = could_read || contains_ci(whole, lower);
+    }
+    if (!could_read) return false;
     for (int i = first_; i <= last_; ++i)
       if (is(i, TokenKind::String) && text(i).find('\\') != std::string_view::npos) {
         fail("a backslash in a string literal (where it ends depends on NO_BACKSLASH_ESCAPES)");
