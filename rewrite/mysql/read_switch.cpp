@@ -31,16 +31,30 @@ struct Item {
   const CompiledMigration* migration = nullptr;
 };
 
+// A legacy column of one table of a scope.
+struct Ref {
+  const Factor* factor = nullptr;
+  const CompiledMigration* migration = nullptr;
+  bool operator==(const Ref&) const = default;
+};
+
 // The names one SELECT (or one write) can see. Scopes chain outwards for
 // correlated subqueries; a derived table's scope skips the SELECT it sits in.
 struct Scope {
   const Scope* parent = nullptr;
   std::vector<Factor> factors;
   std::vector<Item> items;
+  // Legacy columns this SELECT groups by (a bare GROUP BY item, no ROLLUP).
+  // Outside aggregates the select list, HAVING and ORDER BY read them as
+  // MIN(legacy'): the group's one value, and an aggregate, so that MariaDB
+  // under ONLY_FULL_GROUP_BY (which does not match the select list's CASE
+  // with GROUP BY's) and HAVING (which rejects the bare CASE, 1054) accept it.
+  std::vector<Ref> grouped;
   // While an ON condition is read, only the join so far is visible.
   size_t visible_begin = 0, visible_end = SIZE_MAX;
 
   bool visible(size_t k) const { return k >= visible_begin && k < visible_end; }
+  bool groups_by(const Ref& r) const { return std::find(grouped.begin(), grouped.end(), r) != grouped.end(); }
   const Item* item(std::string_view name) const {
     for (const auto& it : items)
       if (iequals(it.name, name)) return &it;
@@ -51,11 +65,6 @@ struct Scope {
 // Where in a statement an expression is: it decides which names mean a
 // select-list alias and whether a reference may be switched at all.
 enum class Clause { Select, Where, On, GroupBy, Having, OrderBy, Set, InsertRow };
-
-struct Ref {
-  const Factor* factor = nullptr;
-  const CompiledMigration* migration = nullptr;
-};
 
 // Words that cannot be a table alias written without AS.
 bool ends_table_factor(std::string_view w) {
@@ -362,6 +371,14 @@ class Walker {
     Scope s;
     s.parent = parent;
     if (at[From] >= 0) from(at[From] + 1, end_of(From), s);
+    if (at[Group] >= 0 && !failed() && !kw(end_of(Group), "ROLLUP"))
+      for (auto [f, l] : split(at[Group] + 2, end_of(Group))) {
+        if (kw(l, "ASC") || kw(l, "DESC")) --l;
+        if (chain_end(f) != l || is(l + 1, TokenKind::LParen) || !relevant_name(ident(l))) continue;
+        Ref r = resolve(s, chain(f, l), Clause::GroupBy);
+        if (r.factor && r.factor >= s.factors.data() && r.factor < s.factors.data() + s.factors.size())
+          s.grouped.push_back(r);
+      }
     int list = a + 1;
     while (is(list, TokenKind::Word) && select_modifier(text(list))) ++list;
     int list_end = b;
@@ -455,7 +472,7 @@ class Walker {
         if (relevant_name(ident(e))) {
           Ref r = resolve(s, chain(f, e), Clause::Select);
           if (r.factor) {
-            switch_ref(f, e, r);
+            switch_ref(f, e, r, s.groups_by(r));
             if (alias < 0) out.edits.push_back({t_[e].end, 0, " AS " + std::string(text(e))});
             item.factor = r.factor;
             item.migration = r.migration;
@@ -725,11 +742,13 @@ class Walker {
   // is qualified (a nearer table may have a column of that name); the ELSE
   // keeps the reference as written, so it still means what it meant, and a
   // name the server finds ambiguous still fails as it did (1052).
-  void switch_ref(int first, int last, const Ref& r) {
+  void switch_ref(int first, int last, const Ref& r, bool min = false) {
     const auto& m = *r.migration;
     auto unified = r.factor->qualifier + "." + quote_mysql_ident(m.cfg->unified_column);
     auto legacy = sql_.substr(t_[first].begin, t_[last].end - t_[first].begin);
-    out.edits.push_back({t_[first].begin, t_[last].end - t_[first].begin, m.reverse.legacy_view(unified, legacy, quote_mysql_literal)});
+    auto view = m.reverse.legacy_view(unified, legacy, quote_mysql_literal);
+    if (min) view = "MIN(" + view + ")";
+    out.edits.push_back({t_[first].begin, t_[last].end - t_[first].begin, std::move(view)});
     if (std::find(out.switched.begin(), out.switched.end(), &m) == out.switched.end()) out.switched.push_back(&m);
   }
 
@@ -785,6 +804,8 @@ class Walker {
   void reference(const std::vector<std::string>& parts, int i, int j, const Scope& s, Clause c, bool bare,
                  bool in_aggregate) {
     const std::string& column = parts.back();
+    // Outside aggregates, a grouped legacy column is read as MIN(legacy') (see Scope::grouped).
+    auto grouped = [&](const Ref& r) { return !in_aggregate && c != Clause::GroupBy && s.groups_by(r); };
     if (c == Clause::Having && !in_aggregate) {
       // HAVING sees the select list's output names and the grouped values,
       // not the row: MariaDB rejects the CASE there (1054). The name of a
@@ -793,7 +814,8 @@ class Walker {
       if (failed() || !r.factor) return;
       const Item* item = parts.size() == 1 ? s.item(column) : nullptr;
       if (item && item->factor == r.factor && item->migration == r.migration) return;
-      return fail("HAVING reads " + column + " outside an aggregate and the select list", r.migration);
+      if (grouped(r)) return switch_ref(i, j, r, true);
+      return fail("HAVING reads " + column + " outside an aggregate, the select list and GROUP BY", r.migration);
     }
     if (parts.size() == 1 && (c == Clause::GroupBy || c == Clause::Having || c == Clause::OrderBy)) {
       // MySQL looks a name up among the select list's output names here too:
@@ -804,14 +826,14 @@ class Walker {
         if (failed() || !r.factor) return;
         if (!(item->factor && item->factor == r.factor && item->migration == r.migration))
           return fail(column + " is both a select-list name and the legacy column", r.migration);
-        switch_ref(i, j, r);
+        switch_ref(i, j, r, grouped(r));
         return;
       }
     }
     Ref r = resolve(s, parts, c);
     if (failed() || !r.factor || !r.migration) return;
     if (c == Clause::InsertRow) return fail("an inserted row reads the legacy column " + column, r.migration);
-    switch_ref(i, j, r);
+    switch_ref(i, j, r, grouped(r));
   }
 
   // ---- writes (cleanup) ----------------------------------------------------

@@ -297,6 +297,34 @@ class ReadSwitchMysql(unittest.TestCase):
         """cleanup switches the same reads as read_switch."""
         self.check_corpus_text("cleanup", tenant="clean")
 
+    def test_corpus_under_only_full_group_by(self):
+        """sql_mode=ONLY_FULL_GROUP_BY (Laravel's strict mode sets it): the switched query is accepted
+        wherever the original is, with the oracle's result. The one way they may differ: a HAVING that
+        names a non-grouped column also in the select list is rejected (1463) for the original and
+        accepted switched, where the name is the select item's alias (README)."""
+        mode = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ONLY_FULL_GROUP_BY')"
+        failures, more_permissive = [], []
+        with connect(self.ports["reads"]) as via, connect(db=ORACLE_DB) as oracle, connect() as direct:
+            for conn in (via, oracle, direct):
+                with conn.cursor() as cur:
+                    cur.execute(mode)
+            for e in self.corpus:
+                got = run_text(via, for_db(e["sql"], "app"), e.get("params"))
+                if e["expect"] == "switched":
+                    want = run_text(oracle, for_db(e["sql"], ORACLE_DB), e.get("params"))
+                else:
+                    want = run_text(direct, for_db(e["sql"], "app"), e.get("params"))
+                if got["ok"] and not want["ok"] and want["code"] == 1463:
+                    more_permissive.append(e["sql"])
+                    continue
+                why = differences(got, want, e["ordered"])
+                if why:
+                    failures.append(f"{e['sql']}\n   {why}")
+        print(f"\nONLY_FULL_GROUP_BY: {len(more_permissive)} queries rejected unswitched (1463) run switched: "
+              f"{more_permissive}")
+        self.assertEqual(failures, [])
+        self.assertLessEqual(len(more_permissive), 1)
+
     def test_corpus_prepared_statements(self):
         """mysql2 execute: COM_STMT_PREPARE/EXECUTE, the binary protocol, parameters as sent."""
         queries = [dict(sql=for_db(e["sql"], "app"), params=e.get("params")) for e in self.corpus]

@@ -119,7 +119,7 @@ TEST_F(MysqlReadSwitch, JoinsAliasesAndSubqueries) {
       "LEFT JOIN transfers AS u ON u.id = t.id WHERE u.state <> ? GROUP BY t.state ORDER BY t.state DESC LIMIT ?");
   EXPECT_EQ(sql, "SELECT t.id, o.state FROM transfers t JOIN outlets o ON o.id = t.outlet_from AND " + view("`t`", "t.state") +
                      " = 'sent' LEFT JOIN transfers AS u ON u.id = t.id WHERE " + view("`u`", "u.state") + " <> ? GROUP BY " +
-                     view("`t`", "t.state") + " ORDER BY " + view("`t`", "t.state") + " DESC LIMIT ?");
+                     view("`t`", "t.state") + " ORDER BY MIN(" + view("`t`", "t.state") + ") DESC LIMIT ?");
   // correlated: the outer table's name qualifies the inner reference
   EXPECT_EQ(switched("SELECT name FROM outlets o WHERE EXISTS (SELECT * FROM transfers t WHERE t.outlet_from = o.id AND state = 'sent')"),
             "SELECT name FROM outlets o WHERE EXISTS (SELECT * FROM transfers t WHERE t.outlet_from = o.id AND " +
@@ -153,8 +153,16 @@ TEST_F(MysqlReadSwitch, NamesResolveAsTheServerResolvesThem) {
   EXPECT_EQ(switched("SELECT state FROM transfers ORDER BY state"),
             "SELECT " + view("`transfers`") + " AS state FROM transfers ORDER BY state");
   EXPECT_EQ(switched("SELECT state, COUNT(*) FROM transfers GROUP BY state HAVING state <> 'x' AND MAX(state) > 'a'"),
-            "SELECT " + view("`transfers`") + " AS state, COUNT(*) FROM transfers GROUP BY " + view("`transfers`") +
+            "SELECT MIN(" + view("`transfers`") + ") AS state, COUNT(*) FROM transfers GROUP BY " + view("`transfers`") +
                 " HAVING state <> 'x' AND MAX(" + view("`transfers`") + ") > 'a'");
+  // Grouped by legacy', the select list, HAVING and ORDER BY read MIN(legacy'): the
+  // group's one value, which MariaDB accepts under ONLY_FULL_GROUP_BY and in HAVING.
+  EXPECT_EQ(switched("SELECT COUNT(*) FROM transfers t GROUP BY t.state HAVING t.state <> 'x' ORDER BY t.state"),
+            "SELECT COUNT(*) FROM transfers t GROUP BY " + view("`t`", "t.state") + " HAVING MIN(" + view("`t`", "t.state") +
+                ") <> 'x' ORDER BY MIN(" + view("`t`", "t.state") + ")");
+  // WITH ROLLUP: the super-aggregate rows would not be NULL under MIN
+  EXPECT_EQ(switched("SELECT state FROM transfers GROUP BY state WITH ROLLUP"),
+            "SELECT " + view("`transfers`") + " AS state FROM transfers GROUP BY " + view("`transfers`") + " WITH ROLLUP");
   // outlets.state is not transfers.state; a variable is not a column
   EXPECT_TRUE(untouched("SELECT o.state, @state FROM outlets o JOIN transfers t ON t.id = o.id"));
   EXPECT_EQ(switched("SELECT CAST(state AS CHAR) FROM transfers WHERE state COLLATE utf8mb4_bin = 'sent'"),
@@ -188,8 +196,8 @@ TEST_F(MysqlReadSwitch, UnsupportedShapesAreForwardedWithAReason) {
   EXPECT_EQ(unsupported("SELECT state FROM TRANSFERS"), "table TRANSFERS differs from migrated table transfers only in letter case");
   EXPECT_EQ(unsupported("SELECT unified_state AS state FROM transfers GROUP BY state"),
             "state is both a select-list name and the legacy column");
-  EXPECT_EQ(unsupported("SELECT COUNT(*) FROM transfers GROUP BY state HAVING state = 'x'"),
-            "HAVING reads state outside an aggregate and the select list");
+  EXPECT_EQ(unsupported("SELECT COUNT(*) FROM transfers GROUP BY id HAVING state = 'x'"),
+            "HAVING reads state outside an aggregate, the select list and GROUP BY");
   EXPECT_EQ(unsupported("SET @s = (SELECT state FROM transfers WHERE id = 1)"), "a SET statement is not switched");
   EXPECT_EQ(unsupported("PREPARE p FROM 'SELECT state FROM transfers'"),
             "PREPARE ... FROM: the statement text is not switched");
