@@ -8,6 +8,7 @@
 #include "rewrite/common/event_builder.h"
 #include "rewrite/common/value.h"
 #include "rewrite/common/values_rows.h"
+#include "rewrite/mysql/read_switch.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/sql_text.h"
 #include "rewrite/statement_outcome.h"
@@ -31,7 +32,7 @@ struct Assignment {
 class Analyzer {
  public:
   Analyzer(std::string_view sql, const std::vector<Token>& toks, const MigrationSet& ms, const RewriteOptions& o)
-      : sql_(sql), t_(toks), ms_(ms), opts_(o), make_event_(sql, o.phase) {}
+      : sql_(sql), t_(toks), ms_(ms), opts_(o), make_event_(sql, o.phase), read_(sql, toks, ms) {}
 
   std::vector<Edit> edits;
   std::vector<MigrationEvent> events;
@@ -93,6 +94,10 @@ class Analyzer {
     first_ = first;
     last_ = last;
     ++statements;
+    // In read_switch only SELECTs (and other reads) are switched; writes stay
+    // dual-written. In cleanup a write's read parts are switched too.
+    const bool reads = opts_.phase == Phase::ReadSwitch || opts_.phase == Phase::Cleanup;
+    if (reads && !read_.is_write(first)) return read_statement(first, last);
     PendingStatement p;
     // MySQL 8 allows WITH before UPDATE (and DELETE); the write after the CTEs
     // is rewritten as it would be on its own. CTE names the SET list refers to
@@ -107,7 +112,50 @@ class Analyzer {
     }
     for (int i = first; i <= last && p.unsupported.empty(); ++i)
       if (t_[i].kind == TokenKind::Opaque && !p.events.empty()) p.mark_unsupported("executable /*! */ comment in a migrated write", nullptr);
+    if (opts_.phase == Phase::Cleanup) cleanup_reads(first, last, p);
     finish(p, first, last);
+  }
+
+  static MigrationEvent read_event(Outcome outcome, const CompiledMigration* m, std::string reason) {
+    MigrationEvent ev;
+    ev.outcome = outcome;
+    if (m) {
+      ev.migration = m->cfg->name;
+      ev.table = m->cfg->table;
+    }
+    ev.reason = std::move(reason);
+    return ev;
+  }
+
+  // A statement that is not a write, in read_switch or cleanup.
+  void read_statement(int first, int last) {
+    auto r = read_.read(first, last);
+    if (!r.unsupported.empty()) {
+      events.push_back(read_event(Outcome::ReadUnsupported, r.unsupported_migration, std::move(r.unsupported)));
+      return;
+    }
+    for (const auto* m : r.switched) events.push_back(read_event(Outcome::ReadSwitched, m, ""));
+    for (auto& e : r.edits) edits.push_back(std::move(e));
+  }
+
+  // Cleanup no longer writes the legacy column, so what a write reads of it
+  // (WHERE, SET right-hand sides, INSERT ... SELECT) must be reverse(unified).
+  // What cannot be switched is an unsupported write: it never computes from
+  // the stale column silently.
+  void cleanup_reads(int first, int last, PendingStatement& p) {
+    if (!p.unsupported.empty()) return;
+    auto r = read_.write(first, last);
+    if (!r.unsupported.empty())
+      return p.mark_unsupported("cleanup write reads the legacy column: " + r.unsupported, r.unsupported_migration);
+    // The write rewrite copies the legacy value's expression into its CASE;
+    // a switched reference inside it would be lost there.
+    for (const auto& re : r.edits)
+      for (const auto& we : p.edits)
+        if (we.remove > 0 && re.at < we.at + we.remove && we.at < re.at + re.remove)
+          return p.mark_unsupported("cleanup write computes the legacy value it writes from the legacy column",
+                                    r.switched.empty() ? nullptr : r.switched.front());
+    for (const auto* m : r.switched) p.events.push_back(read_event(Outcome::ReadSwitched, m, ""));
+    for (auto& e : r.edits) p.edits.push_back(std::move(e));
   }
 
   // The first top-level token after `[RECURSIVE] name [(cols)] AS (...)[, ...]`.
@@ -475,6 +523,7 @@ class Analyzer {
   const MigrationSet& ms_;
   const RewriteOptions& opts_;
   EventBuilder make_event_;
+  mysql::ReadSwitch read_;
   int first_ = 0, last_ = -1;
 };
 

@@ -54,8 +54,8 @@ inline std::string unified_for_literal(const CompiledMigration& m, const std::st
 }
 
 //! The rewritten text failed its own check (statements or parameters changed):
-//! the client's original goes through, and what would have been rewritten is
-//! reported unsupported instead.
+//! the client's original goes through, and what would have been rewritten (or
+//! read-switched) is reported unsupported (read_unsupported) instead.
 inline Decision forward_unverified(Decision d, const std::string& reason) {
   for (auto& e : d.events)
     if (e.outcome == Outcome::Rewritten || e.outcome == Outcome::ReadSwitched) {

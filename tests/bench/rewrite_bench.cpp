@@ -10,6 +10,7 @@
 // Run: build/tests/bench/rewrite_bench   (or tests/bench/rewrite-bench.sh)
 #include <benchmark/benchmark.h>
 
+#include "rewrite/mysql_rewriter.h"
 #include "rewrite/pg_rewriter.h"
 #include "rewrite/tenant_rewriter.h"
 #include "tests/unit/support/test_config.h"
@@ -40,6 +41,7 @@ struct Env {
   rewrite::TenantRewriter tenant{*cfg, cfg->tenants.at(0)};
   rewrite::MigrationSet migrations{*cfg, cfg->tenants.at(0)};
   rewrite::PgRewriter pg{migrations};
+  rewrite::MysqlRewriter mysql{migrations};
 };
 
 Env& env() {
@@ -145,6 +147,46 @@ void BM_ReadSwitch_CacheMiss(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(e.pg.rewrite(kSwitchedRead, opts));
 }
 BENCHMARK(BM_ReadSwitch_CacheMiss);
+
+// The MySQL read switch (read_switch phase): a SELECT over a migrated table
+// decided from scratch (lex, recognise, resolve names, verify), from the
+// worker's cache, and one that names no migrated table (pre-filter only).
+const std::string kMysqlSwitchedRead =
+    "SELECT o.id, o.status, c.status AS cashout FROM orders o JOIN cashouts c ON c.order_id = o.id "
+    "WHERE o.status IN ('Dispatched', ?) AND c.status <> ? ORDER BY o.id LIMIT 20";
+
+void BM_MysqlRead_CacheMiss_Join(benchmark::State& state) {
+  auto& e = env();
+  rewrite::RewriteOptions opts{.phase = config::Phase::ReadSwitch, .extended = true};
+  for (auto _ : state) benchmark::DoNotOptimize(e.mysql.rewrite(kMysqlSwitchedRead, opts));
+}
+BENCHMARK(BM_MysqlRead_CacheMiss_Join);
+
+void BM_MysqlRead_CacheMiss_Simple(benchmark::State& state) {
+  auto& e = env();
+  const std::string sql = "SELECT id, status FROM orders WHERE status = ? ORDER BY id LIMIT 10";
+  rewrite::RewriteOptions opts{.phase = config::Phase::ReadSwitch, .extended = true};
+  for (auto _ : state) benchmark::DoNotOptimize(e.mysql.rewrite(sql, opts));
+}
+BENCHMARK(BM_MysqlRead_CacheMiss_Simple);
+
+void BM_MysqlRead_CacheHit(benchmark::State& state) {
+  auto& e = env();
+  rewrite::DecisionCache cache;
+  e.tenant.decide(cache, kMysqlSwitchedRead, config::Phase::ReadSwitch, true, rewrite::Dialect::Mysql);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(e.tenant.decide(cache, kMysqlSwitchedRead, config::Phase::ReadSwitch, true, rewrite::Dialect::Mysql));
+}
+BENCHMARK(BM_MysqlRead_CacheHit);
+
+void BM_MysqlRead_NoMigratedTable(benchmark::State& state) {
+  auto& e = env();
+  rewrite::DecisionCache cache;
+  const std::string sql = "SELECT k, c FROM sbtest1 WHERE id = ?";
+  for (auto _ : state)
+    benchmark::DoNotOptimize(e.tenant.decide(cache, sql, config::Phase::ReadSwitch, true, rewrite::Dialect::Mysql));
+}
+BENCHMARK(BM_MysqlRead_NoMigratedTable);
 
 }  // namespace
 

@@ -1,0 +1,136 @@
+"""The MySQL read-switch corpus (mysql_reads.json): each query with what the
+read switch must make of it (switched, unsupported, untouched), whether its
+ORDER BY fixes the row order, its parameters and the error the server gives,
+if any. test_read_switch_mysql.py runs it against the oracle."""
+import json
+from pathlib import Path
+S, U, N = "switched", "unsupported", "untouched"
+q = []
+def add(sql, expect=S, ordered=False, params=None, note="", error=None):
+    e = {"sql": sql, "expect": expect, "ordered": ordered}
+    if error: e["error"] = error
+    if params is not None: e["params"] = params
+    if note: e["note"] = note
+    q.append(e)
+# --- transfers.state: single table
+add("SELECT id, state FROM transfers ORDER BY id", ordered=True)
+add("SELECT id, state FROM transfers WHERE state = 'sent' ORDER BY id", ordered=True)
+add("SELECT id FROM transfers WHERE state = 'received' ORDER BY id", ordered=True, note="many-to-one: RECEIVED reads back as received")
+add("SELECT id FROM transfers WHERE state = 'completed'", note="no unified value reverses to completed: only unreversible rows keep it")
+add("SELECT id, state FROM transfers WHERE state IN ('draft', 'sent') ORDER BY id", ordered=True)
+add("SELECT id FROM transfers WHERE state NOT IN ('draft', 'cancelled')")
+add("SELECT id, note FROM transfers WHERE state IS NULL")
+add("SELECT id FROM transfers WHERE state IS NOT NULL AND state <> 'sent'")
+add("SELECT id, state FROM transfers WHERE state LIKE 'rec%'")
+add("SELECT id FROM transfers WHERE state = 'SENT'", note="collation: case-insensitive like the column")
+add("SELECT id FROM transfers WHERE state = 'weird'", note="an unmapped legacy value, kept by unreversible: legacy")
+add("SELECT state, COUNT(*) FROM transfers GROUP BY state")
+add("SELECT state, COUNT(*) AS n FROM transfers GROUP BY state HAVING COUNT(*) > 10")
+add("SELECT state AS s, COUNT(*) n FROM transfers GROUP BY s ORDER BY n DESC, s", ordered=False)
+add("SELECT t.state, COUNT(*) FROM transfers t GROUP BY t.state WITH ROLLUP")
+add("SELECT state, COUNT(*) FROM transfers GROUP BY state HAVING state <> 'sent'", note="HAVING: the name is the switched select item's alias")
+add("SELECT outlet_from, MAX(state) FROM transfers GROUP BY outlet_from HAVING MAX(state) > 'r' OR MIN(state) IS NULL")
+add("SELECT id, state FROM transfers WHERE id < 30 HAVING state LIKE 's%'", note="HAVING without GROUP BY")
+add("SELECT COUNT(*) FROM transfers GROUP BY state ORDER BY state", ordered=True)
+add("SELECT DISTINCT state FROM transfers")
+add("SELECT DISTINCT state FROM transfers ORDER BY state", ordered=True)
+add("SELECT id, state FROM transfers ORDER BY state, id LIMIT 15", ordered=True)
+add("SELECT id, state FROM transfers ORDER BY state DESC, id DESC LIMIT 10 OFFSET 5", ordered=True)
+add("SELECT id, state FROM transfers ORDER BY 2, 1 LIMIT 20", ordered=True)
+add("SELECT state, COUNT(DISTINCT outlet_from) FROM transfers GROUP BY 1 ORDER BY 1", ordered=True)
+add("SELECT UPPER(state), LENGTH(state), id FROM transfers WHERE id < 20", note="output names of expressions kept")
+add("SELECT CONCAT(id, ':', state) AS k FROM transfers WHERE id BETWEEN 10 AND 30")
+add("SELECT id, CASE WHEN state = 'sent' THEN 1 ELSE 0 END AS is_sent FROM transfers")
+add("SELECT id, IF(state IN ('received', 'completed'), 'done', 'open') AS phase FROM transfers")
+add("SELECT COALESCE(state, 'none') AS st, COUNT(*) FROM transfers GROUP BY st")
+add("SELECT SUM(state = 'sent') AS sent, SUM(state = 'draft') AS draft, COUNT(state) FROM transfers")
+add("SELECT MAX(state), MIN(state) FROM transfers")
+add("SELECT id, state FROM transfers WHERE state > 'r' ORDER BY id", ordered=True)
+add("SELECT id FROM transfers WHERE state BETWEEN 'a' AND 'm'")
+add("SELECT GROUP_CONCAT(state ORDER BY id SEPARATOR ',') FROM transfers WHERE outlet_from = 1")
+add("SELECT id, ROW_NUMBER() OVER (PARTITION BY state ORDER BY id) AS rn FROM transfers WHERE id < 40")
+add("SELECT `state`, `t`.`state` FROM `transfers` AS `t` WHERE `t`.`id` = 3")
+add("SELECT STATE, State AS s2 FROM transfers WHERE Id = 4", note="column names are case-insensitive; output names keep their spelling")
+add("SELECT id, state FROM transfers FORCE INDEX (PRIMARY) WHERE id < 5")
+add("SELECT id FROM transfers WHERE state = \"sent\"", note="a double-quoted literal (a string without ANSI_QUOTES)")
+add("SELECT id FROM transfers WHERE state = _utf8mb4'receiving' COLLATE utf8mb4_bin")
+add("SELECT id, state FROM transfers WHERE id IN (1, 2, 3, 5, 8, 13, 21, 34) ORDER BY id", ordered=True)
+add("SELECT {db}.transfers.state FROM {db}.transfers WHERE {db}.transfers.id = 5", note="database-qualified")
+add("SELECT t.state FROM {db}.transfers t WHERE t.id < 10")
+add("SELECT id, state FROM transfers WHERE id = 7 FOR UPDATE")
+add("SELECT HIGH_PRIORITY SQL_NO_CACHE id, state FROM transfers WHERE id < 4")
+add("SELECT id, state /* legacy */ FROM transfers # comment\nWHERE state = 'draft' -- trailing\n")
+# --- parameters
+add("SELECT id FROM transfers WHERE state = ? ORDER BY id", ordered=True, params=["sent"])
+add("SELECT id, state FROM transfers WHERE state IN (?, ?) AND outlet_from = ? ORDER BY id", ordered=True, params=["received", "draft", 3])
+add("SELECT id, state FROM transfers WHERE id = ? AND state <> ?", params=[12, "cancelled"])
+add("SELECT state, COUNT(*) FROM transfers WHERE id > ? GROUP BY state HAVING COUNT(*) > ?", params=[50, 3])
+add("SELECT id FROM transfers WHERE state = ? ORDER BY id LIMIT ?", ordered=True, params=["completed", 5])
+add("SELECT id, state = ? AS same FROM transfers WHERE id < ?", params=["sent", 25])
+# --- joins
+add("SELECT t.id, t.state, o.name FROM transfers t JOIN outlets o ON o.id = t.outlet_from WHERE t.state = 'sent'")
+add("SELECT t.id, t.state, o.state AS outlet_state FROM transfers t INNER JOIN outlets o ON o.id = t.outlet_to ORDER BY t.id", ordered=True)
+add("SELECT o.name, COUNT(t.id) FROM outlets o LEFT JOIN transfers t ON t.outlet_from = o.id AND t.state = 'draft' GROUP BY o.name")
+add("SELECT o.region, t.state, COUNT(*) FROM transfers AS t JOIN outlets AS o ON t.outlet_from = o.id GROUP BY o.region, t.state")
+add("SELECT t.id, i.product FROM transfers t JOIN transfer_items i ON i.transfer_id = t.id WHERE t.state IN ('sent', 'receiving') ORDER BY t.id, i.id", ordered=True)
+add("SELECT t.id FROM transfers t, outlets o WHERE o.id = t.outlet_from AND o.region = 'north' AND t.state <> 'cancelled'")
+add("SELECT a.id, b.id FROM transfers a JOIN transfers b ON a.outlet_from = b.outlet_to AND a.state = b.state WHERE a.id < 30 AND b.id < 30", note="self-join: both sides switched")
+add("SELECT t.id, o.name FROM outlets o RIGHT JOIN transfers t ON t.outlet_to = o.id WHERE t.state = 'receiving'")
+add("SELECT t.id, t.state, o.state FROM transfers t LEFT OUTER JOIN outlets o ON o.id = t.outlet_from AND o.state = 'NSW' WHERE t.id < 40")
+add("SELECT o.state, COUNT(*) FROM transfers t STRAIGHT_JOIN outlets o ON o.id = t.outlet_from WHERE t.state = 'sent' GROUP BY o.state", note="o.state is the outlet's column: left alone")
+add("SELECT t.id, i.qty FROM transfers t CROSS JOIN transfer_items i WHERE i.transfer_id = t.id AND t.state = 'draft' AND i.qty > 5")
+add("SELECT state FROM transfers t JOIN outlets o ON o.id = t.outlet_from", error=1052,
+    note="ambiguous unqualified name: still error 1052, the CASE keeps the reference as written")
+add("SELECT o.id, o.status, t.state FROM orders o JOIN transfers t ON t.id = o.id WHERE o.status = 'Delivered' OR t.state = 'sent'")
+add("SELECT t.id, t.state FROM transfers t JOIN outlets USING (id) WHERE t.state <> 'draft'")
+# --- subqueries
+add("SELECT id FROM transfers WHERE id IN (SELECT transfer_id FROM transfer_items WHERE qty > 3) AND state = 'sent'")
+add("SELECT id FROM transfers t WHERE EXISTS (SELECT 1 FROM transfer_items i WHERE i.transfer_id = t.id) AND t.state = 'draft'")
+add("SELECT id FROM transfers t WHERE EXISTS (SELECT * FROM transfer_items i WHERE i.transfer_id = t.id AND t.state = 'received')", note="EXISTS (SELECT *) reads no columns")
+add("SELECT o.name, (SELECT COUNT(*) FROM transfers t WHERE t.outlet_from = o.id AND t.state = 'sent') AS sent FROM outlets o")
+add("SELECT id FROM transfers WHERE state = (SELECT state FROM transfers WHERE id = 7)")
+add("SELECT d.state, d.n FROM (SELECT state, COUNT(*) AS n FROM transfers GROUP BY state) AS d WHERE d.n > 5")
+add("SELECT x.st FROM (SELECT t.state AS st FROM transfers t WHERE t.outlet_from = 2) x ORDER BY x.st", ordered=True)
+add("SELECT id, (SELECT MAX(i.qty) FROM transfer_items i WHERE i.transfer_id = t.id) AS m FROM transfers t WHERE t.state IN (SELECT t2.state FROM transfers t2 WHERE t2.id < 5)")
+add("SELECT o.name FROM outlets o WHERE o.id IN (SELECT t.outlet_from FROM transfers t WHERE t.state = 'cancelled')")
+add("SELECT id, state FROM outlets WHERE id IN (SELECT outlet_from FROM transfers WHERE transfers.state = 'sent')", note="the outer state is outlets.state")
+# --- compounds and common table expressions
+add("SELECT state FROM transfers WHERE id < 5 UNION SELECT state FROM outlets", note="outlets.state is not switched")
+add("SELECT id, state FROM transfers WHERE state = 'sent' UNION ALL SELECT id, state FROM transfers WHERE state = 'draft' ORDER BY id, state LIMIT 30", ordered=True)
+add("(SELECT id, state FROM transfers WHERE outlet_from = 1 ORDER BY id LIMIT 5) UNION (SELECT id, status FROM orders WHERE id < 4) ORDER BY id, state", ordered=True)
+add("SELECT state FROM transfers EXCEPT SELECT state FROM transfers WHERE state = 'sent'")
+add("SELECT state FROM transfers INTERSECT SELECT pr_status FROM orders")
+add("WITH s AS (SELECT id, state FROM transfers) SELECT state FROM s WHERE id < 40")
+add("WITH s (tid, st) AS (SELECT t.id, t.state FROM transfers t), c AS (SELECT st, COUNT(*) AS n FROM s GROUP BY st) SELECT st, n FROM c ORDER BY st", ordered=True)
+add("WITH RECURSIVE chain (id, st) AS (SELECT id, state FROM transfers WHERE id = 1 UNION ALL SELECT t.id, t.state FROM transfers t JOIN chain ON t.id = chain.id + 1 WHERE t.id < 12) SELECT id, st FROM chain ORDER BY id", ordered=True)
+add("SELECT id FROM transfers WHERE state IN (SELECT state FROM transfers WHERE id < 4 UNION SELECT 'cancelled')")
+# --- orders: an ENUM legacy column (unreversible: null) and a second migration on the table
+add("SELECT id, status FROM orders ORDER BY id", ordered=True)
+add("SELECT status, COUNT(*) FROM orders GROUP BY status")
+add("SELECT id FROM orders WHERE status = 'Dispatched'")
+add("SELECT id FROM orders WHERE status IN ('Created', 'Awaiting approval') AND pr_status = 'draft'")
+add("SELECT id, status, pr_status FROM orders WHERE pr_status <> 'approved' ORDER BY id", ordered=True)
+add("SELECT id FROM orders WHERE status = ?", params=["Cancelled"])
+add("SELECT id, status FROM orders WHERE status IS NULL")
+add("SELECT pr_status, status, SUM(amount) FROM orders GROUP BY pr_status, status")
+add("SELECT o.id, o.status, ot.name FROM orders o LEFT JOIN outlets ot ON ot.id = o.outlet_id WHERE o.status <> 'Created' AND ot.region = 'south'")
+# --- not switched: forwarded unchanged and counted read_unsupported
+add("SELECT * FROM transfers WHERE id = 1", U)
+add("SELECT t.*, o.name FROM transfers t JOIN outlets o ON o.id = t.outlet_from WHERE t.id < 3", U)
+add("SELECT t.id FROM transfers t WHERE t.outlet_from IN (SELECT id FROM outlets WHERE state = 'NSW')", U,
+    note="state in the subquery could be outlets' column or transfers': the proxy cannot tell without a catalogue")
+add("SELECT id, state FROM transfers t NATURAL JOIN transfer_items", U)
+add("SELECT /*!40001 SQL_NO_CACHE */ id, state FROM transfers WHERE id < 5", U)
+add("SELECT COUNT(*) FROM transfers GROUP BY state HAVING state <> 'sent' ORDER BY state", ordered=True,
+    note="grouped by legacy': HAVING and ORDER BY read MIN(legacy')")
+add("SELECT t.state, o.region, COUNT(*) FROM transfers t JOIN outlets o ON o.id = t.outlet_to GROUP BY t.state, o.region HAVING t.state IN ('sent', 'draft') OR COUNT(*) > 8")
+add("SELECT t.state, COUNT(*) FROM transfers t GROUP BY t.state WITH ROLLUP HAVING t.state IS NOT NULL", U,
+    note="HAVING reads the column by its qualified name under ROLLUP: MariaDB would reject the CASE there")
+add("WITH transfers AS (SELECT 1 AS id, 'x' AS state) SELECT state FROM transfers", U,
+    note="a CTE that hides the migrated table")
+# --- no legacy read: untouched
+add("SELECT id, unified_state FROM transfers WHERE id < 6 ORDER BY id", N, ordered=True)
+add("SELECT COUNT(*) FROM transfers", N)
+add("SELECT name, state FROM outlets ORDER BY id", N, ordered=True)
+json.dump(q, open(Path(__file__).with_name("mysql_reads.json"), "w"), indent=1)
+print(len(q), sum(e["expect"] == U for e in q))
