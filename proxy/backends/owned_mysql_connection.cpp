@@ -55,9 +55,14 @@ asio::awaitable<bool> OwnedMySqlConnection::finish(int status, Clock::time_point
     if (rewatch && !socket_.watch(mysql_get_socket(mysql_))) co_return false;
     // The library may ask for a timeout of its own (MYSQL_OPT_CONNECT_TIMEOUT
     // and friends); ours still bounds it.
+    // A timeout value of 0 means it set none (the TLS handshake asks for
+    // MYSQL_WAIT_TIMEOUT with no read timeout configured): taking 0 as "now"
+    // made a handshake whose server answered a moment later fail with
+    // "Connection timed out (110)" whenever the machine was busy.
     auto until = deadline;
     if (status & MYSQL_WAIT_TIMEOUT)
-      until = std::min(until, Clock::now() + std::chrono::milliseconds(mysql_get_timeout_value_ms(mysql_)));
+      if (auto ms = mysql_get_timeout_value_ms(mysql_); ms > 0)
+        until = std::min(until, Clock::now() + std::chrono::milliseconds(ms));
     auto event = co_await socket_.wait(status & (MYSQL_WAIT_READ | MYSQL_WAIT_EXCEPT), status & MYSQL_WAIT_WRITE, until);
     int ready = event == Event::Readable ? MYSQL_WAIT_READ : event == Event::Writable ? MYSQL_WAIT_WRITE : 0;
     if (event == Event::Deadline) {
