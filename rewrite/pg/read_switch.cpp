@@ -885,16 +885,6 @@ class Switcher {
     auto r = resolve(*col, lv);
     if (!r.migration) return true;  // not ours, or reported: nothing inside needs a walk
     const auto& rev = r.migration->reverse;
-    // Under `null` the preimage drops the client's column reference; written
-    // unqualified beside other FROM items it may be ambiguous, an error the
-    // server must still raise. The CASE keeps the reference.
-    if (rev.unreversible() == config::Unreversible::Null && r.unqualified && r.level->items.size() > 1) {
-      switch_column(*col, r);
-      const JsonValue* rest = nullptr;
-      if (type != "NullTest") rest = member(n, "rexpr");
-      if (rest) walk(*rest, lv, false);
-      return true;
-    }
     auto hits = rev.preimage(holds);
     std::vector<std::string> keys;
     for (const auto& e : rev.entries()) keys.push_back(e.first);
@@ -913,6 +903,12 @@ class Switcher {
     std::string text = "(";
     for (size_t k = 0; k < arms.size(); ++k) text += (k ? " OR " : "") + arms[k];
     text += arms.empty() ? "false)" : ")";
+    // Under `null` the preimage alone drops the client's predicate, and with
+    // it the errors the server would raise for it: a literal that is no value
+    // of an enum, an unqualified name that is ambiguous in a join. It stays,
+    // where the planner folds it away (`x OR true` is true), so it costs
+    // nothing at run time and the index condition is unchanged.
+    if (rev.unreversible() == config::Unreversible::Null) text = "(" + text + " AND ((" + original + ") IS NULL OR true))";
     add_edit({begin, end - begin, std::move(text)}, r.migration);
     return true;
   }
