@@ -55,6 +55,15 @@ int int_member(const JsonValue& obj, const char* key, int fallback) {
   return v && v->IsInt() ? v->GetInt() : fallback;
 }
 
+int statement_count(std::string_view sql, std::string* error) {
+  std::string copy(sql);
+  PgQuerySplitResult r = pg_query_split_with_parser(copy.c_str());
+  int n = r.error ? -1 : r.n_stmts;
+  if (r.error && error) *error = r.error->message ? r.error->message : "parse error";
+  pg_query_free_split_result(r);
+  return n;
+}
+
 std::string fingerprint(std::string_view sql) {
   std::string copy(sql);
   PgQueryFingerprintResult r = pg_query_fingerprint(copy.c_str());

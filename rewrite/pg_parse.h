@@ -40,6 +40,11 @@ std::string_view str_member(const JsonValue& obj, const char* key);
 //! Integer member, or `fallback`.
 int int_member(const JsonValue& obj, const char* key, int fallback);
 
+//! How many statements PostgreSQL's grammar finds in `sql`, or -1 (and
+//! `error`) when it does not parse: a full parse without building the JSON
+//! tree, for checking a rewritten text.
+int statement_count(std::string_view sql, std::string* error = nullptr);
+
 //! pg_query's statement fingerprint (hex), empty on error.
 std::string fingerprint(std::string_view sql);
 

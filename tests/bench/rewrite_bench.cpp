@@ -148,6 +148,14 @@ void BM_ReadSwitch_CacheMiss(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadSwitch_CacheMiss);
 
+void BM_ReadSwitch_CacheMiss_Simple(benchmark::State& state) {
+  auto& e = env();
+  const std::string sql = "SELECT id, status FROM orders WHERE status = $1 ORDER BY id LIMIT 10";
+  rewrite::RewriteOptions opts{.phase = config::Phase::ReadSwitch, .extended = true};
+  for (auto _ : state) benchmark::DoNotOptimize(e.pg.rewrite(sql, opts));
+}
+BENCHMARK(BM_ReadSwitch_CacheMiss_Simple);
+
 // The MySQL read switch (read_switch phase): a SELECT over a migrated table
 // decided from scratch (lex, recognise, resolve names, verify), from the
 // worker's cache, and one that names no migrated table (pre-filter only).
