@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "proxy/shadow/shadow_service.h"
 #include "proxy/telemetry/metrics.h"
 #include "proxy/telemetry/stats_sampler.h"
 
@@ -99,7 +100,12 @@ AdminResponse AdminApi::handle(const AdminRequest& req) const {
     return {200, "text/plain; version=0.0.4; charset=utf-8", deps_.metrics->render(), {}};
   if (path == "/" && read) return status_page();
   if (path == "/v1/tenants" && read) return json(200, deps_.directory->tenants_json());
-  if (path == "/v1/mismatches" && read) return json(200, "{\"mismatches\":[]}");  // filled by shadow reads
+  if (path == "/v1/mismatches" && read) {
+    if (!deps_.shadow) return json(200, "{\"mismatches\":[]}");
+    auto q = req.target.find("tenant=");
+    return json(200, deps_.shadow->mismatches_json(q == std::string::npos ? std::string()
+                                                                            : req.target.substr(q + 7)));
+  }
 
   const std::string tenants_prefix = "/v1/tenants/";
   if (path.rfind(tenants_prefix, 0) == 0 && path.size() > tenants_prefix.size()) {
@@ -148,6 +154,8 @@ AdminResponse AdminApi::patch_tenant(const std::string& name, const AdminRequest
   if (!decoded.error.empty()) return error(400, decoded.error);
   auto r = deps_.directory->apply(name, decoded.change, "api:" + req.remote);
   if (r.status != 200) return error(r.status, r.error, r.status == 422 ? r.details : std::vector<std::string>{});
+  // An operator acted on the tenant: a tripped guard lets go.
+  if (deps_.shadow) deps_.shadow->operator_changed(name);
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
