@@ -201,7 +201,8 @@ asio::awaitable<bool> ShadowRunner::ready(Pool& pool, Lane& lane, bool other, Jo
   options.database = pool.database;
   options.application_name = "switchyard-shadow";
   conn = std::make_unique<OwnedPgConnection>(io_.get_executor(), target, options);
-  if (auto error = co_await conn->connect()) {
+  auto error = co_await conn->connect();
+  if (error) {
     conn.reset();
     pool.down_until = Clock::now() + kDownFor;
     bool credentials = error->message.find("password_env") != std::string::npos;
@@ -214,11 +215,19 @@ asio::awaitable<bool> ShadowRunner::ready(Pool& pool, Lane& lane, bool other, Jo
 }
 
 asio::awaitable<void> ShadowRunner::run(Pool& pool, Lane& lane, Job& job) {
-  if (Clock::now() >= job.deadline) co_return count_drop(*job.slot, DropReason::Deadline);
-  if (Clock::now() < pool.down_until) co_return count_drop(*job.slot, DropReason::TargetDown);
-  if (!co_await ready(pool, lane, false, job)) co_return;
+  if (Clock::now() >= job.deadline) {
+    count_drop(*job.slot, DropReason::Deadline);
+    co_return;
+  }
+  if (Clock::now() < pool.down_until) {
+    count_drop(*job.slot, DropReason::TargetDown);
+    co_return;
+  }
+  bool connected = co_await ready(pool, lane, false, job);
+  if (!connected) co_return;
   if (pool.other) {
-    if (!co_await ready(pool, lane, true, job)) co_return;
+    connected = co_await ready(pool, lane, true, job);
+    if (!connected) co_return;
     co_await cross_target(pool, lane, job);
   } else {
     co_await same_server(lane, job);
@@ -261,7 +270,8 @@ asio::awaitable<void> ShadowRunner::same_server(Lane& lane, Job& job) {
       bool switch_failed = !rs[1].error && rs[2].error && !rs[2].error->connection_lost;
       log::Event(switch_failed ? log::Level::warn : log::Level::debug, "shadow_error").str("tenant", t.name)
           .str("fingerprint", fp).str("error", message).str("form", switch_failed ? "switched" : "any");
-      co_return count_drop(*job.slot, *reason);
+      count_drop(*job.slot, *reason);
+      co_return;
     }
     auto legacy = result_set(rs[1]);
     auto unified = result_set(rs[2]);
@@ -271,7 +281,10 @@ asio::awaitable<void> ShadowRunner::same_server(Lane& lane, Job& job) {
       auto again = result_set(rs[3]);
       bool differed = !shadow::compare(served_original ? legacy : unified, again, options).equal;
       book_.self_checked(t.name, fp, differed);
-      if (differed) co_return noise(job);
+      if (differed) {
+        noise(job);
+        co_return;
+      }
     }
     auto c = shadow::compare(legacy, unified, options);
     // A mismatch is seen once more, in a new snapshot and with a self-check,
@@ -305,7 +318,8 @@ asio::awaitable<void> ShadowRunner::cross_target(Pool& pool, Lane& lane, Job& jo
     if (!reason) reason = failure(on_other, job.deadline, message);
     if (reason) {
       log::Event(log::Level::debug, "shadow_error").str("tenant", t.name).str("fingerprint", fp).str("error", message);
-      co_return count_drop(*job.slot, *reason);
+      count_drop(*job.slot, *reason);
+      co_return;
     }
     auto a = result_set(on_primary[1]);
     auto b = result_set(on_other[1]);
@@ -314,11 +328,17 @@ asio::awaitable<void> ShadowRunner::cross_target(Pool& pool, Lane& lane, Job& jo
     if (attempt == 0 && book_.wants_self_check(t.name, fp)) {
       // Another snapshot, another now(): across servers both differ anyway.
       auto again = co_await once(lane.primary);
-      if (failure(again, job.deadline, message)) co_return count_drop(*job.slot, DropReason::Error);
+      if (failure(again, job.deadline, message)) {
+        count_drop(*job.slot, DropReason::Error);
+        co_return;
+      }
       auto a2 = result_set(again[1]);
       bool differed = !shadow::compare(a, a2, options).equal;
       book_.self_checked(t.name, fp, differed);
-      if (differed) co_return noise(job);
+      if (differed) {
+        noise(job);
+        co_return;
+      }
     }
     auto c = shadow::compare(a, b, options);
     if (!c.equal && attempt == 0) {
