@@ -286,6 +286,11 @@ asio::awaitable<void> ShadowRunner::same_server(Lane& lane, Job& job) {
         co_return;
       }
     }
+    // Another lane may have found this fingerprint noisy meanwhile.
+    if (book_.noisy(t.name, fp)) {
+      noise(job);
+      co_return;
+    }
     auto c = shadow::compare(legacy, unified, options);
     // A mismatch is seen once more, in a new snapshot and with a self-check,
     // before it counts: a volatile query that agreed with itself by chance
@@ -339,6 +344,10 @@ asio::awaitable<void> ShadowRunner::cross_target(Pool& pool, Lane& lane, Job& jo
         noise(job);
         co_return;
       }
+    }
+    if (book_.noisy(t.name, fp)) {
+      noise(job);
+      co_return;
     }
     auto c = shadow::compare(a, b, options);
     if (!c.equal && attempt == 0) {

@@ -44,7 +44,9 @@ LEGACY = list(MAP)
 ROWS = 2000
 
 
-def config_text(port, admin, *, phase="dual_write", canary="", shadow="", guard="", targets="", state_file=None):
+def config_text(port, admin, *, phase="dual_write", canary="", shadow=None, guard="", targets="", state_file=None):
+    settings = {"sample_percent": 100, "max_inflight": 512, "timeout_ms": 10000, **(shadow or {})}
+    shadow = ", ".join(f"{k}: {json.dumps(v)}" for k, v in settings.items())
     return f"""
 listeners:
   - name: pg
@@ -64,7 +66,7 @@ tenants:
     match: {{ listener: pg }}
     phase: {phase}
 {canary}
-    shadow: {{ sample_percent: 100, max_inflight: 512, timeout_ms: 10000 {shadow} }}
+    shadow: {{ {shadow} }}
 {guard}
     migrations: [order_status]
 migrations:
@@ -148,6 +150,7 @@ class ShadowTest(unittest.TestCase):
         self.port, self.admin_port = free_port(), free_port()
         self.admin = Admin(self.admin_port)
         self.tmp = tempfile.mkdtemp(prefix="sy-shadow-")
+        os.chmod(self.tmp, 0o755)  # a second server (e) runs as user postgres below it
         with connect(PGPORT) as c:
             make_table(c)
 
@@ -210,7 +213,7 @@ class ShadowTest(unittest.TestCase):
             make_table(c, corrupt)
         canary = "    canary: { phase: read_switch, percent: 50, sticky_by: session }"
         guard = "    guard: { warn_mismatch_rate: 0.01, critical_mismatch_rate: 0.03, min_samples: 200 }"
-        with self.proxy(canary=canary, guard=guard, shadow=", log_parameters: true") as proxy:
+        with self.proxy(canary=canary, guard=guard, shadow={"log_parameters": True}) as proxy:
             order = list(range(1, ROWS + 1))
             random.Random(3).shuffle(order)
             conns = [connect(self.port) for _ in range(4)]
@@ -288,8 +291,10 @@ class ShadowTest(unittest.TestCase):
             self.assertEqual(bench.returncode, 0, out)
             compared, dropped, noise, mismatches = settled(self.admin)
             rate = mismatches / max(compared, 1)
+            drops = {(dict(ls)["reason"]): v for (f, ls), v in self.admin.metrics().items()
+                     if f == "shadow_dropped_total" and v}
             print(f"\n(c) {reads} reads under pgbench writes: compared {compared:.0f}, mismatches "
-                  f"{mismatches:.0f} ({100 * rate:.3f} %), dropped {dropped:.0f}")
+                  f"{mismatches:.0f} ({100 * rate:.3f} %), dropped {drops}")
             self.assertEqual(errors, [])
             self.assertGreater(compared, 200)
             self.assertLessEqual(rate, 0.001, self.admin.mismatches()[:3])
@@ -332,7 +337,7 @@ class ShadowTest(unittest.TestCase):
             with connect(port2) as c:
                 make_table(c)
             targets = f'      shadow: {{ address: "127.0.0.1:{port2}", user: postgres, database: app }}'
-            with self.proxy(targets=targets, shadow=", target: shadow, timeout_ms: 300, max_inflight: 8") as proxy:
+            with self.proxy(targets=targets, shadow={"target": "shadow", "timeout_ms": 300, "max_inflight": 8}) as proxy:
                 errors, reads = [], 0
                 with connect(self.port) as c:
                     for n in range(200):  # the target answers
