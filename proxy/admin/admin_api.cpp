@@ -194,7 +194,7 @@ AdminResponse AdminApi::status_page() const {
                   html_escape(dir->config->source) + " &middot; flags version " + std::to_string(dir->version) +
                   R"( &middot; refreshes every 5 s</div>
 <table id="tenants">
-<tr><th>tenant</th><th>phase</th><th>canary</th><th>statements/s</th><th>rewrite outcomes</th><th>shadow mismatch rate</th><th>migrations</th></tr>
+<tr><th>tenant</th><th>phase</th><th>canary</th><th>statements/s</th><th>rewrite outcomes</th><th>shadow mismatch rate</th><th>guard</th><th>migrations</th></tr>
 )";
   for (const auto& t : dir->tenants) {
     const auto& c = t->cfg;
@@ -219,11 +219,14 @@ AdminResponse AdminApi::status_page() const {
     double n = compared[c.name];
     h += n > 0 ? fixed(100.0 * mismatched[c.name] / n, 2) + "% of " + fixed(n, 0) : "<span class=\"muted\">no shadow reads</span>";
     h += "</td><td>";
+    auto guard = deps_.shadow ? deps_.shadow->guard_state(c.name) : std::nullopt;
+    h += guard ? std::string(shadow::to_string(*guard)) : "<span class=\"muted\">-</span>";
+    h += "</td><td>";
     for (size_t i = 0; i < c.migrations.size(); ++i) h += (i ? ", " : "") + html_escape(c.migrations[i]);
     h += "</td></tr>\n";
   }
-  if (dir->tenants.empty()) h += "<tr><td colspan=\"7\" class=\"muted\">no tenants configured: pure relay</td></tr>\n";
-  h += "</table>\n<p class=\"muted\">JSON: <a href=\"/v1/tenants\">/v1/tenants</a> &middot; metrics: <a href=\"/metrics\">/metrics</a></p>\n</body></html>\n";
+  if (dir->tenants.empty()) h += "<tr><td colspan=\"8\" class=\"muted\">no tenants configured: pure relay</td></tr>\n";
+  h += "</table>\n<p class=\"muted\">JSON: <a href=\"/v1/tenants\">/v1/tenants</a> &middot; <a href=\"/v1/mismatches\">/v1/mismatches</a> &middot; metrics: <a href=\"/metrics\">/metrics</a></p>\n</body></html>\n";
   return {200, "text/html; charset=utf-8", h, {}};
 }
 
