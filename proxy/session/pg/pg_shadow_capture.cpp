@@ -16,6 +16,10 @@ namespace sy::proxy {
 void PgSession::capture_read(std::string_view message, std::string_view sql, config::Phase phase,
                              const std::shared_ptr<const rewrite::Decision>& decision) {
   const bool extended = message[0] == pg::kParse;
+  const auto& cfg = tenant_->cfg;
+  const bool shadowed = ShadowRunner::shadows(cfg, deps_.listener->cfg, phase);
+  // The common case, a tenant without shadows: nothing is decoded or kept.
+  if (!shadowed && shadow_statements_.empty()) return;
   std::optional<pg::ParseMessage> parse;
   if (extended) {
     parse = pg::decode_parse(message);
@@ -24,8 +28,7 @@ void PgSession::capture_read(std::string_view message, std::string_view sql, con
   auto forget = [&] {
     if (parse) shadow_statements_.erase(std::string(parse->statement));
   };
-  const auto& cfg = tenant_->cfg;
-  if (!ShadowRunner::shadows(cfg, deps_.listener->cfg, phase)) return forget();
+  if (!shadowed) return forget();
   // In dual_write the client is served the original; the shadow also needs
   // the switched form, which the read-switch decision holds (this worker's
   // cache: a lookup once the text was seen).
