@@ -118,12 +118,6 @@ void ShadowRunner::drop(const std::string& tenant, DropReason reason) {
   service_.counters(tenant).dropped[static_cast<size_t>(reason)]->fetch_add(1, std::memory_order_relaxed);
 }
 
-size_t ShadowRunner::queued() const {
-  size_t n = 0;
-  for (const auto& [key, pool] : pools_) n += pool->queue.size();
-  return n;
-}
-
 void ShadowRunner::submit(ShadowRequest r) {
   const auto& t = r.tenant->cfg;
   const auto& l = r.listener->cfg;

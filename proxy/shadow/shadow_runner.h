@@ -80,8 +80,6 @@ class ShadowRunner {
   //! Counts a shadow dropped before a request could be made.
   void drop(const std::string& tenant, DropReason reason);
 
-  size_t queued() const;
-
  private:
   struct TenantSlot;
   struct Job;
