@@ -78,8 +78,6 @@ std::vector<Unapplied> unapplied_settings(const Tenant& t) {
                    "cleanup stops writing the legacy columns: reads the read switch cannot serve (counted as "
                    "rewrites_total{outcome=\"read_unsupported\"}: SELECT *, views, functions) and readers that "
                    "bypass switchyard see stale legacy values"});
-  if (t.shadow || !(t.guard == Guard{}))
-    out.push_back({t.shadow ? "shadow" : "guard", "shadow reads and the guard are not applied in this build"});
   if (t.canary.phase && t.canary.percent > 0 && *t.canary.phase <= t.phase)
     out.push_back({"canary", std::string("the canary runs ") + to_string(*t.canary.phase) +
                                  ", not a later phase than the tenant's " + to_string(t.phase) +

@@ -108,12 +108,16 @@ struct Canary {
 };
 
 struct Shadow {
+  //! Where the read is answered a second time: empty (or the listener's
+  //! primary) compares the legacy and the switched form on the primary, in
+  //! one snapshot; another target runs the served form there too.
   std::string target;
   double sample_percent = 0;
   std::string compare = "auto";
   std::vector<std::string> ignore_columns;
   uint32_t timeout_ms = 2000;
   uint32_t max_inflight = 64;
+  bool log_parameters = false;  //!< STATUS_MISMATCH and /v1/mismatches show parameter values
   bool operator==(const Shadow&) const = default;
 };
 

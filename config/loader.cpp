@@ -292,13 +292,15 @@ void read_tenant(Reader& r, const YAML::Node& n, const std::string& path, Tenant
   if (auto s = n["shadow"]; s.IsDefined() && r.is_map(s, path + ".shadow")) {
     auto sp = path + ".shadow";
     Shadow sh;
-    r.only_keys(s, sp, {"target", "sample_percent", "compare", "ignore_columns", "timeout_ms", "max_inflight"});
-    r.str(s, "target", sp, sh.target, true);
+    r.only_keys(s, sp, {"target", "sample_percent", "compare", "ignore_columns", "timeout_ms", "max_inflight",
+                        "log_parameters"});
+    r.str(s, "target", sp, sh.target);
     r.real(s, "sample_percent", sp, sh.sample_percent);
     r.str(s, "compare", sp, sh.compare);
     r.string_list(s, "ignore_columns", sp, sh.ignore_columns);
     r.integer(s, "timeout_ms", sp, sh.timeout_ms, 1u, 600000u);
     r.integer(s, "max_inflight", sp, sh.max_inflight, 1u, 100000u);
+    r.enumeration(s, "log_parameters", sp, sh.log_parameters, {{"true", true}, {"false", false}});
     t.shadow = sh;
   }
   if (auto g = n["guard"]; g.IsDefined() && r.is_map(g, path + ".guard")) {

@@ -24,6 +24,35 @@ std::string target_error(const Config& cfg, const Tenant& t, const std::string& 
   return "no target named \"" + name + "\" on listener " + l->name;
 }
 
+// What a tenant's shadow settings will not do where it runs.
+void shadow_warnings(const Config& cfg, const Tenant& t, TenantFindings& f) {
+  if (!t.shadow) {
+    if (!(t.guard == Guard{})) f.warnings.push_back({"guard", "the guard acts on shadow compares, and the tenant has no shadow:"});
+    return;
+  }
+  for (const auto& l : cfg.listeners) {
+    if (!t.match.listener.empty() && t.match.listener != l.name) continue;
+    if (l.protocol == Protocol::Mysql) {
+      f.warnings.push_back({"shadow", "shadow reads and the guard are not applied to MySQL sessions in this build (listener " +
+                                          l.name + ")"});
+      continue;
+    }
+    // Shadow connections log in as the proxy, with the target's own user.
+    for (const std::string& name : {l.primary, t.shadow->target}) {
+      const Target* target = name.empty() ? nullptr : l.target(name);
+      if (target && target->user.empty())
+        f.warnings.push_back({"shadow", "target " + name + " of listener " + l.name +
+                                            " has no user: shadow reads log in with the target's user and "
+                                            "password_env, so every shadow is dropped (reason no_credentials)"});
+    }
+    auto same_server = t.shadow->target.empty() || t.shadow->target == l.primary;
+    auto runs = [&](Phase p) { return t.phase == p || (t.canary.phase == p && t.canary.percent > 0); };
+    if (same_server && runs(Phase::Cleanup))
+      f.warnings.push_back({"shadow", "in cleanup the legacy column is no longer written, so sessions in cleanup are "
+                                      "not shadowed on the primary (only a shadow.target on another server compares them)"});
+  }
+}
+
 }  // namespace
 
 std::string ambiguous_reverse(const Migration& m) {
@@ -66,6 +95,7 @@ TenantFindings check_tenant_flags(const Config& cfg, const Tenant& t) {
           error("phase", "migration " + name + " maps several legacy values to \"" + u +
                              "\" and has no reverse entry for it, which read_switch and cleanup need");
   for (const auto& u : unapplied_settings(t)) f.warnings.push_back({u.key, u.message});
+  shadow_warnings(cfg, t, f);
   return f;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // What the rewriter decided about one statement text (a Query or Parse body).
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,27 @@ struct MigrationEvent {
   std::string reason;     //!< why unsupported or rejected
 };
 
+//! What the shadow comparator needs to know about a single top-level SELECT
+//! whose reads the switch serves (set by the read switch, read phases only).
+struct ReadShape {
+  struct StatusOutput {
+    size_t position;        //!< 0-based output column
+    std::string migration;  //!< whose legacy column it is, as a bare column reference
+  };
+  //! Output columns that are a bare reference to a legacy column: compared in
+  //! the unified space (map(value) on both sides).
+  std::vector<StatusOutput> status_outputs;
+  //! Migrations whose legacy column the statement also reads in other ways
+  //! (filters, expressions, subqueries, grouping, DISTINCT, ORDER BY on it):
+  //! there legacy and legacy' agree only where reverse(map(legacy)) == legacy.
+  std::vector<std::string> read_elsewhere;
+  bool ordered = false;            //!< the top-level SELECT has an ORDER BY
+  std::vector<size_t> order_keys;  //!< output positions it orders by; empty when one is not an output
+  bool limited = false;            //!< LIMIT, FETCH or OFFSET
+  int64_t limit = -1;              //!< a constant LIMIT (-1: none or not a constant)
+  int limit_param = 0;             //!< LIMIT $n (0: not a parameter)
+};
+
 struct Decision {
   enum class Action {
     Forward,  //!< send the client's bytes unchanged
@@ -41,6 +64,8 @@ struct Decision {
   bool rejected = false;
   std::vector<MigrationEvent> events;
   std::string fingerprint;  //!< pg_query fingerprint, computed when there are events
+  //! Set when the text is one top-level SELECT whose reads were switched.
+  std::optional<ReadShape> read_shape;
 };
 
 }  // namespace sy::rewrite

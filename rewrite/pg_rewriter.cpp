@@ -58,6 +58,7 @@ class Analyzer {
   std::vector<Edit> edits;
   std::vector<MigrationEvent> events;
   bool rejected = false;
+  std::optional<ReadShape> shape;  //!< of the last switched SELECT
 
   void statement(const JsonValue& raw_stmt) {
     auto* stmt = member(raw_stmt, "stmt");
@@ -97,6 +98,7 @@ class Analyzer {
       for (const auto& w : p.edits)
         if (overlap(e, w))
           return p.mark_unsupported("a value written reads the legacy column it replaces", by_name(r.events));
+    if (r.shape && !r.events.empty()) shape = std::move(r.shape);
     for (auto& e : r.edits) p.edits.push_back(std::move(e));
     for (auto& ev : r.events) p.events.push_back(std::move(ev));
   }
@@ -596,6 +598,7 @@ Decision PgRewriter::rewrite(std::string_view sql, const RewriteOptions& opts) c
                                                                  : check_error));
   d.action = Decision::Action::Rewrite;
   d.sql = std::move(out);
+  if (parse.statements().Size() == 1 && a.shape) d.read_shape = std::move(a.shape);
   return d;
 }
 

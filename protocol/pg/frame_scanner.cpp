@@ -26,7 +26,8 @@ FrameScanner::Step FrameScanner::next(std::string_view in) {
   }
   size_t total = size_t(len) + 1;
   last_type_ = s.type;
-  if (inspect_.test(static_cast<unsigned char>(s.type))) {
+  const auto t = static_cast<unsigned char>(s.type);
+  if (inspect_.test(t) || (inspect_small_.test(t) && len <= small_max_)) {
     if (len > max_inspected_) {
       s.kind = Kind::Error;
       s.error = "message of " + std::to_string(len) + " bytes exceeds the limit of " +

@@ -35,7 +35,18 @@ class FrameScanner {
 
   //! Buffer these message types whole before handing them over.
   void inspect(char type, bool on = true) { inspect_.set(static_cast<unsigned char>(type), on); }
-  void inspect_none() { inspect_.reset(); }
+  void inspect_none() {
+    inspect_.reset();
+    inspect_small_.reset();
+  }
+  //! Hand over messages of this type whole when they are at most `max_bytes`
+  //! long (the length field's value), and stream longer ones through as any
+  //! other: for messages the proxy would like to read but must never refuse
+  //! (a Bind carrying megabytes of parameters). One limit for all such types.
+  void inspect_if_small(char type, uint32_t max_bytes) {
+    inspect_small_.set(static_cast<unsigned char>(type));
+    small_max_ = max_bytes;
+  }
 
   //! Decides what to do with the front of `in` (the unconsumed bytes). The caller
   //! drops `size` bytes from the front after Forward or Message and calls again.
@@ -52,6 +63,8 @@ class FrameScanner {
 
  private:
   std::bitset<256> inspect_;
+  std::bitset<256> inspect_small_;
+  uint32_t small_max_ = 0;
   uint32_t max_inspected_;
   size_t streaming_left_ = 0;
   char last_type_ = 0;  //!< bytes still to relay of a streamed message

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "proxy/shadow/shadow_service.h"
 #include "proxy/telemetry/metrics.h"
 #include "proxy/telemetry/stats_sampler.h"
 
@@ -99,7 +100,12 @@ AdminResponse AdminApi::handle(const AdminRequest& req) const {
     return {200, "text/plain; version=0.0.4; charset=utf-8", deps_.metrics->render(), {}};
   if (path == "/" && read) return status_page();
   if (path == "/v1/tenants" && read) return json(200, deps_.directory->tenants_json());
-  if (path == "/v1/mismatches" && read) return json(200, "{\"mismatches\":[]}");  // filled by shadow reads
+  if (path == "/v1/mismatches" && read) {
+    if (!deps_.shadow) return json(200, "{\"mismatches\":[]}");
+    auto q = req.target.find("tenant=");
+    return json(200, deps_.shadow->mismatches_json(q == std::string::npos ? std::string()
+                                                                            : req.target.substr(q + 7)));
+  }
 
   const std::string tenants_prefix = "/v1/tenants/";
   if (path.rfind(tenants_prefix, 0) == 0 && path.size() > tenants_prefix.size()) {
@@ -148,6 +154,8 @@ AdminResponse AdminApi::patch_tenant(const std::string& name, const AdminRequest
   if (!decoded.error.empty()) return error(400, decoded.error);
   auto r = deps_.directory->apply(name, decoded.change, "api:" + req.remote);
   if (r.status != 200) return error(r.status, r.error, r.status == 422 ? r.details : std::vector<std::string>{});
+  // An operator acted on the tenant: a tripped guard lets go.
+  if (deps_.shadow) deps_.shadow->operator_changed(name);
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -186,7 +194,7 @@ AdminResponse AdminApi::status_page() const {
                   html_escape(dir->config->source) + " &middot; flags version " + std::to_string(dir->version) +
                   R"( &middot; refreshes every 5 s</div>
 <table id="tenants">
-<tr><th>tenant</th><th>phase</th><th>canary</th><th>statements/s</th><th>rewrite outcomes</th><th>shadow mismatch rate</th><th>migrations</th></tr>
+<tr><th>tenant</th><th>phase</th><th>canary</th><th>statements/s</th><th>rewrite outcomes</th><th>shadow mismatch rate</th><th>guard</th><th>migrations</th></tr>
 )";
   for (const auto& t : dir->tenants) {
     const auto& c = t->cfg;
@@ -211,11 +219,14 @@ AdminResponse AdminApi::status_page() const {
     double n = compared[c.name];
     h += n > 0 ? fixed(100.0 * mismatched[c.name] / n, 2) + "% of " + fixed(n, 0) : "<span class=\"muted\">no shadow reads</span>";
     h += "</td><td>";
+    auto guard = deps_.shadow ? deps_.shadow->guard_state(c.name) : std::nullopt;
+    h += guard ? std::string(shadow::to_string(*guard)) : "<span class=\"muted\">-</span>";
+    h += "</td><td>";
     for (size_t i = 0; i < c.migrations.size(); ++i) h += (i ? ", " : "") + html_escape(c.migrations[i]);
     h += "</td></tr>\n";
   }
-  if (dir->tenants.empty()) h += "<tr><td colspan=\"7\" class=\"muted\">no tenants configured: pure relay</td></tr>\n";
-  h += "</table>\n<p class=\"muted\">JSON: <a href=\"/v1/tenants\">/v1/tenants</a> &middot; metrics: <a href=\"/metrics\">/metrics</a></p>\n</body></html>\n";
+  if (dir->tenants.empty()) h += "<tr><td colspan=\"8\" class=\"muted\">no tenants configured: pure relay</td></tr>\n";
+  h += "</table>\n<p class=\"muted\">JSON: <a href=\"/v1/tenants\">/v1/tenants</a> &middot; <a href=\"/v1/mismatches\">/v1/mismatches</a> &middot; metrics: <a href=\"/metrics\">/metrics</a></p>\n</body></html>\n";
   return {200, "text/html; charset=utf-8", h, {}};
 }
 

@@ -12,6 +12,7 @@ namespace sy::proxy {
 
 class Metrics;
 class StatsSampler;
+class ShadowService;
 
 struct AdminRequest {
   std::string method;         //!< GET, PATCH, POST ...
@@ -37,6 +38,8 @@ struct AdminDeps {
   //! Reasons the proxy is not ready (empty = ready).
   std::function<std::vector<std::string>()> not_ready;
   std::string token;  //!< bearer token for mutations; empty = mutations disabled
+  //! Shadow reads: /v1/mismatches, guard states, and a PATCH clears the tenant's guard.
+  ShadowService* shadow = nullptr;
 };
 
 //! An error body: {"error": message}, plus "errors" when not empty.

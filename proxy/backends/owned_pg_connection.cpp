@@ -160,4 +160,93 @@ asio::awaitable<QueryResult> OwnedPgConnection::query(std::string sql, std::vect
   co_return out;
 }
 
+asio::awaitable<std::vector<QueryResult>> OwnedPgConnection::pipeline(std::vector<PgStatement> statements,
+                                                                       Clock::time_point deadline) {
+  std::vector<QueryResult> out(statements.size());
+  auto fail_all = [&](const BackendError& e) {
+    for (auto& r : out)
+      if (!r.error) r.error = e;
+  };
+  if (auto refused = refuse_query(conn_ != nullptr)) {
+    fail_all(*refused);
+    co_return out;
+  }
+  busy_ = true;
+  auto broken = [&] {
+    fail_all(lost(trim_message(PQerrorMessage(conn_))));
+    return out;
+  };
+  if (!PQenterPipelineMode(conn_)) co_return broken();
+  for (const auto& st : statements) {
+    std::string sql(st.sql);
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+    std::vector<Oid> types;
+    if (st.params) {
+      const auto& p = *st.params;
+      for (size_t i = 0; i < p.values.size(); ++i) {
+        values.push_back(p.values[i] ? p.values[i]->data() : nullptr);
+        lengths.push_back(p.values[i] ? static_cast<int>(p.values[i]->size()) : 0);
+        formats.push_back(i < p.formats.size() ? p.formats[i] : 0);
+        types.push_back(i < p.types.size() ? p.types[i] : 0);
+      }
+    }
+    int n = static_cast<int>(values.size());
+    if (!PQsendQueryParams(conn_, sql.c_str(), n, n ? types.data() : nullptr, n ? values.data() : nullptr,
+                           n ? lengths.data() : nullptr, n ? formats.data() : nullptr, 0))
+      co_return broken();
+  }
+  if (!PQpipelineSync(conn_)) co_return broken();
+  for (int pending; (pending = PQflush(conn_)) != 0;) {
+    if (pending < 0) co_return broken();
+    auto event = co_await socket_.wait(true, true, deadline);
+    if (event == Event::Deadline) {
+      fail_all(lost(query_timed_out()));
+      co_return out;
+    }
+    if (event == Event::Readable && !PQconsumeInput(conn_)) co_return broken();
+  }
+  auto target = describe_target(target_);
+  // Each statement's results end with a null result; the sync's own result ends it all.
+  size_t at = 0;
+  for (;;) {
+    while (PQisBusy(conn_)) {
+      if (co_await socket_.wait(true, false, deadline) == Event::Deadline) {
+        fail_all(lost(query_timed_out()));
+        co_return out;
+      }
+      if (!PQconsumeInput(conn_)) co_return broken();
+    }
+    PGresult* r = PQgetResult(conn_);
+    if (!r) {
+      ++at;
+      continue;
+    }
+    auto status = PQresultStatus(r);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+      PQclear(r);
+      fail_all(lost("COPY is not supported on this connection"));
+      co_return out;
+    }
+    if (at < out.size()) {
+      if (status == PGRES_PIPELINE_ABORTED) out[at].error = error("skipped after an earlier error in the pipeline");
+      else take_result(r, out[at], target);
+    }
+    PQclear(r);
+  }
+  if (!PQexitPipelineMode(conn_)) co_return broken();
+  busy_ = false;
+  // A Sync ends an implicit transaction, not one the pipeline opened with
+  // BEGIN: after an error that one is left aborted, so end it here.
+  if (auto tx = PQtransactionStatus(conn_); tx == PQTRANS_INTRANS || tx == PQTRANS_INERROR) {
+    auto rollback = co_await query("ROLLBACK");
+    if (rollback.error) close();
+  }
+  co_return out;
+}
+
 }  // namespace sy::proxy

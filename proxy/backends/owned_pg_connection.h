@@ -22,6 +22,7 @@
 // and abandons the statement itself shortly after we gave up on it.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,15 @@ class OwnedPgConnection : private OwnedConnectionBase {
   //! One statement with $1.. parameters as text (nullopt = NULL); rows come
   //! back as text. One query at a time per connection.
   boost::asio::awaitable<QueryResult> query(std::string sql, std::vector<std::optional<std::string>> params = {});
+
+  //! Several statements sent at once in libpq's pipeline mode and answered
+  //! in one round trip, one result each (text rows whatever the parameters'
+  //! formats). After an error the server skips the rest up to the end of the
+  //! pipeline, which also ends an open transaction: those results hold the
+  //! error "skipped". `deadline` bounds the whole exchange; missing it closes
+  //! the connection.
+  boost::asio::awaitable<std::vector<QueryResult>> pipeline(std::vector<PgStatement> statements,
+                                                            std::chrono::steady_clock::time_point deadline);
 
   //! Logged in, and no timeout or I/O error since.
   bool usable() const { return conn_ != nullptr && !busy_; }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/backends/text_rows.h"
@@ -30,6 +31,21 @@ struct QueryResult {
   uint64_t affected = 0;    //!< rows an INSERT/UPDATE/DELETE changed
   std::optional<BackendError> error;
   bool ok() const { return !error; }
+};
+
+//! Parameters replayed as a client bound them: each value in its format
+//! (0 text, 1 binary) with its type OID (0: the server infers it, as it did
+//! for the client's Parse).
+struct PgParams {
+  std::vector<std::optional<std::string>> values;  //!< nullopt is NULL
+  std::vector<int> formats;
+  std::vector<uint32_t> types;
+};
+
+//! One statement of a pipeline; `params` null for none.
+struct PgStatement {
+  std::string_view sql;
+  const PgParams* params = nullptr;
 };
 
 struct OwnedConnectionOptions {

@@ -1,5 +1,7 @@
 #include "proxy/server/control_plane.h"
 
+#include <boost/asio/post.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include "proxy/net/task_group.h"
@@ -48,6 +50,7 @@ void ControlPlane::start() {
     deps.stats = sampler_.get();
     deps.reload = [this](const std::string& who) { return reload(who); };
     deps.not_ready = [this] { return not_ready(); };
+    deps.shadow = deps_.shadow;
     if (!cfg.admin.token_env.empty())
       if (const char* token = std::getenv(cfg.admin.token_env.c_str())) deps.token = token;
     if (deps.token.empty())
@@ -64,6 +67,8 @@ void ControlPlane::start() {
 }
 
 void ControlPlane::run() { io_.run(); }
+
+void ControlPlane::post(std::function<void()> f) { asio::post(io_, std::move(f)); }
 
 void ControlPlane::wait_for_hangup() {
   signals_->hangup.async_wait([this](error_code ec, int) {

@@ -22,6 +22,7 @@ namespace sy::proxy {
 class AdminServer;
 class Metrics;
 class SessionSet;
+class ShadowService;
 class StatsSampler;
 
 struct ControlPlaneDeps {
@@ -29,6 +30,7 @@ struct ControlPlaneDeps {
   TenantDirectory* directory = nullptr;
   Metrics* metrics = nullptr;
   SessionSet* sessions = nullptr;
+  ShadowService* shadow = nullptr;  //!< the mismatch list and the guards, for the admin API
   //! Closes the listeners; called once, from the control thread, when draining starts.
   std::function<void()> stop_accepting;
   //! Ends every worker's run(); called when the drain is over (or on a second signal).
@@ -45,6 +47,8 @@ class ControlPlane {
   void start();
   //! Serves the control plane on the calling thread until the drain is over.
   void run();
+  //! Runs `f` on the control plane's thread (a guard trip's flag change).
+  void post(std::function<void()> f);
 
   //! Reloads the config file named at start-up. An invalid file changes
   //! nothing: the running config stays and the errors are logged and returned.

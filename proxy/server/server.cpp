@@ -47,6 +47,8 @@ struct Server::Impl {
   CancelRegistry cancels;
   SessionSet sessions;
   Metrics metrics;
+  // Before the workers too: their shadow runners report to it until they are gone.
+  std::unique_ptr<ShadowService> shadow;
   // Worker 0 also runs the acceptors (accepting is data path, and cheap).
   // Each worker owns its sessions outright (both sockets live on its
   // io_context), so a session's two relay loops never need a lock between
@@ -111,7 +113,7 @@ struct Server::Impl {
         co_await pause.async_wait(redirect_error(use_awaitable, ec));
         continue;
       }
-      SessionDeps deps{rt, &cancels, &sessions, &worker.decisions, faults};
+      SessionDeps deps{rt, &cancels, &sessions, &worker.decisions, faults, worker.shadow.get()};
       if (rt->cfg.protocol == config::Protocol::Mysql)
         std::make_shared<MySqlSession>(std::move(sock), std::move(deps))->start();
       else
@@ -137,6 +139,8 @@ int Server::run() {
   }
 
   d.directory = std::make_unique<TenantDirectory>(d.cfg, &d.metrics);
+  d.shadow = std::make_unique<ShadowService>(d.metrics, *d.directory);
+  for (auto& w : d.workers) w->shadow = std::make_unique<ShadowRunner>(w->io, *d.shadow);
   for (const auto& l : cfg.listeners) {
     std::shared_ptr<ListenerRuntime> rt;
     try {
@@ -174,9 +178,12 @@ int Server::run() {
   control.directory = d.directory.get();
   control.metrics = &d.metrics;
   control.sessions = &d.sessions;
+  control.shadow = d.shadow.get();
   control.stop_accepting = [&d] { d.stop_accepting(); };
   control.stop_workers = [&d] { d.stop_workers(); };
   d.control = std::make_unique<ControlPlane>(std::move(control));
+  // A guard trip writes state_file: on the control plane's thread, not a worker's.
+  d.shadow->set_off_path([&d](std::function<void()> f) { d.control->post(std::move(f)); });
   try {
     d.control->start();
   } catch (const std::exception& e) {

@@ -158,6 +158,7 @@ std::shared_ptr<const rewrite::Decision> RelaySession::decide_timed(std::chrono:
 
 void RelaySession::bind_tenant(std::string_view database) {
   auto& listener = *deps_.listener;
+  database_ = std::string(database);
   tenant_version_ = listener.directory->version();
   tenant_ = listener.directory->current()->bind(listener.cfg.name, database, user_, application_name_);
   if (!tenant_) return;

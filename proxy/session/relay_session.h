@@ -113,6 +113,7 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   uint64_t tenant_version_ = 0;  //!< directory version tenant_ was read from
   config::Phase latched_phase_ = config::Phase::Off;  //!< phase of the current transaction
   std::string user_, application_name_;  //!< from the login, for matching and sticky keys
+  std::string database_;                 //!< from the login (shadow reads connect there too)
 
  private:
   std::unique_ptr<asio::steady_timer> login_timer_;

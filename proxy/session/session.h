@@ -16,6 +16,7 @@ class SessionSet;
 class Metrics;
 struct FaultPlan;
 class TenantStats;
+class ShadowRunner;
 
 //! What every session gets from the server that accepted it.
 struct SessionDeps {
@@ -26,6 +27,8 @@ struct SessionDeps {
   //! thread touches it, so a cache hit takes no lock).
   rewrite::DecisionCache* decisions = nullptr;
   const FaultPlan* faults = nullptr;  //!< test builds only; see fault_plan.h
+  //! The shadow reads of the worker thread the session runs on (null: none).
+  ShadowRunner* shadow = nullptr;
 };
 
 //! Counts a rewrite decision's events in the tenant's rewrites_total (no lock,

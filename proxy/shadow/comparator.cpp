@@ -136,8 +136,10 @@ class Differ {
         return fail("column " + std::to_string(i + 1) + " is " + a_.columns[i].name + " vs " + b_.columns[i].name);
     pa_ = prepare(a_, o_);
     pb_ = prepare(b_, o_);
+    // Answers shorter than a known LIMIT were not cut by it.
+    cut_ = o_.limited && (!o_.limit || std::max(c_.rows_a, c_.rows_b) >= *o_.limit);
     if (o_.ordered && !o_.order_keys.empty()) grouped();
-    else multiset(0, pa_.rows.size(), 0, pb_.rows.size(), false);
+    else multiset(0, pa_.rows.size(), 0, pb_.rows.size(), cut_);
     if (!c_.equal && c_.reason.empty()) c_.reason = "rows differ";
     return std::move(c_);
   }
@@ -193,7 +195,7 @@ class Differ {
     size_t n = std::min(ga.size(), gb.size());
     for (size_t g = 0; g < n; ++g) {
       bool last = g + 1 == ga.size() && g + 1 == gb.size();
-      multiset(ga[g].first, ga[g].second, gb[g].first, gb[g].second, last && o_.limited);
+      multiset(ga[g].first, ga[g].second, gb[g].first, gb[g].second, last && cut_);
     }
     if (ga.size() != gb.size()) {
       c_.equal = false;
@@ -255,6 +257,7 @@ class Differ {
   const CompareOptions& o_;
   Prepared pa_, pb_;
   Comparison c_;
+  bool cut_ = false;  //!< a LIMIT may have cut the answers
 };
 
 std::string quoted(const Value& v) { return v ? "'" + *v + "'" : "NULL"; }

@@ -11,6 +11,9 @@
 //     on the order key form a group, compared as a multiset, and under LIMIT
 //     the last group may hold different members of the tie (only its size is
 //     compared);
+//   - by row count alone when a LIMIT (or OFFSET) cut an answer whose order
+//     the comparator cannot see: which rows such a query returns is the
+//     plan's choice, and the two forms may be planned differently;
 // and `ignore` columns are left out. Pure and socket-free.
 #include <cstddef>
 #include <optional>
@@ -33,6 +36,9 @@ struct CompareOptions {
   bool ordered = false;             //!< the query has an ORDER BY
   std::vector<size_t> order_keys;   //!< output positions it orders by; empty when not all are known
   bool limited = false;             //!< it has LIMIT/FETCH (or OFFSET)
+  //! The LIMIT's value when known: answers shorter than it were not cut, so
+  //! they compare in full.
+  std::optional<size_t> limit;
   std::optional<size_t> key_column; //!< names rows in a diff ("id 42"): usually the primary key
   double float_tolerance = 1e-9;    //!< relative
   size_t max_diff_rows = 5;

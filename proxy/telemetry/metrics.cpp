@@ -19,6 +19,8 @@ constexpr FamilyInfo kFamilies[] = {
     {"shadow_compared_total", "counter", "Shadow reads compared."},
     {"shadow_mismatches_total", "counter", "Shadow reads that disagreed."},
     {"shadow_dropped_total", "counter", "Shadow reads dropped, by reason."},
+    {"shadow_noise_total", "counter", "Sampled reads of fingerprints that answer differently when run twice (not compared)."},
+    {"guard_state", "gauge", "Guard state per tenant: 0 ok, 1 warn, 2 tripped (held until a PATCH)."},
     {"phase", "gauge", "1 for the phase each tenant is in."},
     {"canary_percent", "gauge", "Canary percentage per tenant."},
     {"guard_trips_total", "counter", "Guard trips per tenant."},

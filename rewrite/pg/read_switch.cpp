@@ -164,6 +164,7 @@ class Switcher {
       : sql_(sql), toks_(toks), limit_(limit), ms_(ms), phase_(phase) {}
 
   ReadSwitchResult run(const JsonValue& stmt) {
+    top_select_ = node(stmt, "SelectStmt");
     statement(stmt, nullptr);
     if (!result_.unsupported.empty()) {
       // Label the report with the migration the statement reads, for the counters.
@@ -172,6 +173,8 @@ class Switcher {
           result_.unsupported_migration = &m;
       result_.edits.clear();
       result_.events.clear();
+    } else if (top_select_) {
+      result_.shape = std::move(shape_);
     }
     return std::move(result_);
   }
@@ -291,6 +294,7 @@ class Switcher {
   std::optional<std::vector<std::string>> select(const JsonValue& s, const Level* parent, bool exists = false) {
     Level lv;
     lv.parent = parent;
+    const bool top = &s == top_select_;
     with_clause(s, lv);
     if (str_member(s, "op") != "" && str_member(s, "op") != "SETOP_NONE") {
       // UNION/INTERSECT/EXCEPT: each branch is a query of its own; the
@@ -300,6 +304,11 @@ class Switcher {
       if (auto* r = member(s, "rarg")) select(*r, &lv, exists);
       if (auto* lc = member(s, "limitCount")) walk(*lc, lv, false);
       if (auto* lo = member(s, "limitOffset")) walk(*lo, lv, false);
+      if (top) {
+        // Duplicates removed across branches: every status read is "elsewhere".
+        shape_.ordered = member(s, "sortClause") != nullptr;
+        shape_.limited = member(s, "limitCount") || member(s, "limitOffset");
+      }
       return out;
     }
     from_list(member(s, "fromClause"), lv);
@@ -307,16 +316,24 @@ class Switcher {
       lv.grouped = true;
     if (auto* vl = member(s, "valuesLists")) walk(*vl, lv, false);
     std::optional<std::vector<std::string>> out = std::vector<std::string>{};
+    std::vector<const JsonValue*> top_values;  // the top level's select-list expressions, by position
     if (auto* tl = member(s, "targetList"); tl && tl->IsArray()) {
       for (const auto& t : tl->GetArray())
         if (auto* rt = node(t, "ResTarget")) {
           size_t edits_before = result_.edits.size();
+          // A bare column of the top-level select list is a status output
+          // the comparator maps; positions are known up to the first `*`.
+          auto* val = member(*rt, "val");
+          if (top && out && val && node(*val, "ColumnRef")) projecting_ = static_cast<int>(out->size());
+          if (top && out) top_values.push_back(val);
           auto name = target(*rt, lv, exists);
+          projecting_ = -1;
           if (!name) out.reset();
           else if (out) out->push_back(*name);
           lv.output_edited.push_back(result_.edits.size() != edits_before);
         }
     }
+    if (top) top_ = &lv;
     if (out) lv.outputs = *out;
     for (const auto* quals : lv.join_quals) walk(*quals, lv, true);
     if (auto* where = member(s, "whereClause")) walk(*where, lv, true);
@@ -335,7 +352,70 @@ class Switcher {
       for (const auto& d : dc->GetArray()) order_item(d, lv);
     if (auto* lc = member(s, "limitCount")) walk(*lc, lv, false);
     if (auto* lo = member(s, "limitOffset")) walk(*lo, lv, false);
+    if (top) {
+      describe_top(s, lv, top_values);
+      top_ = nullptr;
+    }
     return out;
+  }
+
+  // The top-level SELECT's order and limit, for the comparator; grouping and
+  // DISTINCT merge rows by the value of their status outputs.
+  void describe_top(const JsonValue& s, const Level& lv, const std::vector<const JsonValue*>& values) {
+    if (member(s, "groupClause") || member(s, "distinctClause") || member(s, "havingClause"))
+      for (const auto& so : shape_.status_outputs) add_unique(shape_.read_elsewhere, so.migration);
+    shape_.limited = member(s, "limitCount") || member(s, "limitOffset");
+    if (auto* lc = member(s, "limitCount")) {
+      if (auto* c = node(*lc, "A_Const"); c && !member(*c, "isnull"))
+        if (auto* i = member(*c, "ival")) shape_.limit = int_member(*i, "ival", 0);
+      if (auto* p = node(*lc, "ParamRef")) shape_.limit_param = int_member(*p, "number", 0);
+    }
+    auto* sort = member(s, "sortClause");
+    if (!sort || !sort->IsArray()) return;
+    shape_.ordered = true;
+    for (const auto& sb : sort->GetArray()) {
+      auto* by = node(sb, "SortBy");
+      auto* n = by ? member(*by, "node") : nullptr;
+      auto pos = n ? output_position(*n, lv, values) : std::nullopt;
+      if (!pos) {
+        shape_.order_keys.clear();  // an order the comparator cannot see: compared without it
+        return;
+      }
+      shape_.order_keys.push_back(*pos);
+    }
+  }
+
+  //! Which output column an ORDER BY item is: a position, an output name, or
+  //! the very column reference a select-list entry holds.
+  static std::optional<size_t> output_position(const JsonValue& n, const Level& lv,
+                                               const std::vector<const JsonValue*>& values) {
+    if (auto* c = node(n, "A_Const")) {
+      auto* i = member(*c, "ival");
+      int k = i ? int_member(*i, "ival", 0) : 0;
+      if (k >= 1 && static_cast<size_t>(k) <= values.size()) return static_cast<size_t>(k - 1);
+      return std::nullopt;
+    }
+    if (auto name = bare_name(n))
+      for (size_t k = 0; k < lv.outputs.size() && k < values.size(); ++k)
+        if (lv.outputs[k] == *name) return k;
+    auto* cr = node(n, "ColumnRef");
+    if (!cr) return std::nullopt;
+    auto text = [](const JsonValue& ref) {
+      std::string out;
+      bool star = false;
+      if (auto* f = member(ref, "fields"))
+        for (auto part : string_fields(*f, star)) out += std::string(part) + ".";
+      return star ? std::string() : out;
+    };
+    auto want = text(*cr);
+    for (size_t k = 0; k < values.size(); ++k)
+      if (auto* vc = values[k] ? node(*values[k], "ColumnRef") : nullptr; vc && !want.empty() && text(*vc) == want)
+        return k;
+    return std::nullopt;
+  }
+
+  static void add_unique(std::vector<std::string>& v, const std::string& s) {
+    if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
   }
 
   void order_by(const JsonValue* sort, const Level& lv) {
@@ -350,7 +430,10 @@ class Switcher {
   // means that output column (already switched in the select list); a
   // number means a position; anything else is an expression over the input.
   void order_item(const JsonValue& v, const Level& lv) {
-    if (node(v, "A_Const")) return;
+    if (auto* c = node(v, "A_Const")) {
+      if (auto* i = member(*c, "ival"); i && &lv == top_) sorts_output(static_cast<size_t>(int_member(*i, "ival", 0)) - 1);
+      return;
+    }
     if (auto name = bare_name(v); name && names_output(*name, lv)) {
       // Several entries of that name are ambiguous unless PostgreSQL finds
       // them equal, which can depend on typmods the switch does not keep
@@ -362,11 +445,19 @@ class Switcher {
         if (lv.outputs[k] == *name) {
           ++named;
           edited = edited || (k < lv.output_edited.size() && lv.output_edited[k]);
+          if (&lv == top_) sorts_output(k);
         }
       if (named > 1 && edited) fail("ORDER BY a name that several switched output columns have", nullptr);
       return;
     }
     walk(v, lv, false);
+  }
+
+  // The top level orders (or deduplicates) by output `k`: if that is a status
+  // output, its order is the legacy text's, which legacy' may not keep.
+  void sorts_output(size_t k) {
+    for (const auto& so : shape_.status_outputs)
+      if (so.position == k) add_unique(shape_.read_elsewhere, so.migration);
   }
 
   static std::optional<std::string> bare_name(const JsonValue& v) {
@@ -976,6 +1067,8 @@ class Switcher {
   void add_edit(Edit e, const CompiledMigration* m = nullptr) {
     result_.edits.push_back(std::move(e));
     if (!m) return;
+    if (projecting_ >= 0) shape_.status_outputs.push_back({static_cast<size_t>(projecting_), m->cfg->name});
+    else add_unique(shape_.read_elsewhere, m->cfg->name);
     for (const auto& ev : result_.events)
       if (ev.migration == m->cfg->name) return;
     MigrationEvent ev;
@@ -1014,6 +1107,12 @@ class Switcher {
   const MigrationSet& ms_;
   Phase phase_;
   ReadSwitchResult result_;
+  // For the comparator (ReadShape): the statement's own SELECT, its level
+  // while walked, and the select-list position being switched (-1: none).
+  const JsonValue* top_select_ = nullptr;
+  const Level* top_ = nullptr;
+  int projecting_ = -1;
+  ReadShape shape_;
 };
 
 // One pattern element of LIKE: `%`, `_`, or a literal character.

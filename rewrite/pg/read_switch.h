@@ -30,6 +30,9 @@ struct ReadSwitchResult {
   //! Why the statement's reads cannot be switched; then `edits` is empty.
   std::string unsupported;
   const CompiledMigration* unsupported_migration = nullptr;
+  //! For a statement that is one SELECT: how its answer is to be compared
+  //! (see ReadShape); nullopt for anything else.
+  std::optional<ReadShape> shape;
 };
 
 //! Switches the reads of one statement (a RawStmt's "stmt" node) whose text

@@ -44,6 +44,42 @@ TEST(OwnedPgConnection, ScramLoginAndColumns) {
   }());
 }
 
+TEST(OwnedPgConnection, PipelineInOneSnapshotWithBinaryParameters) {
+  asio::io_context io;
+  run(io, [&]() -> asio::awaitable<int> {
+    OwnedPgConnection c(io.get_executor(), pg("scramuser", "scrampass"));
+    if (!co_await connect_ok(c)) co_return 0;
+    proxy::PgParams params;
+    params.values = {std::string("\0\0\0\x2a", 4), std::string("abc"), std::nullopt};
+    params.formats = {1, 0, 0};
+    params.types = {23, 0, 0};  // int4 in binary; the others inferred
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::vector<proxy::PgStatement> first{
+        {"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"},
+        {"SELECT $1::int4 + 1 AS n, $2::text AS t, $3::text IS NULL AS isnull", &params},
+        {"SELECT txid_current_if_assigned() IS NULL AS ro, now() = statement_timestamp() AS same"},
+        {"COMMIT"}};
+    auto rs = co_await c.pipeline(std::move(first), deadline);
+    EXPECT_EQ(rs.size(), 4u);
+    for (const auto& r : rs) EXPECT_FALSE(r.error) << r.error->message;
+    if (rs.size() == 4 && rs[1].rows.size() == 1) {
+      EXPECT_EQ(rs[1].rows[0][0], "43");
+      EXPECT_EQ(rs[1].rows[0][1], "abc");
+      EXPECT_EQ(rs[1].rows[0][2], "t");
+      EXPECT_EQ(rs[2].command_tag, "SELECT 1");
+    }
+    // An error skips the rest and the connection stays usable.
+    std::vector<proxy::PgStatement> failing{{"BEGIN"}, {"SELECT 1/0"}, {"SELECT 2"}, {"COMMIT"}};
+    rs = co_await c.pipeline(std::move(failing), deadline);
+    EXPECT_FALSE(rs[0].error);
+    EXPECT_TRUE(rs[1].error && rs[1].error->sqlstate == "22012");
+    EXPECT_TRUE(rs[2].error);
+    EXPECT_TRUE(c.usable());
+    EXPECT_EQ(first_value(co_await c.query("SELECT 'after'")), "after");
+    co_return 0;
+  }());
+}
+
 TEST(OwnedPgConnection, Md5Login) {
   EXPECT_EQ(query_value<OwnedPgConnection>(pg("md5user", "md5pass"), "SELECT current_user"), "md5user");
 }

@@ -1,6 +1,7 @@
 // The relay stage of a PostgreSQL session: client -> server (statements of a
 // tenant's session go through its rewriter) and server -> client (through the
 // client's one writer), until either side ends.
+#include "protocol/pg/extended.h"
 #include "protocol/pg/messages.h"
 #include "proxy/net/output_batch.h"
 #include "proxy/server/listener_runtime.h"
@@ -22,6 +23,7 @@ asio::awaitable<void> PgSession::pump_frontend() {
   scan.inspect(pg::kParse);
   scan.inspect(pg::kTerminate);
   if (tenant_) scan.inspect(pg::kExecute);  // counted for statements_total
+  if (tenant_) scan.inspect_if_small(pg::kBind, kShadowBindLimit);  // parameters for shadow reads
   const size_t limit = size_t(lcfg.max_message_bytes) + 5;
   OutputBatch out;
   error_code ec;
@@ -43,6 +45,10 @@ asio::awaitable<void> PgSession::pump_frontend() {
       auto bytes = slice(view, step.size);
       client_buf_.consume(step.size);
       if (message_start && server().requests) track_client_message(bytes);
+      if (tenant_ && step.type == pg::kBind && !shadow_statements_.empty()) {
+        if (step.kind == pg::FrameScanner::Kind::Message) capture_bind(bytes);
+        else if (message_start) capture_large_bind(bytes);
+      }
       if (step.kind == pg::FrameScanner::Kind::Message) {
         terminated = terminated || step.type == pg::kTerminate;
         if (tenant_ && step.type == pg::kExecute) tenant_stats_->statements_extended().fetch_add(1, std::memory_order_relaxed);
@@ -175,6 +181,7 @@ void PgSession::rewrite_message(std::string_view message, OutputBatch& out) {
     return;
   }
   auto decision = decide_timed(started, text->sql, phase, extended, rewrite::Dialect::Postgres);
+  if (deps_.shadow) capture_read(message, text->sql, phase, decision);
   if (!decision) {
     out.forward(message.data(), message.size());
     return;

@@ -7,9 +7,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "config/config.h"
 #include "protocol/pg/startup.h"
+#include "proxy/backends/owned_result.h"
 #include "proxy/session/pg/pg_backend.h"
 #include "proxy/session/relay_session.h"
 #include "proxy/telemetry/metrics.h"
@@ -54,6 +57,30 @@ class PgSession : public RelaySession {
   void track_server_message(std::string_view first_piece);
   void log_tracking_lost();
   std::string session_key() const override;
+
+  // Shadow reads (pg_shadow_capture.cpp): what a sampled autocommit read
+  // needs to run again off the client's path. Nothing here delays or alters
+  // the client's own message.
+  struct ShadowStatement {
+    std::string original;                              //!< the client's Parse text
+    std::shared_ptr<const rewrite::Decision> switched;  //!< its read-switch decision
+    std::vector<uint32_t> types;                        //!< parameter types the Parse declared
+    config::Phase phase;                                //!< the phase it was served in
+  };
+  //! Prepared statements kept per session, at most (more are not shadowed).
+  static constexpr size_t kMaxShadowStatements = 256;
+  //! Binds up to this size arrive whole for their parameters; longer ones stream through.
+  static constexpr uint32_t kShadowBindLimit = 64 * 1024;
+  //! A Query or Parse about to go out in `phase`, with the client's decision.
+  void capture_read(std::string_view message, std::string_view sql, config::Phase phase,
+                    const std::shared_ptr<const rewrite::Decision>& decision);
+  //! A whole Bind: a sampled execution of a kept statement is shadowed with its parameters.
+  void capture_bind(std::string_view message);
+  //! The first piece of a Bind too large to keep.
+  void capture_large_bind(std::string_view first_piece);
+  void submit_shadow(std::string_view original, std::shared_ptr<const rewrite::Decision> switched,
+                     config::Phase phase, PgParams params);
+  std::unordered_map<std::string, ShadowStatement> shadow_statements_;
 
   PgBackend& server() { return static_cast<PgBackend&>(*primary_); }
 

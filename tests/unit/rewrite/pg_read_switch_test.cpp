@@ -251,3 +251,76 @@ TEST(SqlLike, FollowsPostgres) {
 }
 
 }  // namespace
+
+// ---- the shape the shadow comparator reads (ReadShape) ----------------------------
+
+namespace {
+std::vector<size_t> positions(const rewrite::ReadShape& s) {
+  std::vector<size_t> out;
+  for (const auto& so : s.status_outputs) out.push_back(so.position);
+  return out;
+}
+}  // namespace
+
+TEST_F(ReadSwitch, ShapeNamesTheStatusOutputs) {
+  auto d = run("SELECT id, status, o.status AS s2 FROM orders o WHERE id = $1");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_EQ(positions(*d.read_shape), (std::vector<size_t>{1, 2}));
+  EXPECT_EQ(d.read_shape->status_outputs[0].migration, "order_status");
+  EXPECT_TRUE(d.read_shape->read_elsewhere.empty());
+  EXPECT_FALSE(d.read_shape->ordered);
+  EXPECT_FALSE(d.read_shape->limited);
+}
+
+TEST_F(ReadSwitch, ShapeSaysWhereElseTheColumnIsRead) {
+  // A filter, an expression, a subquery: not a plain output.
+  for (const char* sql : {"SELECT id FROM orders WHERE status = 'Dispatched'", "SELECT upper(status) FROM orders",
+                          "SELECT id, status FROM orders WHERE status LIKE $1",
+                          "SELECT id FROM orders WHERE id IN (SELECT id FROM orders WHERE status <> 'Delivered')"}) {
+    auto d = run(sql);
+    ASSERT_TRUE(d.read_shape) << sql;
+    EXPECT_EQ(d.read_shape->read_elsewhere, std::vector<std::string>{"order_status"}) << sql;
+  }
+  // Grouping, DISTINCT and ordering by the status output merge or order rows by its text.
+  for (const char* sql : {"SELECT status, count(*) FROM orders GROUP BY status", "SELECT DISTINCT status FROM orders",
+                          "SELECT id, status FROM orders ORDER BY status", "SELECT id, status FROM orders ORDER BY 2"}) {
+    auto d = run(sql);
+    ASSERT_TRUE(d.read_shape) << sql;
+    EXPECT_EQ(positions(*d.read_shape), std::vector<size_t>{d.read_shape->status_outputs[0].position}) << sql;
+    EXPECT_EQ(d.read_shape->read_elsewhere, std::vector<std::string>{"order_status"}) << sql;
+  }
+}
+
+TEST_F(ReadSwitch, ShapeOrderAndLimit) {
+  auto d = run("SELECT o.id, status, created FROM orders o ORDER BY created DESC, o.id LIMIT 10");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_TRUE(d.read_shape->ordered);
+  EXPECT_EQ(d.read_shape->order_keys, (std::vector<size_t>{2, 0}));
+  EXPECT_TRUE(d.read_shape->limited);
+  EXPECT_EQ(d.read_shape->limit, 10);
+  EXPECT_TRUE(d.read_shape->read_elsewhere.empty());
+
+  d = run("SELECT id, status FROM orders ORDER BY 1 LIMIT $2 OFFSET $1");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_EQ(d.read_shape->order_keys, std::vector<size_t>{0});
+  EXPECT_EQ(d.read_shape->limit, -1);
+  EXPECT_EQ(d.read_shape->limit_param, 2);
+
+  // An order by something that is not an output: the keys are unknown.
+  d = run("SELECT id, status FROM orders ORDER BY created, id");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_TRUE(d.read_shape->ordered);
+  EXPECT_TRUE(d.read_shape->order_keys.empty());
+}
+
+TEST_F(ReadSwitch, ShapeOnlyForOneSwitchedSelect) {
+  EXPECT_FALSE(run("SELECT id, status FROM orders; SELECT 1").read_shape);
+  EXPECT_FALSE(run("SELECT id FROM customers").read_shape);
+  EXPECT_FALSE(run("SELECT * FROM orders").read_shape);  // read_unsupported
+  EXPECT_FALSE(run("UPDATE orders SET status = 'Delivered' WHERE id = 1").read_shape);
+  // Positions after a `*` are unknown: that output counts as read elsewhere.
+  auto d = run("SELECT c.*, o.status FROM customers c JOIN orders o ON o.customer_id = c.id");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_TRUE(d.read_shape->status_outputs.empty());
+  EXPECT_EQ(d.read_shape->read_elsewhere, std::vector<std::string>{"order_status"});
+}

@@ -139,3 +139,18 @@ TEST(FrameScanner, NeedsFiveBytesForAHeader) {
   EXPECT_EQ(scan.next(std::string_view("Q\0\0", 3)).kind, Kind::NeedMore);
   EXPECT_EQ(scan.next("").kind, Kind::NeedMore);
 }
+
+TEST(FrameScanner, SmallMessagesOfAnInspectIfSmallTypeComeWhole) {
+  FrameScanner scan(1 << 20);
+  scan.inspect_if_small('B', 100);
+  auto small = msg('B', std::string(50, 'p'));
+  auto large = msg('B', std::string(5000, 'q'));
+  std::string stream = small + large + small;
+  for (size_t chunk : {1, 3, 64, 10000}) {
+    auto r = feed(scan, stream, {chunk});
+    ASSERT_FALSE(r.error);
+    EXPECT_EQ(r.forwarded, stream);
+    // The large one streams through in pieces: never an error, never buffered whole.
+    EXPECT_EQ(r.messages, (std::vector<std::string>{small, small})) << "chunk " << chunk;
+  }
+}

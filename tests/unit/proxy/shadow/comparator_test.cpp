@@ -106,6 +106,27 @@ TEST(Comparator, OrderedAnswersCompareTieGroupsAsSets) {
   EXPECT_FALSE(compare(a, d, o).equal);
 }
 
+TEST(Comparator, ACutWithoutAKnownOrderComparesRowCounts) {
+  // LIMIT with no order the comparator can see: which rows come back is the
+  // plan's choice, so only the count is compared ...
+  CompareOptions o = status_in_column_1();
+  o.limited = true;
+  auto a = answer({{"1", "Delivered"}, {"2", "Delivered"}});
+  auto b = answer({{"7", "Dispatched"}, {"9", "Delivered"}});
+  EXPECT_TRUE(compare(a, b, o).equal);
+  EXPECT_FALSE(compare(a, answer({{"1", "Delivered"}}), o).equal);
+  // ... unless the answers are shorter than the LIMIT: then nothing was cut.
+  o.limit = 3;
+  EXPECT_FALSE(compare(a, b, o).equal);
+  o.limit = 2;
+  EXPECT_TRUE(compare(a, b, o).equal);
+  // The same for the last tie group of an ordered answer.
+  o.ordered = true;
+  o.order_keys = {1};
+  o.limit = 10;
+  EXPECT_FALSE(compare(answer({{"1", "Delivered"}}), answer({{"2", "Delivered"}}), o).equal);
+}
+
 TEST(Comparator, ColumnsMustMatch) {
   auto c = compare(answer({{"1", "a"}}), answer({{"1"}}, {{"id", ValueKind::Integer}}), {});
   EXPECT_FALSE(c.equal);

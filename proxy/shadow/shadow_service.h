@@ -1,0 +1,81 @@
+#pragma once
+// The process-wide side of shadow reads: what every worker's ShadowRunner
+// reports to. It owns the tenants' guards and the mismatch evidence, writes
+// the STATUS_MISMATCH / GUARD_* lines, and turns a guard trip into a flag
+// change through TenantDirectory::apply (who "guard"), the same typed path a
+// PATCH takes, so the trip is persisted and logged as PHASE_CHANGE. That
+// change runs off the data path (the control plane's thread): it may write
+// state_file.
+#include <array>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "proxy/shadow/guard_board.h"
+#include "proxy/shadow/mismatch_log.h"
+#include "proxy/telemetry/histogram.h"
+
+namespace sy::proxy {
+
+class Metrics;
+class TenantDirectory;
+
+//! shadow_dropped_total's `reason` label.
+enum class DropReason : uint8_t {
+  QueueFull,      //!< the worker already holds max_inflight shadows of the tenant
+  NoCredentials,  //!< the target has no `user` (or its password_env is unset)
+  TargetDown,     //!< connecting failed (recently: new shadows skip it for a second)
+  Deadline,       //!< timeout_ms passed, queued or running
+  Error,          //!< a form failed on the server
+  NotComparable,  //!< the forms answer differently by design (compare_plan.h)
+  TooLarge,       //!< a Bind too large to keep (its parameters were streamed through)
+};
+inline constexpr size_t kDropReasons = static_cast<size_t>(DropReason::TooLarge) + 1;
+const char* to_string(DropReason r);
+
+//! One tenant's shadow series, resolved once per worker (no lock, no label
+//! strings per shadow).
+struct ShadowCounters {
+  Counter* compared = nullptr;
+  Counter* mismatches = nullptr;
+  Counter* noise = nullptr;
+  std::array<Counter*, kDropReasons> dropped{};
+};
+
+class ShadowService {
+ public:
+  ShadowService(Metrics& metrics, TenantDirectory& directory);
+
+  //! Where trips are applied: a function that runs its argument on the
+  //! control plane's thread. Until set, trips run on the caller's thread.
+  void set_off_path(std::function<void(std::function<void()>)> post) { off_path_ = std::move(post); }
+
+  ShadowCounters counters(const std::string& tenant);
+  std::shared_ptr<shadow::TenantGuard> guard(const std::string& tenant, const config::Guard& settings) {
+    return guards_.guard(tenant, settings);
+  }
+
+  //! One compare's verdict (noise never comes here). A mismatch brings its evidence.
+  void judged(const std::string& tenant, shadow::TenantGuard& guard, const config::Guard& settings,
+              std::optional<shadow::MismatchRecord> evidence);
+
+  //! An operator changed the tenant (PATCH): its guard is cleared.
+  void operator_changed(const std::string& tenant);
+
+  std::string mismatches_json(const std::string& tenant = {}) const { return mismatches_.json(tenant); }
+  std::optional<shadow::GuardState> guard_state(const std::string& tenant) const { return guards_.state(tenant); }
+
+ private:
+  void set_gauge(const std::string& tenant, shadow::GuardState s);
+  void trip(const std::string& tenant, const shadow::GuardUpdate& u);
+
+  Metrics& metrics_;
+  TenantDirectory& directory_;
+  shadow::GuardBoard guards_;
+  shadow::MismatchLog mismatches_;
+  std::function<void(std::function<void()>)> off_path_;
+};
+
+}  // namespace sy::proxy
