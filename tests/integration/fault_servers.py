@@ -12,10 +12,12 @@ ones never notice.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -47,6 +49,14 @@ def rss_kib(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError(f"no VmRSS for {pid}")
+
+
+def client_connections(admin_port, listener):
+    """The proxy's switchyard_client_connections gauge for `listener` (admin API)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    m = re.search(r'^switchyard_client_connections\{listener="%s"\} (\S+)$' % re.escape(listener), text, re.M)
+    return int(float(m.group(1))) if m else 0
 
 
 def _env_file(path):

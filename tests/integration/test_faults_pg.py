@@ -19,8 +19,8 @@ import unittest
 
 import psycopg
 
-from fault_servers import ThrowawayPg, fds, rss_kib, wait_until
-from harness import Proxy, config, connect, dsn, pg_listener
+from fault_servers import ThrowawayPg, client_connections, fds, rss_kib, wait_until
+from harness import Proxy, config, connect, dsn, free_port, pg_listener
 from test_pg_robustness import read_error, read_until_ready, startup_packet
 
 PG = None
@@ -69,7 +69,8 @@ def reset_close(sock):
 class ServerFaultCase(unittest.TestCase):
     """One proxy in front of the throwaway server per test."""
 
-    extra = ""
+    extra = ""  # listener-level YAML
+    admin_port = None  # set: the proxy serves its admin API there
 
     def setUp(self):
         if not PG.accepting():  # a failed test must not leave the next without a server
@@ -77,7 +78,8 @@ class ServerFaultCase(unittest.TestCase):
         with PG.direct() as c:
             c.execute("DROP TABLE IF EXISTS faults")
             c.execute("CREATE TABLE faults (id int PRIMARY KEY, note text)")
-        self.proxy = Proxy(config(pg_listener("pg", None, PG.port, extra=self.extra))).start()
+        admin = f"admin: {{ listen: 127.0.0.1:{self.admin_port} }}" if self.admin_port else ""
+        self.proxy = Proxy(config(pg_listener("pg", None, PG.port, extra=self.extra), extra=admin)).start()
         self.port = self.proxy.port
 
     def tearDown(self):
@@ -306,13 +308,12 @@ class SlowReader(ServerFaultCase):
 class ConnectionStorm(ServerFaultCase):
     LIMIT = 20
     extra = f"max_client_connections: {LIMIT}"
+    admin_port = free_port()
 
     def test_storm_of_five_times_the_limit(self):
-        pid = self.proxy.proc.pid
-        with connect(self.port) as conn:  # warm up (threads, first-session allocations)
-            conn.execute("SELECT 1")
-        self.assertTrue(wait_until(lambda: PG.client_backends() == 0))
-        baseline = fds(pid)
+        def sessions():
+            return client_connections(self.admin_port, "pg")
+
         admitted = [connect(self.port) for _ in range(self.LIMIT)]
         refused, other = [], []
         lock = threading.Lock()
@@ -334,6 +335,7 @@ class ConnectionStorm(ServerFaultCase):
             self.assertEqual(conn.execute("SELECT %s::int", (i,)).fetchone(), (i,))
         for t in threads:
             t.join(60)
+        self.assertEqual(sessions(), self.LIMIT)
         self.assertEqual(other, [])
         self.assertEqual(len(refused), 4 * self.LIMIT)
         # On the wire: 53300 after the startup packet, as the server does.
@@ -348,7 +350,7 @@ class ConnectionStorm(ServerFaultCase):
             self.assertEqual(conn.execute("SELECT %s::int", (i,)).fetchone(), (i,))
             conn.close()
         # The proxy takes a full set of new sessions once the old ones are gone.
-        self.assertTrue(wait_until(lambda: fds(pid) <= baseline and PG.client_backends() == 0))
+        self.assertTrue(wait_until(lambda: sessions() == 0 and PG.client_backends() == 0))
         fresh = [connect(self.port) for _ in range(self.LIMIT)]
         for conn in fresh:
             self.assertEqual(conn.execute("SELECT 1").fetchone(), (1,))
