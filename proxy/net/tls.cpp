@@ -23,6 +23,10 @@ std::shared_ptr<ssl::context> make_server_tls(const config::ClientTls& tls) {
   if (ec) throw std::runtime_error("cannot load TLS certificate " + tls.cert + ": " + ec.message());
   ctx->use_private_key_file(tls.key, ssl::context::pem, ec);
   if (ec) throw std::runtime_error("cannot load TLS key " + tls.key + ": " + ec.message());
+  // A key of another certificate (a rotation that replaced one file of the
+  // two) would fail every handshake; refuse it here, where it can be said.
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    throw std::runtime_error("TLS key " + tls.key + " does not match the certificate " + tls.cert);
   return ctx;
 }
 
@@ -39,6 +43,18 @@ std::shared_ptr<ssl::context> make_client_tls(const config::BackendTls& tls) {
     ctx->set_verify_mode(ssl::verify_none);
   }
   return ctx;
+}
+
+std::shared_ptr<const ListenerTls> make_listener_tls(const config::Listener& l) {
+  auto out = std::make_shared<ListenerTls>();
+  try {
+    if (l.tls.mode != config::ClientTlsMode::Disable) out->client = make_server_tls(l.tls);
+    for (const auto& t : l.targets)
+      out->targets[t.name] = t.tls.mode == config::BackendTlsMode::Disable ? nullptr : make_client_tls(t.tls);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("listener \"" + l.name + "\": " + e.what());
+  }
+  return out;
 }
 
 }  // namespace sy::proxy

@@ -1,7 +1,6 @@
 #include "proxy/server/control_plane.h"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include "proxy/net/task_group.h"
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -15,6 +14,7 @@
 #include "protocol/pg/messages.h"
 #include "proxy/admin/admin_api.h"
 #include "proxy/admin/admin_http.h"
+#include "proxy/backends/target_probe.h"
 #include "proxy/server/server.h"
 #include "proxy/session/session_set.h"
 #include "proxy/telemetry/log.h"
@@ -97,20 +97,11 @@ asio::awaitable<void> ControlPlane::probe_loop() {
     for (const auto& l : deps_.cfg->listeners) {
       const auto& t = l.primary_target();
       std::string key = l.name + "/" + t.name;
-      error_code ec;
-      tcp::socket sock(io_);
-      asio::steady_timer deadline(io_, std::chrono::milliseconds(std::min<uint32_t>(l.connect_timeout_ms, 2000)));
-      deadline.async_wait([&sock](error_code e) {
-        if (!e) sock.close();
-      });
-      tcp::resolver resolver(io_);
-      auto results = co_await resolver.async_resolve(t.address.host, std::to_string(t.address.port),
-                                                     redirect_error(use_awaitable, ec));
-      if (!ec) co_await asio::async_connect(sock, results, redirect_error(use_awaitable, ec));
-      deadline.cancel();
-      if (ec)
+      auto timeout = std::chrono::milliseconds(std::min<uint32_t>(l.connect_timeout_ms, 2000));
+      auto why = co_await probe_target(io_.get_executor(), l.protocol, t, timeout);
+      if (!why.empty())
         unreachable_[key] = "target \"" + t.name + "\" of listener \"" + l.name + "\" at " + t.address.str() +
-                            " unreachable: " + ec.message();
+                            " unreachable: " + why;
       else
         unreachable_.erase(key);
     }

@@ -84,12 +84,9 @@ struct Server::Impl {
   std::shared_ptr<ListenerRuntime> build_runtime(const config::Listener& l) {
     auto rt = std::make_shared<ListenerRuntime>();
     rt->cfg = l;
-    if (l.tls.mode != config::ClientTlsMode::Disable) rt->client_tls = make_server_tls(l.tls);
+    rt->tls = make_listener_tls(l);
     bool tls_target = false;
-    for (const auto& t : l.targets) {
-      rt->target_tls[t.name] = t.tls.mode == config::BackendTlsMode::Disable ? nullptr : make_client_tls(t.tls);
-      tls_target = tls_target || t.tls.mode != config::BackendTlsMode::Disable;
-    }
+    for (const auto& t : l.targets) tls_target = tls_target || t.tls.mode != config::BackendTlsMode::Disable;
     if (l.protocol == config::Protocol::Mysql && tls_target && l.tls.mode != config::ClientTlsMode::Require)
       rt->sha2_key = Sha2RsaKey::generate();
     rt->directory = directory.get();
