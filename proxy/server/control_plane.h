@@ -20,6 +20,7 @@
 namespace sy::proxy {
 
 class AdminServer;
+struct ListenerRuntime;
 class Metrics;
 class SessionSet;
 class StatsSampler;
@@ -29,6 +30,8 @@ struct ControlPlaneDeps {
   TenantDirectory* directory = nullptr;
   Metrics* metrics = nullptr;
   SessionSet* sessions = nullptr;
+  //! The running listeners: a reload re-reads their certificate, key and CA files.
+  std::vector<std::shared_ptr<ListenerRuntime>> listeners;
   //! Closes the listeners; called once, from the control thread, when draining starts.
   std::function<void()> stop_accepting;
   //! Ends every worker's run(); called when the drain is over (or on a second signal).
@@ -46,8 +49,10 @@ class ControlPlane {
   //! Serves the control plane on the calling thread until the drain is over.
   void run();
 
-  //! Reloads the config file named at start-up. An invalid file changes
-  //! nothing: the running config stays and the errors are logged and returned.
+  //! Reloads the config file named at start-up, and re-reads every listener's
+  //! TLS certificate, key and CA files (certificate rotation). An invalid file,
+  //! or a TLS file that cannot be used, changes nothing: the running config and
+  //! certificates stay, and the errors are logged and returned.
   ChangeResult reload(const std::string& who);
 
  private:
@@ -58,6 +63,10 @@ class ControlPlane {
   void wait_for_hangup();  //!< SIGHUP: reload
   void wait_for_stop();    //!< SIGTERM/SIGINT: drain; a second one: exit now
   std::vector<std::string> not_ready();
+  ChangeResult reload_failed(const std::string& who, std::vector<std::string> errors);
+  //! What the config file and the running listeners' TLS files are now
+  //! (inode, size, mtime of each): a change of any of them reloads.
+  std::string watched_files_stamp() const;
 
   ControlPlaneDeps deps_;
   boost::asio::io_context io_{1};

@@ -134,6 +134,7 @@ int Server::run() {
   }
 
   d.directory = std::make_unique<TenantDirectory>(d.cfg, &d.metrics);
+  std::vector<std::shared_ptr<ListenerRuntime>> runtimes;
   for (const auto& l : cfg.listeners) {
     std::shared_ptr<ListenerRuntime> rt;
     try {
@@ -163,6 +164,7 @@ int Server::run() {
     log::Event(log::Level::info, "listening").str("listener", l.name).str("listen", l.listen.str())
         .str("primary", l.primary);
     spawn_logged(d.main().get_executor(), "accept_loop", [&d, a = acceptor.get(), rt] { return d.accept_loop(*a, rt); });
+    runtimes.push_back(rt);
     d.acceptors.push_back(std::move(acceptor));
   }
 
@@ -171,6 +173,7 @@ int Server::run() {
   control.directory = d.directory.get();
   control.metrics = &d.metrics;
   control.sessions = &d.sessions;
+  control.listeners = std::move(runtimes);
   control.stop_accepting = [&d] { d.stop_accepting(); };
   control.stop_workers = [&d] { d.stop_workers(); };
   d.control = std::make_unique<ControlPlane>(std::move(control));
