@@ -14,13 +14,11 @@ import signal
 import socket
 import tempfile
 import threading
-import time
 import unittest
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import psycopg
 
 from certs import make_ca, make_leaf, served_certificate
 from fault_servers import ThrowawayPg, wait_until

@@ -13,7 +13,7 @@ rewrites.
 import json
 import os
 import socket
-import struct
+import subprocess
 import tempfile
 import threading
 import time
@@ -26,6 +26,7 @@ import pymysql
 
 from harness import PGPORT, Proxy, config, connect, free_port, pg_listener
 from test_mysql_clients import listener as my_listener
+from test_mysql_corpus import MYPORT
 from test_pg_robustness import read_error, startup_packet
 
 DNS_SHIM = os.environ.get("SY_DNS_SHIM")
@@ -56,6 +57,22 @@ class SilentServer:
         self.sock.close()
         for c in self.conns:
             c.close()
+
+
+class GreetThenSilent(SilentServer):
+    """Passes on the real MariaDB's greeting, then never says another word."""
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with socket.create_connection(("127.0.0.1", MYPORT)) as real:
+                header = real.recv(4, socket.MSG_WAITALL)
+                body = real.recv(int.from_bytes(header[:3], "little"), socket.MSG_WAITALL)
+            c.sendall(header + body)
+            self.conns.append(c)
 
 
 def get(admin_port, path):
@@ -127,6 +144,20 @@ class SilentTarget(unittest.TestCase):
             status, body = wait_ready(admin_port, ready=False)
             self.assertEqual(status, 503, body)
             self.assertTrue(any("no answer" in r for r in body["reasons"]), body)
+
+    def test_mysql_login_timeout_gives_a_clean_error(self):
+        with GreetThenSilent() as silent, Proxy(my_listener(free_port(), target_port=silent.port).replace(
+                "    targets:", "    login_timeout_ms: 800\n    targets:")) as proxy:
+            with self.assertRaises(pymysql.err.OperationalError) as cm:
+                pymysql.connect(host="127.0.0.1", port=proxy.port, user="app", password="apppass",
+                                connect_timeout=30, read_timeout=30)
+            self.assertEqual(cm.exception.args[0], 1429, cm.exception)
+            self.assertIn("did not complete the login within login_timeout_ms (800 ms)", cm.exception.args[1])
+            # libmariadb reads it too (the sequence id it expects, a server-range code).
+            r = subprocess.run(["mariadb", "--no-defaults", "--skip-ssl", "-h127.0.0.1", f"-P{proxy.port}", "-uapp",
+                                "-papppass", "-e", "SELECT 1"], capture_output=True, text=True, timeout=60)
+            self.assertIn("ERROR 1429", r.stderr)
+            self.assertIn("did not complete the login", r.stderr)
 
     def test_a_silent_target_does_not_hold_up_other_listeners(self):
         with SilentServer() as silent, Proxy(config(pg_listener("silent", None, silent.port, extra=PG_TIMEOUTS),
