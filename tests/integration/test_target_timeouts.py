@@ -12,6 +12,7 @@ rewrites.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -183,6 +184,9 @@ class NameStopsResolving(unittest.TestCase):
         self.answer("127.0.0.1")
         self.env = {"LD_PRELOAD": DNS_SHIM, "SY_FAULT_DNS_NAME": self.NAME, "SY_FAULT_DNS_FILE": self.answer_file,
                     "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def answer(self, text):
         tmp = self.answer_file + ".new"
