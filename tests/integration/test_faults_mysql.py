@@ -297,8 +297,8 @@ class SlowReader(ServerFaultCase):
         self.assertLessEqual(growth, 8 * 1024)
         self.assertTrue(running())
         self.assertLess(bytes_sent() - samples[-1], 64 * 1024)
+        cur._result.unbuffered_active = False  # nothing left for PyMySQL to drain
         reset_close(detach_socket(conn))
-        cur._result = conn._result = None  # nothing left for PyMySQL to drain
         self.assertTrue(wait_until(lambda: MY.app_threads() == 0, timeout=10))
         self.assert_serves_new_sessions()
 
