@@ -4,6 +4,8 @@
 #   tests/mariadb_server.sh start DIR    create DIR, install the datadir, TLS certs, start, create users/dbs
 #   tests/mariadb_server.sh stop DIR     shutdown (fine if it is not running)
 #   tests/mariadb_server.sh status DIR   exit 0 if running
+#   tests/mariadb_server.sh kill DIR     SIGKILL the server (a crash)
+#   tests/mariadb_server.sh restart DIR  start DIR's server again (after stop or kill), same port
 #
 # After `start`, `source DIR/env` exports:
 #   MYHOST MYPORT MYUSER MYPASSWORD MYDATABASE   127.0.0.1, the port, app, apppass, app
@@ -66,8 +68,38 @@ server_pid() { # DIR -> pid on stdout, if the pid file names a live process
   [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && printf '%s\n' "$pid"
 }
 
+# launch DIR PORT: runs the server on DIR's datadir and waits until it answers
+# ping. Fails if it exits first (e.g. the port was taken).
+launch() {
+  local dir=$1 port=$2 pid i
+  rm -f "$dir/mysqld.pid"
+  # setsid: the server must not share the caller's session/terminal signals.
+  # Its stdout/stderr go to the log too (--log-error catches almost everything).
+  setsid "$MY_SBIN/mariadbd" --no-defaults "${user_opt[@]}" --datadir="$dir/data" \
+    --socket="$dir/mysqld.sock" --port="$port" --bind-address=127.0.0.1 \
+    --skip-name-resolve --pid-file="$dir/mysqld.pid" --log-error="$dir/mariadb.log" \
+    --max-connections=600 --innodb-buffer-pool-size=128M --max-allowed-packet=64M \
+    --innodb-flush-log-at-trx-commit=0 --skip-log-bin \
+    --ssl-ca="$dir/certs/ca.crt" --ssl-cert="$dir/certs/server.crt" \
+    --ssl-key="$dir/certs/server.key" \
+    < /dev/null >> "$dir/mariadb.log" 2>&1 &
+  pid=$!
+  for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+    admin "$dir" ping >/dev/null 2>&1 && return 0
+    alive "$pid" || break
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    kill -9 "$pid" 2>/dev/null || true
+    tail -n 30 "$dir/mariadb.log" >&2 || true
+    die "MariaDB did not answer ping within ${START_TIMEOUT}s"
+  fi
+  wait "$pid" 2>/dev/null || true
+  return 1
+}
+
 cmd_start() {
-  local dir=$1 data port attempt pid i started
+  local dir=$1 data port attempt
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd -P)
   data=$dir/data
@@ -93,36 +125,9 @@ cmd_start() {
   : > "$dir/mariadb.log"
   [[ $EUID -eq 0 ]] && chown "$MY_OS_USER" "$dir/mariadb.log"
 
-  started=0
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    rm -f "$dir/mysqld.pid"
-    # setsid: the server must not share the caller's session/terminal signals.
-    # Its stdout/stderr go to the log too (--log-error catches almost everything).
-    setsid "$MY_SBIN/mariadbd" --no-defaults "${user_opt[@]}" --datadir="$data" \
-      --socket="$dir/mysqld.sock" --port="$port" --bind-address=127.0.0.1 \
-      --skip-name-resolve --pid-file="$dir/mysqld.pid" --log-error="$dir/mariadb.log" \
-      --max-connections=600 --innodb-buffer-pool-size=128M --max-allowed-packet=64M \
-      --innodb-flush-log-at-trx-commit=0 --skip-log-bin \
-      --ssl-ca="$dir/certs/ca.crt" --ssl-cert="$dir/certs/server.crt" \
-      --ssl-key="$dir/certs/server.key" \
-      < /dev/null >> "$dir/mariadb.log" 2>&1 &
-    pid=$!
-    for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-      if admin "$dir" ping >/dev/null 2>&1; then
-        started=1
-        break
-      fi
-      alive "$pid" || break
-      sleep 0.1
-    done
-    ((started)) && break
-    if alive "$pid"; then
-      kill -9 "$pid" 2>/dev/null || true
-      tail -n 30 "$dir/mariadb.log" >&2 || true
-      die "MariaDB did not answer ping within ${START_TIMEOUT}s"
-    fi
-    wait "$pid" 2>/dev/null || true
+    launch "$dir" "$port" && break
     if ((attempt < 5)) && grep -q 'Address already in use\|Bind on TCP/IP port' "$dir/mariadb.log" 2>/dev/null; then
       log "port $port was taken, retrying"
       continue
@@ -188,12 +193,36 @@ cmd_status() {
   server_pid "$1" >/dev/null && admin "$1" ping >/dev/null 2>&1
 }
 
-usage() { die "usage: $0 start|stop|status DIR"; }
+# The fault-injection tests' crash: the server dies without a shutdown; the
+# next start runs InnoDB crash recovery.
+cmd_kill() {
+  local dir=$1 pid i
+  pid=$(server_pid "$dir") || return 0
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    alive "$pid" || return 0
+    sleep 0.1
+  done
+  die "MariaDB ($pid) still alive after SIGKILL"
+}
+
+cmd_restart() { # on the port recorded in DIR/env
+  local dir=$1 port
+  [[ -d $dir/data ]] || die "$dir has no data directory; use start"
+  cmd_status "$dir" && return 0
+  port=$(sed -n 's/.*MYPORT=\([0-9]*\).*/\1/p' "$dir/env")
+  [[ -n $port ]] || die "no MYPORT in $dir/env"
+  launch "$dir" "$port" || { tail -n 30 "$dir/mariadb.log" >&2; die "MariaDB failed to restart"; }
+}
+
+usage() { die "usage: $0 start|stop|status|kill|restart DIR"; }
 
 [[ $# -eq 2 ]] || usage
 case $1 in
   start) cmd_start "$2" ;;
   stop) cmd_stop "$2" ;;
   status) cmd_status "$2" ;;
+  kill) cmd_kill "$2" ;;
+  restart) cmd_restart "$2" ;;
   *) usage ;;
 esac

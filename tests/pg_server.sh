@@ -4,6 +4,8 @@
 #   tests/pg_server.sh start DIR    create DIR, initdb, TLS certs, start, create roles/db
 #   tests/pg_server.sh stop DIR     fast shutdown (fine if it is not running)
 #   tests/pg_server.sh status DIR   exit 0 if running
+#   tests/pg_server.sh kill DIR     SIGKILL the postmaster and every server process (a crash)
+#   tests/pg_server.sh restart DIR  start DIR's server again (after stop or kill), same port
 #
 # After `start`, `source DIR/env` exports:
 #   PGHOST PGPORT PGUSER PGDATABASE   libpq defaults: 127.0.0.1, the port, postgres, app
@@ -150,12 +152,44 @@ cmd_status() {
   [[ -d $1/data ]] && as_pg "$PG_BIN/pg_ctl" -D "$1/data" status >/dev/null 2>&1
 }
 
-usage() { die "usage: $0 start|stop|status DIR"; }
+# The fault-injection tests' crash: the postmaster and its children die at
+# once, without a shutdown; the next start runs crash recovery.
+cmd_kill() {
+  local dir=$1 pid pids i
+  pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null) || return 0
+  [[ $pid =~ ^[0-9]+$ ]] || return 0
+  # shellcheck disable=SC2207  # one pid per word
+  pids=("$pid" $(ps -o pid= --ppid "$pid" || true))
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    # Zombies (dead, not yet reaped) count as gone. The lock files still name
+    # the postmaster, and a zombie passes for alive to pg_ctl and to the next
+    # postmaster: they go too.
+    if ! ps -o stat= -p "$(IFS=,; echo "${pids[*]}")" | grep -qv '^Z'; then
+      rm -f "$dir/data/postmaster.pid" "$dir"/.s.PGSQL.*.lock
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "server processes ${pids[*]} still alive after SIGKILL"
+}
+
+cmd_restart() {
+  local dir=$1
+  [[ -d $dir/data ]] || die "$dir has no data directory; use start"
+  cmd_status "$dir" && return 0
+  as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null ||
+    { tail -n 30 "$dir/postgres.log" >&2; die "PostgreSQL failed to restart"; }
+}
+
+usage() { die "usage: $0 start|stop|status|kill|restart DIR"; }
 
 [[ $# -eq 2 ]] || usage
 case $1 in
   start) cmd_start "$2" ;;
   stop) cmd_stop "$2" ;;
   status) cmd_status "$2" ;;
+  kill) cmd_kill "$2" ;;
+  restart) cmd_restart "$2" ;;
   *) usage ;;
 esac

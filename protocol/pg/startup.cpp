@@ -90,4 +90,12 @@ std::string encode_ssl_request() {
   return out;
 }
 
+std::string encode_gssenc_request() {
+  std::string out;
+  proto::ByteWriter w(out);
+  w.be32(8);
+  w.be32(kGssEncRequestCode);
+  return out;
+}
+
 }  // namespace sy::pg

@@ -50,5 +50,7 @@ StartupDecode decode_startup(std::string_view in);
 std::string encode_startup(const StartupPacket& p);
 
 std::string encode_ssl_request();
+//! GSSENCRequest: the server answers one byte ('N', 'G') and nothing else.
+std::string encode_gssenc_request();
 
 }  // namespace sy::pg

@@ -3,36 +3,49 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <vector>
+
+#include "proxy/backends/resolve_host.h"
 
 namespace sy::proxy {
 
 using asio::redirect_error;
 using asio::use_awaitable;
 
-asio::awaitable<std::string> connect_tcp(Conn& conn, const config::Endpoint& target, std::chrono::milliseconds timeout) {
-  auto ex = conn.socket().get_executor();
-  // The timer closes the socket, which fails whichever step is pending.
-  asio::steady_timer deadline(ex, timeout);
-  bool timed_out = false;
-  deadline.async_wait([&conn, &timed_out](error_code e) {
-    if (e) return;
-    timed_out = true;
-    conn.close();
+ConnectDeadline::ConnectDeadline(Conn& conn, std::chrono::milliseconds timeout)
+    : state_(std::make_shared<State>()),
+      timeout_(timeout),
+      at_(std::chrono::steady_clock::now() + timeout),
+      timer_(conn.socket().get_executor(), at_) {
+  // Everything runs on the session's one thread: the handler either sees
+  // `cancelled` or runs while the connection still exists.
+  timer_.async_wait([state = state_, c = &conn](error_code e) {
+    if (e || state->cancelled) return;
+    state->expired = true;
+    c->close();
   });
+}
+
+ConnectDeadline::~ConnectDeadline() { cancel(); }
+
+void ConnectDeadline::cancel() {
+  state_->cancelled = true;
+  timer_.cancel();
+}
+
+std::string ConnectDeadline::message() const {
+  return "timed out after " + std::to_string(timeout_.count()) + " ms (connect_timeout_ms)";
+}
+
+asio::awaitable<std::string> connect_tcp(Conn& conn, const config::Endpoint& target, const ConnectDeadline& deadline) {
+  auto resolved = co_await resolve_host(conn.socket().get_executor(), target.host, deadline.at());
+  if (resolved.all.empty()) co_return deadline.explain(resolved.error);
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& a : resolved.all) endpoints.emplace_back(a, target.port);
   error_code ec;
-  auto addr = asio::ip::make_address(target.host, ec);
-  if (!ec) {
-    co_await conn.socket().async_connect(tcp::endpoint(addr, target.port), redirect_error(use_awaitable, ec));
-  } else {
-    tcp::resolver resolver(ex);
-    auto results = co_await resolver.async_resolve(target.host, std::to_string(target.port), redirect_error(use_awaitable, ec));
-    if (ec) co_return timed_out ? "connection timed out" : "cannot resolve host: " + ec.message();
-    co_await asio::async_connect(conn.socket(), results, redirect_error(use_awaitable, ec));
-  }
-  deadline.cancel();
-  if (ec) co_return timed_out ? std::string("connection timed out") : ec.message();
+  co_await asio::async_connect(conn.socket(), endpoints, redirect_error(use_awaitable, ec));
+  if (ec) co_return deadline.explain(ec.message());
   conn.socket().set_option(tcp::no_delay(true), ec);
   co_return std::string();
 }

@@ -15,7 +15,7 @@ using error_code = boost::system::error_code;
 asio::awaitable<ResolvedHost> resolve_host(asio::any_io_executor ex, const std::string& host,
                                            std::chrono::steady_clock::time_point deadline) {
   error_code ec;
-  if (auto ip = asio::ip::make_address(host, ec); !ec) co_return ResolvedHost{ip.to_string(), {}};
+  if (auto ip = asio::ip::make_address(host, ec); !ec) co_return ResolvedHost{ip.to_string(), {}, {ip}};
   // The lookup and the deadline race; the resolver and the answer live in
   // shared state because the loser completes after this coroutine returned.
   struct Lookup {
@@ -32,6 +32,7 @@ asio::awaitable<ResolvedHost> resolve_host(asio::any_io_executor ex, const std::
       lookup->answer.error = "cannot resolve " + host + ": " + (e ? e.message() : "no address");
     else
       lookup->answer.ip = r.begin()->endpoint().address().to_string();
+    for (const auto& e : r) lookup->answer.all.push_back(e.endpoint().address());
     lookup->wake.cancel();
   });
   asio::steady_timer timer(ex, deadline);
@@ -40,7 +41,7 @@ asio::awaitable<ResolvedHost> resolve_host(asio::any_io_executor ex, const std::
   });
   co_await lookup->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   timer.cancel();
-  if (!lookup->done) co_return ResolvedHost{{}, "resolving " + host + " timed out"};
+  if (!lookup->done) co_return ResolvedHost{{}, "resolving " + host + " timed out", {}};
   co_return lookup->answer;
 }
 

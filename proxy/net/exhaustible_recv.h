@@ -2,17 +2,19 @@
 // A socket read that tells asio's epoll reactor when it emptied the socket.
 //
 // Why: Boost 1.74's reactor only skips the speculative recv() of the next read
-// when the previous one reported "done_and_exhausted", and its own recv op says
-// so only at EOF. A relay's reads are nearly always short (one request, one
-// result set), so every wait cost either a recv() that fails with EAGAIN
-// (async_read_some) or an EPOLL_CTL_MOD (async_wait): two syscalls a
-// transaction that PgBouncer and HAProxy do not make. This op reports a short
-// read as exhausted, so the next read queues on the descriptor's persistent
-// edge-triggered registration without any syscall.
+// when the previous one reported "done_and_exhausted". This op reports end of
+// stream that way, as asio's own recv op does.
 //
-// Safe because the reactor sets try_speculative_ again on every EPOLLIN edge
-// that arrives while no read is queued, under the same descriptor lock this op
-// is started with; data that lands after a short read is never missed.
+// A short read is NOT reported as exhausted, although that would spare the
+// EAGAIN recv() of the next read: the peer's last bytes and its FIN often
+// arrive in one edge (a client that writes and closes at once, mid-COPY; a
+// server's last FATAL before it exits). The short read takes the bytes, the
+// FIN stays behind them, and no further edge ever comes: a read queued
+// without the speculative recv() would wait forever, and the session would
+// keep both sockets and the server's backend (stuck in COPY, holding its
+// locks) for good. tests/unit/proxy/net/conn_test.cpp,
+// EndOfStreamRightBehindTheDataIsSeen, and test_faults_pg.py's vanishing
+// clients show it.
 //
 // Uses asio's detail layer (reactor, reactor_op, handler_work), the same
 // building blocks as asio's own reactive_socket_recv_op. Included by conn.cpp
@@ -55,7 +57,7 @@ class ExhaustibleRecvOp : public asio::detail::reactor_op {
       ssize_t n = ::recv(o->fd_, o->buf_.data(), o->buf_.size(), 0);
       if (n > 0) {
         o->bytes_transferred_ = static_cast<size_t>(n);
-        return o->bytes_transferred_ < o->buf_.size() ? done_and_exhausted : done;
+        return done;  // even when short: a FIN may be right behind (see top)
       }
       if (n == 0) {
         o->ec_ = asio::error::eof;

@@ -41,4 +41,16 @@ std::shared_ptr<ssl::context> make_client_tls(const config::BackendTls& tls) {
   return ctx;
 }
 
+std::shared_ptr<const ListenerTls> make_listener_tls(const config::Listener& l) {
+  auto out = std::make_shared<ListenerTls>();
+  try {
+    if (l.tls.mode != config::ClientTlsMode::Disable) out->client = make_server_tls(l.tls);
+    for (const auto& t : l.targets)
+      out->targets[t.name] = t.tls.mode == config::BackendTlsMode::Disable ? nullptr : make_client_tls(t.tls);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("listener \"" + l.name + "\": " + e.what());
+  }
+  return out;
+}
+
 }  // namespace sy::proxy

@@ -3,7 +3,6 @@
 #include <boost/asio/post.hpp>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include "proxy/net/task_group.h"
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -11,12 +10,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include "config/loader.h"
 #include "protocol/pg/messages.h"
 #include "proxy/admin/admin_api.h"
 #include "proxy/admin/admin_http.h"
+#include "proxy/backends/target_probe.h"
+#include "proxy/server/listener_runtime.h"
 #include "proxy/server/server.h"
 #include "proxy/session/session_set.h"
 #include "proxy/telemetry/log.h"
@@ -102,20 +104,11 @@ asio::awaitable<void> ControlPlane::probe_loop() {
     for (const auto& l : deps_.cfg->listeners) {
       const auto& t = l.primary_target();
       std::string key = l.name + "/" + t.name;
-      error_code ec;
-      tcp::socket sock(io_);
-      asio::steady_timer deadline(io_, std::chrono::milliseconds(std::min<uint32_t>(l.connect_timeout_ms, 2000)));
-      deadline.async_wait([&sock](error_code e) {
-        if (!e) sock.close();
-      });
-      tcp::resolver resolver(io_);
-      auto results = co_await resolver.async_resolve(t.address.host, std::to_string(t.address.port),
-                                                     redirect_error(use_awaitable, ec));
-      if (!ec) co_await asio::async_connect(sock, results, redirect_error(use_awaitable, ec));
-      deadline.cancel();
-      if (ec)
+      auto timeout = std::chrono::milliseconds(std::min<uint32_t>(l.connect_timeout_ms, 2000));
+      auto why = co_await probe_target(io_.get_executor(), l.protocol, t, timeout);
+      if (!why.empty())
         unreachable_[key] = "target \"" + t.name + "\" of listener \"" + l.name + "\" at " + t.address.str() +
-                            " unreachable: " + ec.message();
+                            " unreachable: " + why;
       else
         unreachable_.erase(key);
     }
@@ -126,48 +119,92 @@ asio::awaitable<void> ControlPlane::probe_loop() {
   }
 }
 
+ChangeResult ControlPlane::reload_failed(const std::string& who, std::vector<std::string> errors) {
+  ChangeResult r{422, "invalid config; the running config is unchanged", std::move(errors)};
+  log::Event ev(log::Level::err, "config_reload_failed");
+  ev.str("who", who).str("config", deps_.cfg->source).num("errors", int64_t(r.details.size()));
+  ev.str("first_error", r.details.empty() ? "" : r.details.front());
+  // Every error with its line, as check-config prints them: a file fixed
+  // one error per reload attempt is a slow way to recover.
+  std::string all = "[";
+  for (const auto& d : r.details) {
+    if (all.size() > 1) all += ",";
+    log::append_json_string(all, d);
+  }
+  ev.raw("all_errors", all + "]");
+  return r;
+}
+
 ChangeResult ControlPlane::reload(const std::string& who) {
   const auto& source = deps_.cfg->source;
   auto loaded = config::load_file(source);
   if (!loaded.ok()) {
-    ChangeResult r{422, "invalid config; the running config is unchanged", {}};
-    for (const auto& e : loaded.errors) r.details.push_back(e.str());
-    log::Event ev(log::Level::err, "config_reload_failed");
-    ev.str("who", who).str("config", source).num("errors", int64_t(r.details.size()));
-    ev.str("first_error", r.details.empty() ? "" : r.details.front());
-    // Every error with its line, as check-config prints them: a file fixed
-    // one error per reload attempt is a slow way to recover.
-    std::string all = "[";
-    for (const auto& d : r.details) {
-      if (all.size() > 1) all += ",";
-      log::append_json_string(all, d);
-    }
-    ev.raw("all_errors", all + "]");
-    return r;
+    std::vector<std::string> errors;
+    for (const auto& e : loaded.errors) errors.push_back(e.str());
+    return reload_failed(who, std::move(errors));
   }
+  // Certificates and keys are re-read at every reload, from the paths the
+  // listeners run with (Kubernetes rotates a mounted Secret in place). All of
+  // them are loaded before anything changes: one that cannot be used refuses
+  // the reload, as a bad config does, and every session keeps being served
+  // with the ones in force.
+  std::vector<std::shared_ptr<const ListenerTls>> tls;
+  std::vector<std::string> tls_errors;
+  for (const auto& rt : deps_.listeners) {
+    try {
+      tls.push_back(make_listener_tls(rt->cfg));
+    } catch (const std::exception& e) {
+      tls_errors.push_back(e.what());
+    }
+  }
+  if (!tls_errors.empty()) return reload_failed(who, std::move(tls_errors));
   auto r = deps_.directory->reload(loaded.config, who);
-  if (r.status == 200) log_config_warnings(loaded.warnings, source);
+  if (r.status != 200) return r;
+  for (size_t i = 0; i < tls.size(); ++i) {
+    auto& rt = *deps_.listeners[i];
+    auto old = rt.tls.exchange(tls[i]);
+    // Logged when the certificate served to clients changed, so a rotation
+    // shows in the log; CA bundles and unchanged files are swapped quietly.
+    X509* before = old && old->client ? SSL_CTX_get0_certificate(old->client->native_handle()) : nullptr;
+    X509* after = tls[i]->client ? SSL_CTX_get0_certificate(tls[i]->client->native_handle()) : nullptr;
+    if (after && (!before || X509_cmp(before, after) != 0)) {
+      const ASN1_INTEGER* serial = X509_get0_serialNumber(after);
+      log::Event(log::Level::info, "tls_certificate_reloaded").str("who", who).str("listener", rt.cfg.name)
+          .str("cert", rt.cfg.tls.cert).num("serial", ASN1_INTEGER_get(serial));
+    }
+  }
+  log_config_warnings(loaded.warnings, source);
   return r;
 }
 
-// Kubernetes updates a mounted ConfigMap by swapping a symlink, so watch
-// what the path resolves to (inode, size, mtime), polled once a second.
-asio::awaitable<void> ControlPlane::watch_config_file() {
-  const auto& source = deps_.cfg->source;
-  auto stamp = [&source] {
+std::string ControlPlane::watched_files_stamp() const {
+  auto stamp = [](const std::string& path) {
     struct stat st {};
-    if (::stat(source.c_str(), &st) != 0) return std::string();
+    if (path.empty() || ::stat(path.c_str(), &st) != 0) return std::string("-;");
     return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
-           "." + std::to_string(st.st_mtim.tv_nsec);
+           "." + std::to_string(st.st_mtim.tv_nsec) + ";";
   };
-  std::string last = stamp();
+  std::string out = stamp(deps_.cfg->source);
+  for (const auto& rt : deps_.listeners) {
+    out += stamp(rt->cfg.tls.cert) + stamp(rt->cfg.tls.key);
+    for (const auto& t : rt->cfg.targets) out += stamp(t.tls.ca);
+  }
+  return out;
+}
+
+// Kubernetes updates a mounted ConfigMap or Secret by swapping a symlink, so
+// watch what each path resolves to (inode, size, mtime), polled once a second.
+asio::awaitable<void> ControlPlane::watch_config_file() {
+  std::string last = watched_files_stamp();
   asio::steady_timer tick(io_);
   while (!draining_) {
     tick.expires_after(std::chrono::seconds(1));
     error_code ec;
     co_await tick.async_wait(redirect_error(use_awaitable, ec));
-    auto now = stamp();
-    if (now.empty() || now == last) continue;
+    struct stat st {};
+    if (::stat(deps_.cfg->source.c_str(), &st) != 0) continue;  // mid-swap: wait until it is back
+    auto now = watched_files_stamp();
+    if (now == last) continue;
     last = now;
     reload("file_change");
   }

@@ -20,6 +20,7 @@
 namespace sy::proxy {
 
 class AdminServer;
+struct ListenerRuntime;
 class Metrics;
 class SessionSet;
 class ShadowService;
@@ -31,6 +32,8 @@ struct ControlPlaneDeps {
   Metrics* metrics = nullptr;
   SessionSet* sessions = nullptr;
   ShadowService* shadow = nullptr;  //!< the mismatch list and the guards, for the admin API
+  //! The running listeners: a reload re-reads their certificate, key and CA files.
+  std::vector<std::shared_ptr<ListenerRuntime>> listeners;
   //! Closes the listeners; called once, from the control thread, when draining starts.
   std::function<void()> stop_accepting;
   //! Ends every worker's run(); called when the drain is over (or on a second signal).
@@ -50,8 +53,10 @@ class ControlPlane {
   //! Runs `f` on the control plane's thread (a guard trip's flag change).
   void post(std::function<void()> f);
 
-  //! Reloads the config file named at start-up. An invalid file changes
-  //! nothing: the running config stays and the errors are logged and returned.
+  //! Reloads the config file named at start-up, and re-reads every listener's
+  //! TLS certificate, key and CA files (certificate rotation). An invalid file,
+  //! or a TLS file that cannot be used, changes nothing: the running config and
+  //! certificates stay, and the errors are logged and returned.
   ChangeResult reload(const std::string& who);
 
  private:
@@ -62,6 +67,10 @@ class ControlPlane {
   void wait_for_hangup();  //!< SIGHUP: reload
   void wait_for_stop();    //!< SIGTERM/SIGINT: drain; a second one: exit now
   std::vector<std::string> not_ready();
+  ChangeResult reload_failed(const std::string& who, std::vector<std::string> errors);
+  //! What the config file and the running listeners' TLS files are now
+  //! (inode, size, mtime of each): a change of any of them reloads.
+  std::string watched_files_stamp() const;
 
   ControlPlaneDeps deps_;
   boost::asio::io_context io_{1};

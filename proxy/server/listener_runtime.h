@@ -1,6 +1,7 @@
 #pragma once
 // What every session on one listener shares: its config and its TLS contexts,
-// built once at start-up rather than per connection.
+// built at start-up and again by each reload (which re-reads the certificate,
+// key and CA files), rather than per connection.
 #include <atomic>
 #include <boost/asio/ssl/context.hpp>
 #include <map>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/net/tls.h"
 #include "proxy/session/mysql/sha2_rsa_key.h"
 #include "proxy/flags/tenant_directory.h"
 #include "proxy/telemetry/listener_stats.h"
@@ -20,8 +22,9 @@ class TenantDirectory;
 
 struct ListenerRuntime {
   config::Listener cfg;
-  std::shared_ptr<boost::asio::ssl::context> client_tls;  //!< null when tls.mode is disable
-  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> target_tls;  //!< null entry = plaintext
+  //! Taken once by each session as it starts (RelaySession::tls_); replaced
+  //! whole by the control plane when a reload re-reads the files.
+  std::atomic<std::shared_ptr<const ListenerTls>> tls;
   //! MySQL listeners whose clients may be plaintext while a target uses TLS.
   std::shared_ptr<const Sha2RsaKey> sha2_key;
   std::atomic<uint32_t> clients{0};  //!< live client connections

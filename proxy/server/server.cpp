@@ -86,12 +86,9 @@ struct Server::Impl {
   std::shared_ptr<ListenerRuntime> build_runtime(const config::Listener& l) {
     auto rt = std::make_shared<ListenerRuntime>();
     rt->cfg = l;
-    if (l.tls.mode != config::ClientTlsMode::Disable) rt->client_tls = make_server_tls(l.tls);
+    rt->tls = make_listener_tls(l);
     bool tls_target = false;
-    for (const auto& t : l.targets) {
-      rt->target_tls[t.name] = t.tls.mode == config::BackendTlsMode::Disable ? nullptr : make_client_tls(t.tls);
-      tls_target = tls_target || t.tls.mode != config::BackendTlsMode::Disable;
-    }
+    for (const auto& t : l.targets) tls_target = tls_target || t.tls.mode != config::BackendTlsMode::Disable;
     if (l.protocol == config::Protocol::Mysql && tls_target && l.tls.mode != config::ClientTlsMode::Require)
       rt->sha2_key = Sha2RsaKey::generate();
     rt->directory = directory.get();
@@ -141,6 +138,7 @@ int Server::run() {
   d.directory = std::make_unique<TenantDirectory>(d.cfg, &d.metrics);
   d.shadow = std::make_unique<ShadowService>(d.metrics, *d.directory);
   for (auto& w : d.workers) w->shadow = std::make_unique<ShadowRunner>(w->io, *d.shadow);
+  std::vector<std::shared_ptr<ListenerRuntime>> runtimes;
   for (const auto& l : cfg.listeners) {
     std::shared_ptr<ListenerRuntime> rt;
     try {
@@ -170,6 +168,7 @@ int Server::run() {
     log::Event(log::Level::info, "listening").str("listener", l.name).str("listen", l.listen.str())
         .str("primary", l.primary);
     spawn_logged(d.main().get_executor(), "accept_loop", [&d, a = acceptor.get(), rt] { return d.accept_loop(*a, rt); });
+    runtimes.push_back(rt);
     d.acceptors.push_back(std::move(acceptor));
   }
 
@@ -179,6 +178,7 @@ int Server::run() {
   control.metrics = &d.metrics;
   control.sessions = &d.sessions;
   control.shadow = d.shadow.get();
+  control.listeners = std::move(runtimes);
   control.stop_accepting = [&d] { d.stop_accepting(); };
   control.stop_workers = [&d] { d.stop_workers(); };
   d.control = std::make_unique<ControlPlane>(std::move(control));

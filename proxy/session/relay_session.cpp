@@ -26,6 +26,7 @@ std::string endpoint_string(const tcp::socket& s) {
 
 RelaySession::RelaySession(tcp::socket client, SessionDeps deps)
     : deps_(std::move(deps)),
+      tls_(deps_.listener->tls.load()),
       client_addr_(endpoint_string(client)),
       client_(std::move(client)),
       client_buf_(kInitialBuffer),
@@ -90,10 +91,23 @@ void RelaySession::arm_login_deadline() {
                                                       std::chrono::milliseconds(listener.cfg.login_timeout_ms));
   login_timer_->async_wait([weak = weak_from_this()](error_code ec) {
     if (ec) return;
-    if (auto self = weak.lock()) {
-      log::Event(log::Level::warn, "login_timeout").str("client", self->client_addr_);
-      self->close_both();
+    auto self = weak.lock();
+    if (!self) return;
+    if (self->stage_ == Stage::Login && self->awaiting_target_ && self->primary_) {
+      // The login loop sees the server side close and sends this.
+      const auto& t = self->primary_->target;
+      log::Event(log::Level::warn, "login_timeout").str("client", self->client_addr_).str("waiting_for", "target")
+          .str("target", t.name).str("address", t.address.str());
+      self->count_backend_error();
+      self->pending_client_error_ = self->target_login_timeout_error(
+          "switchyard: target \"" + t.name + "\" at " + t.address.str() +
+          " did not complete the login within login_timeout_ms (" +
+          std::to_string(self->deps_.listener->cfg.login_timeout_ms) + " ms)");
+      self->primary_->conn.close();
+      return;
     }
+    log::Event(log::Level::warn, "login_timeout").str("client", self->client_addr_).str("waiting_for", "client");
+    self->close_both();
   });
 }
 

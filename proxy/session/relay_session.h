@@ -18,6 +18,7 @@
 #include "proxy/net/conn.h"
 #include "proxy/net/socket_writer.h"
 #include "proxy/net/task_group.h"
+#include "proxy/net/tls.h"
 #include "proxy/session/session.h"
 #include "rewrite/sql_lexer.h"
 #include "proxy/telemetry/metrics.h"
@@ -52,8 +53,12 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   //! Counts the client against max_client_connections; false when over it
   //! (the caller refuses in its own protocol). Also arms the login deadline.
   bool admit();
-  //! Closes both sides if the client is not logged in within login_timeout_ms.
+  //! Ends the session if the client is not logged in within login_timeout_ms:
+  //! silently when the client had the next word (as the server does), with
+  //! target_login_timeout_error() when the target had it.
   void arm_login_deadline();
+  //! The protocol's error for a login the target did not complete in time.
+  virtual std::string target_login_timeout_error(const std::string& message) const = 0;
   //! Cancels the login deadline: the client is in.
   void logged_in();
   void close_both();
@@ -96,6 +101,9 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   }
 
   SessionDeps deps_;
+  //! The listener's TLS contexts as they were when the session started: a
+  //! certificate rotated meanwhile applies to the sessions that come after.
+  std::shared_ptr<const ListenerTls> tls_;
   std::string client_addr_;
   Conn client_;
   ByteBuffer client_buf_;
@@ -104,6 +112,9 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   Stage stage_ = Stage::Startup;
   std::unique_ptr<Backend> primary_;  //!< the primary target's connection, once connecting
   std::string pending_client_error_;  //!< whole error message to send the client before closing
+  //! Set by the login loops while the target has the next word, so that a
+  //! login deadline then blames the target, not the client.
+  bool awaiting_target_ = false;
   bool frontend_done_ = false;        //!< the client side ended (EOF, quit or error)
   std::shared_ptr<const TenantState> tenant_;  //!< null: no tenant matched, pure relay
   //! The tenant's counters, resolved when it is bound and again when a reload

@@ -34,11 +34,13 @@ asio::awaitable<bool> MySqlSession::login() {
   enum class Next { Server, Client } next = Next::Server;
   std::string packet;
   for (;;) {
+    awaiting_target_ = next == Next::Server;
     if (next == Next::Client) {
       if (!co_await read_packet(client_, client_buf_, packet, lcfg.max_message_bytes)) {
         close_both();  // the client gave up: the server sees its side close
         co_return false;
       }
+      login_reply_seq_ = static_cast<uint8_t>(my::sequence_id(packet.data()) + 1);
       if (sha2_bridge_ != Sha2Bridge::Off) {
         if (!co_await bridge_sha2_answer(std::move(packet))) break;
         // A plaintext client that was sent switchyard's key answers again,
@@ -162,6 +164,10 @@ void MySqlSession::refuse_bridged_login(uint8_t seq, std::string_view reason, co
   log::Event(log::Level::warn, "auth_refused").str("listener", deps_.listener->cfg.name).str("client", client_addr_)
       .str("user", user_).str("plugin", auth_plugin_).str("reason", reason);
   pending_client_error_ = my::encode_err(seq, my::kErNotSupportedAuthMode, "08004", "switchyard: " + message);
+}
+
+std::string MySqlSession::target_login_timeout_error(const std::string& message) const {
+  return my::encode_err(login_reply_seq_, my::kErConnectToForeignDataSource, "HY000", message);
 }
 
 }  // namespace sy::proxy

@@ -82,10 +82,15 @@ asio::awaitable<void> MySqlSession::run() {
   const auto& target = lcfg.primary_target();
   primary_ = std::make_unique<MySqlBackend>(target, client_.socket().get_executor());
   auto& srv = server();
-  auto failed = co_await connect_tcp(srv.conn, target.address, std::chrono::milliseconds(lcfg.connect_timeout_ms));
-  std::string greeting_packet;
-  if (failed.empty() && !co_await read_packet(srv.conn, srv.buf, greeting_packet, kMaxHandshakePacket))
-    failed = "no greeting from the server";
+  // The greeting is under connect_timeout_ms too: a server that accepts
+  // and then says nothing fails here, not at the login timeout.
+  std::string failed, greeting_packet;
+  {
+    ConnectDeadline deadline(srv.conn, std::chrono::milliseconds(lcfg.connect_timeout_ms));
+    failed = co_await connect_tcp(srv.conn, target.address, deadline);
+    if (failed.empty() && !co_await read_packet(srv.conn, srv.buf, greeting_packet, kMaxHandshakePacket))
+      failed = deadline.explain("no greeting from the server");
+  }
   if (!failed.empty()) {
     count_backend_error();
     log::Event(log::Level::err, "backend_connect_failed").str("target", target.name).str("address", target.address.str())
@@ -113,7 +118,7 @@ asio::awaitable<void> MySqlSession::run() {
                     "switchyard: target \"" + target.name + "\" does not support TLS, but tls.mode requires it");
     co_return;
   }
-  bool offer_tls = listener.client_tls && lcfg.tls.mode != ClientTlsMode::Disable;
+  bool offer_tls = tls_->client && lcfg.tls.mode != ClientTlsMode::Disable;
   uint32_t offered = (g->capabilities & ~kStripped & ~my::kClientSsl) | (offer_tls ? my::kClientSsl : 0);
   my::set_greeting_capabilities(greeting, *g, offered);
   to_client_.push(my::encode_packet(0, greeting));
@@ -136,7 +141,7 @@ asio::awaitable<void> MySqlSession::run() {
     client_buf_.consume(early.size());
     // The handshake writes to the socket itself: the writer must be done first.
     if (!co_await to_client_.flush()) co_return;
-    co_await client_.tls_accept(*listener.client_tls, ec, early);
+    co_await client_.tls_accept(*tls_->client, ec, early);
     if (ec) {
       log::Event(log::Level::warn, "tls_handshake_failed").str("client", client_addr_).str("error", ec.message());
       client_.close();
@@ -176,7 +181,10 @@ asio::awaitable<void> MySqlSession::run() {
     co_await srv.conn.write(asio::buffer(req), ec);
     // (Not a ?: — GCC 12 mishandles co_await inside a conditional expression.)
     std::string tls_failed = ec.message();
-    if (!ec) tls_failed = co_await start_target_tls(srv.conn, *listener.target_tls.at(target.name), target);
+    if (!ec) {
+      ConnectDeadline deadline(srv.conn, std::chrono::milliseconds(lcfg.connect_timeout_ms));
+      tls_failed = deadline.explain(co_await start_target_tls(srv.conn, *tls_->targets.at(target.name), target));
+    }
     if (!tls_failed.empty()) {
       count_backend_error();
       co_await refuse(client_seq + 1, my::kErConnectToForeignDataSource, "HY000",
@@ -185,6 +193,7 @@ asio::awaitable<void> MySqlSession::run() {
     }
   }
   seq_offset_ = int(server_seq) - int(client_seq);
+  login_reply_seq_ = static_cast<uint8_t>(client_seq + 1);
   auto login_packet = my::encode_packet(server_seq, login);
   co_await srv.conn.write(asio::buffer(login_packet), ec);
   if (ec) {

@@ -42,6 +42,7 @@ class MySqlSession : public RelaySession {
   //! Relays the authentication exchange up to the server's OK; false if the
   //! login failed or either side went away (mysql_login.cpp).
   asio::awaitable<bool> login();
+  std::string target_login_timeout_error(const std::string& message) const override;
   asio::awaitable<void> pump_frontend() override;
   asio::awaitable<void> pump_backend() override;
   void rewrite_packet(std::string_view packet, OutputBatch& out);
@@ -53,6 +54,9 @@ class MySqlSession : public RelaySession {
 
   MySqlBackend& server() { return static_cast<MySqlBackend&>(*primary_); }
 
+  //! Sequence id the client expects next during the login (an error then
+  //! carries it): one past the client's last packet.
+  uint8_t login_reply_seq_ = 2;
   int seq_offset_ = 0;  //!< server-side minus client-side sequence ids during authentication
   std::string auth_plugin_;  //!< the plugin the login is using, followed through AuthSwitchRequests
   std::string nonce_;        //!< the login's scramble: the greeting's, or the last AuthSwitchRequest's

@@ -87,6 +87,7 @@ asio::awaitable<bool> PgSession::login() {
   std::string message, error;
   LoginStep step = LoginStep::AwaitServer;
   for (;;) {
+    awaiting_target_ = step != LoginStep::AwaitClientAnswer;
     if (step == LoginStep::AwaitClientAnswer) {
       if (!co_await read_message(client_, client_buf_, client_scan, message, error)) {
         if (!error.empty() && error != "End of file")
@@ -159,6 +160,10 @@ asio::awaitable<bool> PgSession::login() {
   co_await refuse(pg::sqlstate::kConnectionFailure, "switchyard: lost connection to target \"" + srv.target.name +
                                                         "\" during login: " + error);
   co_return false;
+}
+
+std::string PgSession::target_login_timeout_error(const std::string& message) const {
+  return pg::encode_error({.severity = "FATAL", .sqlstate = pg::sqlstate::kCannotConnect, .message = message});
 }
 
 }  // namespace sy::proxy

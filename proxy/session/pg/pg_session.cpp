@@ -131,7 +131,7 @@ asio::awaitable<bool> PgSession::read_startup(pg::StartupPacket& out, std::strin
         to_client_.push("N");
         continue;
       case pg::StartupKind::SslRequest: {
-        bool offer = deps_.listener->client_tls && !client_.is_tls() && lcfg.tls.mode != ClientTlsMode::Disable;
+        bool offer = tls_->client && !client_.is_tls() && lcfg.tls.mode != ClientTlsMode::Disable;
         if (offer && !client_buf_.unread().empty()) {
           // Bytes sent before the TLS handshake could have been injected by a
           // man in the middle; the server refuses them too (CVE-2021-23214).
@@ -142,7 +142,7 @@ asio::awaitable<bool> PgSession::read_startup(pg::StartupPacket& out, std::strin
         if (offer) {
           // The handshake writes to the socket itself: the writer must be done first.
           if (!co_await to_client_.flush()) co_return false;
-          co_await client_.tls_accept(*deps_.listener->client_tls, ec);
+          co_await client_.tls_accept(*tls_->client, ec);
           if (ec) {
             log::Event(log::Level::warn, "tls_handshake_failed").str("client", client_addr_).str("error", ec.message());
             client_.close();
@@ -174,7 +174,10 @@ asio::awaitable<bool> PgSession::connect_backend(const config::Target& target) {
 
   primary_ = std::make_unique<PgBackend>(target, ex);
   auto& conn = server().conn;
-  auto failed = co_await connect_tcp(conn, target.address, std::chrono::milliseconds(lcfg.connect_timeout_ms));
+  // One deadline for the connect and the TLS negotiation: a server that
+  // accepts and then says nothing fails here, not at the login timeout.
+  ConnectDeadline deadline(conn, std::chrono::milliseconds(lcfg.connect_timeout_ms));
+  auto failed = co_await connect_tcp(conn, target.address, deadline);
   if (!failed.empty()) co_return co_await cannot_connect(std::move(failed));
   error_code ec;
 
@@ -183,15 +186,15 @@ asio::awaitable<bool> PgSession::connect_backend(const config::Target& target) {
     co_await conn.write(asio::buffer(req), ec);
     char answer = 0;
     if (!ec) co_await asio::async_read(conn.socket(), asio::buffer(&answer, 1), redirect_error(use_awaitable, ec));
-    if (ec) co_return co_await cannot_connect(ec.message());
+    if (ec) co_return co_await cannot_connect(deadline.explain(ec.message()));
     if (answer == 'S') {
-      auto tls_failed = co_await start_target_tls(conn, *deps_.listener->target_tls.at(target.name), target);
-      if (!tls_failed.empty()) co_return co_await cannot_connect(std::move(tls_failed));
+      auto tls_failed = co_await start_target_tls(conn, *tls_->targets.at(target.name), target);
+      if (!tls_failed.empty()) co_return co_await cannot_connect(deadline.explain(std::move(tls_failed)));
       // tls-server-end-point binds to the server certificate only. When the
       // listener serves the very certificate the target presents, the client's
       // binding data is what the server expects, so SCRAM-SHA-256-PLUS can
       // pass through untouched.
-      auto& client_tls = deps_.listener->client_tls;
+      const auto& client_tls = tls_->client;
       server().channel_binding_passthrough =
           client_tls && conn.peer_certificate_is(SSL_CTX_get0_certificate(client_tls->native_handle()));
     } else if (target.tls.mode != BackendTlsMode::Prefer) {

@@ -43,6 +43,7 @@ class PgSession : public RelaySession {
   //! Relays the authentication exchange up to the server's first
   //! ReadyForQuery; false if the login failed or either side went away.
   asio::awaitable<bool> login();
+  std::string target_login_timeout_error(const std::string& message) const override;
 
   // Relay (pg_relay.cpp)
   asio::awaitable<void> pump_frontend() override;

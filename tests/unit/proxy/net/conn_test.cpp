@@ -1,7 +1,7 @@
-// Conn::read_some tells the reactor when a read emptied the socket, so the next
-// read waits on the edge-triggered registration without a syscall. These cases
-// check that no data is ever missed because of it: bytes that land after a
-// short read, whether or not the event loop saw them arrive first.
+// Conn::read_some reads through its own reactor op (exhaustible_recv.h) on an
+// edge-triggered registration. These cases check that nothing is ever missed:
+// bytes that land after a short read, whether or not the event loop saw them
+// arrive first, and an end of stream right behind the last bytes.
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -121,6 +121,23 @@ TEST(ConnReadSome, EndOfStreamAfterAShortRead) {
   p.send("a");
   EXPECT_EQ(p.read(64), "a");
   p.peer.shutdown(tcp::socket::shutdown_send);
+  EXPECT_EQ(p.read(64), "error: " + error_code(asio::error::eof).message());
+}
+
+// The peer's last bytes and its FIN arrive in one epoll edge when it writes
+// and closes at once (a client leaving mid-COPY, a server's last FATAL). A
+// short read that took the socket for empty would wait for another edge
+// that never comes, and the session would hang with both sockets open.
+TEST(ConnReadSome, EndOfStreamRightBehindTheDataIsSeen) {
+  Pair p;
+  p.send("a");
+  EXPECT_EQ(p.read(64), "a");
+  p.start_read(64);
+  p.io.restart();
+  p.io.poll();  // the read is now queued on the descriptor
+  p.send("b");
+  p.peer.shutdown(tcp::socket::shutdown_send);  // one edge for both
+  EXPECT_EQ(p.finish_read(), "b");
   EXPECT_EQ(p.read(64), "error: " + error_code(asio::error::eof).message());
 }
 
