@@ -14,7 +14,7 @@ int LatencyHistogram::bucket(uint64_t micros) {
   int power = std::bit_width(micros) - 1;
   if (power >= kPowers) return kBuckets - 1;
   uint64_t base = uint64_t{1} << power;
-  int sub = power < 2 ? 0 : static_cast<int>((micros - base) * kSubBuckets / base);
+  int sub = static_cast<int>((micros - base) * kSubBuckets / base);  // below 4 µs some buckets stay empty
   return power * kSubBuckets + sub;
 }
 
