@@ -2,12 +2,9 @@
 
 #include <openssl/crypto.h>
 
-#include <cstdio>
-#include <map>
 
 #include "proxy/shadow/shadow_service.h"
 #include "proxy/telemetry/metrics.h"
-#include "proxy/telemetry/stats_sampler.h"
 
 namespace sy::proxy {
 
@@ -27,26 +24,6 @@ std::string text(const rapidjson::StringBuffer& buf) { return {buf.GetString(), 
 // {"error": msg}, with each reason in "errors" when there are several.
 AdminResponse error(int status, const std::string& msg, const std::vector<std::string>& errors = {}) {
   return json(status, json_error(msg, errors));
-}
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
 }
 
 }  // namespace
@@ -106,6 +83,12 @@ AdminResponse AdminApi::handle(const AdminRequest& req) const {
     return json(200, deps_.shadow->mismatches_json(q == std::string::npos ? std::string()
                                                                             : req.target.substr(q + 7)));
   }
+  if (path == "/v1/slow_reads" && read) {
+    if (!deps_.shadow) return json(200, "{\"slow_reads\":[],\"tracked\":0,\"untracked\":0}");
+    auto q = req.target.find("tenant=");
+    return json(200, deps_.shadow->slow_reads_json(q == std::string::npos ? std::string()
+                                                                          : req.target.substr(q + 7)));
+  }
 
   const std::string tenants_prefix = "/v1/tenants/";
   if (path.rfind(tenants_prefix, 0) == 0 && path.size() > tenants_prefix.size()) {
@@ -139,7 +122,7 @@ AdminResponse AdminApi::handle(const AdminRequest& req) const {
     return json(r.status, text(buf));
   }
   if (path == "/" || path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/tenants" ||
-      path == "/v1/mismatches")
+      path == "/v1/mismatches" || path == "/v1/slow_reads")
     return error(405, "only GET is served on " + path);
   return error(404, "no such endpoint: " + path);
 }
@@ -163,71 +146,6 @@ AdminResponse AdminApi::patch_tenant(const std::string& name, const AdminRequest
   if (!r.details.empty()) write_strings(w, "warnings", r.details);
   w.EndObject();
   return json(200, text(buf));
-}
-
-AdminResponse AdminApi::status_page() const {
-  auto dir = deps_.directory->current();
-  auto rates = deps_.stats ? deps_.stats->statements_per_second() : std::map<std::string, double>{};
-  // Rewrite outcomes per tenant, summed over migrations.
-  std::map<std::string, std::map<std::string, double>> outcomes;
-  for (const auto& s : deps_.metrics->snapshot("rewrites_total")) outcomes[s.label("tenant")][s.label("outcome")] += s.value;
-  std::map<std::string, double> compared, mismatched;
-  for (const auto& s : deps_.metrics->snapshot("shadow_compared_total")) compared[s.label("tenant")] += s.value;
-  for (const auto& s : deps_.metrics->snapshot("shadow_mismatches_total")) mismatched[s.label("tenant")] += s.value;
-
-  std::string h = R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
-<title>switchyard</title>
-<style>
- body { font: 15px/1.4 system-ui, sans-serif; margin: 2rem; color: #1d2530; background: #f6f7f9; }
- h1 { font-size: 1.4rem; margin: 0 0 .2rem; } .sub { color: #5b6675; margin-bottom: 1.2rem; }
- table { border-collapse: collapse; background: #fff; box-shadow: 0 1px 3px rgba(0,0,0,.12); min-width: 60rem; }
- th, td { padding: .55rem .9rem; text-align: left; border-bottom: 1px solid #e4e7eb; }
- th { background: #27313d; color: #fff; font-weight: 600; }
- .phase { display: inline-block; padding: .1rem .55rem; border-radius: .8rem; font-weight: 600; font-size: .85rem; }
- .off { background: #e4e7eb; } .observe { background: #dbeafe; } .dual_write { background: #fde68a; }
- .read_switch { background: #fdba74; } .cleanup { background: #bbf7d0; }
- .num { font-variant-numeric: tabular-nums; } .muted { color: #8792a2; }
-</style></head><body>
-<h1>switchyard</h1>
-<div class="sub">status-column migration proxy &middot; config )" +
-                  html_escape(dir->config->source) + " &middot; flags version " + std::to_string(dir->version) +
-                  R"( &middot; refreshes every 5 s</div>
-<table id="tenants">
-<tr><th>tenant</th><th>phase</th><th>canary</th><th>statements/s</th><th>rewrite outcomes</th><th>shadow mismatch rate</th><th>guard</th><th>migrations</th></tr>
-)";
-  for (const auto& t : dir->tenants) {
-    const auto& c = t->cfg;
-    std::string phase = config::to_string(c.phase);
-    h += "<tr><td><b>" + html_escape(c.name) + "</b>";
-    if (!t->overrides.empty()) h += " <span class=\"muted\">(runtime flags)</span>";
-    h += "</td><td><span class=\"phase " + phase + "\">" + phase + "</span></td><td>" +
-         html_escape(describe_canary(c.canary)) + "</td>";
-    auto rate = rates.find(c.name);
-    h += "<td class=\"num\">" + (rate == rates.end() ? std::string("0.0") : fixed(rate->second, 1)) + "</td><td>";
-    auto oc = outcomes.find(c.name);
-    if (oc == outcomes.end()) {
-      h += "<span class=\"muted\">none yet</span>";
-    } else {
-      bool first = true;
-      for (const auto& [outcome, n] : oc->second) {
-        h += (first ? "" : ", ") + html_escape(outcome) + " <span class=\"num\">" + fixed(n, 0) + "</span>";
-        first = false;
-      }
-    }
-    h += "</td><td class=\"num\">";
-    double n = compared[c.name];
-    h += n > 0 ? fixed(100.0 * mismatched[c.name] / n, 2) + "% of " + fixed(n, 0) : "<span class=\"muted\">no shadow reads</span>";
-    h += "</td><td>";
-    auto guard = deps_.shadow ? deps_.shadow->guard_state(c.name) : std::nullopt;
-    h += guard ? std::string(shadow::to_string(*guard)) : "<span class=\"muted\">-</span>";
-    h += "</td><td>";
-    for (size_t i = 0; i < c.migrations.size(); ++i) h += (i ? ", " : "") + html_escape(c.migrations[i]);
-    h += "</td></tr>\n";
-  }
-  if (dir->tenants.empty()) h += "<tr><td colspan=\"8\" class=\"muted\">no tenants configured: pure relay</td></tr>\n";
-  h += "</table>\n<p class=\"muted\">JSON: <a href=\"/v1/tenants\">/v1/tenants</a> &middot; <a href=\"/v1/mismatches\">/v1/mismatches</a> &middot; metrics: <a href=\"/metrics\">/metrics</a></p>\n</body></html>\n";
-  return {200, "text/html; charset=utf-8", h, {}};
 }
 
 }  // namespace sy::proxy

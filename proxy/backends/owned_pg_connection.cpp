@@ -195,6 +195,9 @@ asio::awaitable<std::vector<QueryResult>> OwnedPgConnection::pipeline(std::vecto
     if (!PQsendQueryParams(conn_, sql.c_str(), n, n ? types.data() : nullptr, n ? values.data() : nullptr,
                            n ? lengths.data() : nullptr, n ? formats.data() : nullptr, 0))
       co_return broken();
+    // The server sends each answer when it is done, not all at the Sync:
+    // when each arrives then times each statement (the latency report).
+    if (!PQsendFlushRequest(conn_)) co_return broken();
   }
   if (!PQpipelineSync(conn_)) co_return broken();
   for (int pending; (pending = PQflush(conn_)) != 0;) {
@@ -209,6 +212,7 @@ asio::awaitable<std::vector<QueryResult>> OwnedPgConnection::pipeline(std::vecto
   auto target = describe_target(target_);
   // Each statement's results end with a null result; the sync's own result ends it all.
   size_t at = 0;
+  auto last = Clock::now();
   for (;;) {
     while (PQisBusy(conn_)) {
       if (co_await socket_.wait(true, false, deadline) == Event::Deadline) {
@@ -233,6 +237,9 @@ asio::awaitable<std::vector<QueryResult>> OwnedPgConnection::pipeline(std::vecto
       co_return out;
     }
     if (at < out.size()) {
+      auto now = Clock::now();
+      out[at].elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - last);
+      last = now;
       if (status == PGRES_PIPELINE_ABORTED) out[at].error = error("skipped after an earlier error in the pipeline");
       else take_result(r, out[at], target);
     }

@@ -30,6 +30,10 @@ struct QueryResult {
   std::string command_tag;  //!< PostgreSQL's (`SELECT 2`, `UPDATE 1`); empty for MySQL
   uint64_t affected = 0;    //!< rows an INSERT/UPDATE/DELETE changed
   std::optional<BackendError> error;
+  //! In a pipeline: from the previous statement's answer (or the sending) to
+  //! this one's, i.e. the server's execution time plus the wire. The server
+  //! is asked to flush after each statement, so these are per statement.
+  std::chrono::microseconds elapsed{0};
   bool ok() const { return !error; }
 };
 

@@ -55,6 +55,16 @@ uint64_t MismatchLog::total() const {
   return total_;
 }
 
+std::vector<MismatchRecord> MismatchLog::latest(const std::string& tenant, size_t n) const {
+  std::vector<MismatchRecord> out;
+  std::lock_guard lock(mu_);
+  for (const auto& r : records_) {
+    if (out.size() >= n) break;
+    if (r.tenant == tenant) out.push_back(r);
+  }
+  return out;
+}
+
 std::string MismatchLog::json(const std::string& tenant) const {
   rapidjson::StringBuffer buf;
   json::Writer w(buf);

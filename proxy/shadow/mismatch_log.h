@@ -41,6 +41,8 @@ class MismatchLog {
   //! {"mismatches": [...]}, newest first; `tenant` filters when not empty.
   std::string json(const std::string& tenant = {}) const;
   uint64_t total() const;
+  //! The newest `n` records of `tenant` (the status page).
+  std::vector<MismatchRecord> latest(const std::string& tenant, size_t n) const;
 
  private:
   mutable std::mutex mu_;

@@ -286,6 +286,7 @@ asio::awaitable<void> ShadowRunner::same_server(Lane& lane, Job& job) {
       co_return;
     }
     auto c = shadow::compare(legacy, unified, options);
+    const bool explain = service_.timed(t.name, fp, r.original, r.switched->sql, rs[1].elapsed, rs[2].elapsed);
     // A mismatch is seen once more, in a new snapshot and with a self-check,
     // before it counts: a volatile query that agreed with itself by chance
     // at first is caught as noise there.
@@ -294,6 +295,7 @@ asio::awaitable<void> ShadowRunner::same_server(Lane& lane, Job& job) {
     for (const auto& d : c.diffs) rows.push_back(d.key);
     verdict(job, "legacy vs unified", c.equal, c.equal ? "" : c.describe("legacy", "unified"), c.rows_a, c.rows_b,
             std::move(rows));
+    if (explain) co_await explain_both(lane, job);
     co_return;
   }
 }
@@ -361,6 +363,27 @@ asio::awaitable<void> ShadowRunner::cross_target(Pool& pool, Lane& lane, Job& jo
             std::move(rows));
     co_return;
   }
+}
+
+asio::awaitable<void> ShadowRunner::explain_both(Lane& lane, Job& job) {
+  const auto& r = job.req;
+  const auto& t = r.tenant->cfg;
+  // Its own deadline: the shadow's may be nearly spent, and a plan is cheap.
+  auto deadline = Clock::now() + std::chrono::milliseconds(t.shadow->timeout_ms);
+  std::string legacy = "EXPLAIN " + r.original, switched = "EXPLAIN " + r.switched->sql;
+  std::vector<PgStatement> st{{legacy, &r.params}, {switched, &r.params}};
+  auto rs = co_await lane.primary->pipeline(std::move(st), deadline);
+  auto plan = [](const QueryResult& q) {
+    if (q.error) return "EXPLAIN failed: " + q.error->message;
+    std::string text;
+    for (const auto& row : q.rows)
+      for (const auto& v : row) {
+        if (!text.empty()) text.push_back('\n');
+        if (v) text += *v;
+      }
+    return text;
+  };
+  service_.explained(t.name, r.switched->fingerprint, plan(rs[0]), plan(rs[1]), utc_now());
 }
 
 void ShadowRunner::noise(Job& job) {

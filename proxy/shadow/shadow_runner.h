@@ -97,6 +97,8 @@ class ShadowRunner {
   void verdict(Job& job, const std::string& compared, bool equal, const std::string& diff, size_t rows_a,
                size_t rows_b, std::vector<std::string> rows);
   void noise(Job& job);
+  //! EXPLAIN of both forms of a slow fingerprint, on the lane's connection.
+  boost::asio::awaitable<void> explain_both(Lane& lane, Job& job);
 
   boost::asio::io_context& io_;
   ShadowService& service_;

@@ -66,6 +66,7 @@ void ShadowService::judged(const std::string& tenant, shadow::TenantGuard& guard
         .str("tenant", tenant).str("fingerprint", evidence->fingerprint);
     mismatches_.push(std::move(*evidence));
   }
+  history_.record(tenant, mismatch, shadow::RateHistory::Clock::now());
   auto u = guard.record(mismatch, settings, shadow::Guard::Clock::now());
   if (!u.changed) return;
   set_gauge(tenant, *u.changed);
@@ -108,6 +109,31 @@ void ShadowService::trip(const std::string& tenant, const shadow::GuardUpdate& u
       .str("critical_mismatch_rate", rate_text(cfg.guard.critical_mismatch_rate))
       .num("samples", static_cast<int64_t>(u.samples)).num("mismatches", static_cast<int64_t>(u.mismatches))
       .num("status", r.status).str("error", r.error);
+}
+
+bool ShadowService::timed(const std::string& tenant, const std::string& fingerprint, const std::string& sql,
+                          const std::string& switched_sql, std::chrono::microseconds legacy,
+                          std::chrono::microseconds switched) {
+  return latency_.record(tenant, fingerprint, sql, switched_sql, static_cast<uint64_t>(legacy.count()),
+                         static_cast<uint64_t>(switched.count()), shadow::LatencyBook::Clock::now());
+}
+
+void ShadowService::explained(const std::string& tenant, const std::string& fingerprint, std::string legacy_plan,
+                              std::string switched_plan, std::string at) {
+  latency_.explained(tenant, fingerprint, legacy_plan, switched_plan, at);
+  auto slow = latency_.slow(tenant);
+  metrics_.gauge("shadow_slow_reads", {{"tenant", tenant}}).store(static_cast<uint64_t>(slow.size()),
+                                                                   std::memory_order_relaxed);
+  for (const auto& r : slow) {
+    if (r.fingerprint != fingerprint) continue;
+    log::Event(log::Level::warn, "slow_read").category("SLOW_READ").str("tenant", tenant)
+        .str("fingerprint", fingerprint).str("sql", r.sql).str("switched_sql", r.switched_sql)
+        .num("samples", static_cast<int64_t>(r.samples))
+        .num("legacy_p50_us", static_cast<int64_t>(r.legacy_p50)).num("legacy_p99_us", static_cast<int64_t>(r.legacy_p99))
+        .num("switched_p50_us", static_cast<int64_t>(r.switched_p50))
+        .num("switched_p99_us", static_cast<int64_t>(r.switched_p99)).str("ratio", rate_text(r.ratio))
+        .str("legacy_explain", legacy_plan).str("switched_explain", switched_plan);
+  }
 }
 
 void ShadowService::operator_changed(const std::string& tenant) {

@@ -14,7 +14,9 @@
 
 #include "config/config.h"
 #include "proxy/shadow/guard_board.h"
+#include "proxy/shadow/latency_book.h"
 #include "proxy/shadow/mismatch_log.h"
+#include "proxy/shadow/rate_history.h"
 #include "proxy/telemetry/histogram.h"
 
 namespace sy::proxy {
@@ -61,11 +63,28 @@ class ShadowService {
   void judged(const std::string& tenant, shadow::TenantGuard& guard, const config::Guard& settings,
               std::optional<shadow::MismatchRecord> evidence);
 
+  //! Both forms' times of one same-server shadow (latency_book.h). True when
+  //! the caller is to take EXPLAIN of both forms now and pass it to explained().
+  bool timed(const std::string& tenant, const std::string& fingerprint, const std::string& sql,
+             const std::string& switched_sql, std::chrono::microseconds legacy, std::chrono::microseconds switched);
+  //! The plans of a slow fingerprint: stored, and one SLOW_READ line.
+  void explained(const std::string& tenant, const std::string& fingerprint, std::string legacy_plan,
+                 std::string switched_plan, std::string at);
+
   //! An operator changed the tenant (PATCH): its guard is cleared.
   void operator_changed(const std::string& tenant);
 
   std::string mismatches_json(const std::string& tenant = {}) const { return mismatches_.json(tenant); }
   std::optional<shadow::GuardState> guard_state(const std::string& tenant) const { return guards_.state(tenant); }
+  std::vector<shadow::MismatchRecord> latest_mismatches(const std::string& tenant, size_t n) const {
+    return mismatches_.latest(tenant, n);
+  }
+  std::string slow_reads_json(const std::string& tenant = {}) const { return latency_.json(tenant); }
+  std::vector<shadow::SlowRead> slow_reads(const std::string& tenant) const { return latency_.slow(tenant); }
+  //! Compares and mismatches per minute over the last hour, oldest first.
+  std::vector<shadow::MinuteCounts> rate_history(const std::string& tenant) const {
+    return history_.series(tenant, shadow::RateHistory::Clock::now());
+  }
 
  private:
   void set_gauge(const std::string& tenant, shadow::GuardState s);
@@ -75,6 +94,8 @@ class ShadowService {
   TenantDirectory& directory_;
   shadow::GuardBoard guards_;
   shadow::MismatchLog mismatches_;
+  shadow::LatencyBook latency_;
+  shadow::RateHistory history_;
   std::function<void(std::function<void()>)> off_path_;
 };
 

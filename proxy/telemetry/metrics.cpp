@@ -20,6 +20,7 @@ constexpr FamilyInfo kFamilies[] = {
     {"shadow_mismatches_total", "counter", "Shadow reads that disagreed."},
     {"shadow_dropped_total", "counter", "Shadow reads dropped, by reason."},
     {"shadow_noise_total", "counter", "Sampled reads of fingerprints that answer differently when run twice (not compared)."},
+    {"shadow_slow_reads", "gauge", "Fingerprints whose switched form runs at least 2x slower than the legacy one (see /v1/slow_reads)."},
     {"guard_state", "gauge", "Guard state per tenant: 0 ok, 1 warn, 2 tripped (held until a PATCH)."},
     {"phase", "gauge", "1 for the phase each tenant is in."},
     {"canary_percent", "gauge", "Canary percentage per tenant."},
