@@ -298,8 +298,14 @@ printf 'RSS MiB: first %s, last %s, min %s, max %s; first-minute max %s, last-mi
   "$(mib "$rss_first")" "$(mib "$rss_last")" "$(mib "$rss_min")" "$(mib "$rss_max")" "$(mib "$early")" "$(mib "$late")" \
   "$(mib "$growth_kib")" "$SOAK_RSS_GROWTH_MIB"
 printf 'open fds: first %s, last %s (clients gone), min %s, max %s\n' "$fd_first" "$fd_last" "$fd_min" "$fd_max"
-printf 'server connections (pg client backends / MariaDB processlist): %s\n' \
-  "$(awk '{ printf "%s%s:%s/%s", (NR > 1 ? " " : ""), $1, $4, $5 }' "$tmp/samples.txt")"
+printf 'RSS MiB over time (s:MiB): %s\n' \
+  "$(awk '{ printf "%s%s:%.1f", (NR > 1 ? " " : ""), $1, $2 / 1024 }' "$tmp/samples.txt")"
+printf 'open fds over time (s:fds): %s\n' "$(awk '{ printf "%s%s:%s", (NR > 1 ? " " : ""), $1, $3 }' "$tmp/samples.txt")"
+# PostgreSQL: client backends, the sampler's own psql included (after the run:
+# the proxy's shadow lanes, 4 per worker, stay connected). MariaDB: the
+# sysbench account's threads, less the sampler's own.
+printf 'server connections over time (s:pg/mariadb): %s\n' \
+  "$(awk '{ printf "%s%s:%s/%s", (NR > 1 ? " " : ""), $1, $4, $5 - 1 }' "$tmp/samples.txt")"
 
 if ((${#failures[@]})); then
   printf 'soak: FAILED\n' >&2
