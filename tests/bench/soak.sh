@@ -291,7 +291,7 @@ printf '| pgbench -M prepared -c %s | %s | %s |\n' "$PG_CLIENTS" "${tx[prepared]
 printf '| pgbench -M simple -c %s | %s | %s |\n' "$PG_CLIENTS" "${tx[simple]:-?}" "${failed[simple]:-?}"
 printf '| sysbench oltp_read_write --threads=%s | %s | 0 (+%s deadlock/lock-wait retries, %s reconnects) |\n' \
   "$SB_THREADS" "${sb_tx:-?}" "${sb_retried:-?}" "${sb_reconnects:-?}"
-printf '\nreloads: %s sent, %s taken; PATCHes: %s (%s refused); shadow: %s compared, %s mismatches, %s dropped\n' \
+printf '\nreloads: %s sent, %s taken (the file watch takes each swap too); PATCHes: %s (%s refused); shadow: %s compared, %s mismatches, %s dropped\n' \
   "$reloads" "$reloads_taken" "$flips" "${flips_bad:-0}" "$shadow_compared" "$shadow_mismatches" "$shadow_dropped"
 printf 'rows: %s, %s written by the soak, %s inconsistent (unified_status <> map(status))\n' "$rows" "$written" "$inconsistent"
 printf 'RSS MiB: first %s, last %s, min %s, max %s; first-minute max %s, last-minute max %s (growth %s, bound %s)\n' \
