@@ -78,6 +78,10 @@ struct Listener {
   uint32_t connect_timeout_ms = 5000;      //!< backend connect + TLS handshake
   uint32_t login_timeout_ms = 60000;       //!< client connect to logged in (slow or idle logins are closed)
   uint32_t max_client_connections = 10000; //!< further clients get SQLSTATE 53300
+  //! Opt-in, 0 = off: a logged-in client idle inside a transaction (or outside
+  //! one) longer than this is closed, as PostgreSQL's settings of the same names.
+  uint32_t idle_in_transaction_session_timeout_ms = 0;
+  uint32_t idle_session_timeout_ms = 0;
 
   const Target* target(const std::string& n) const;
   const Target& primary_target() const { return *target(primary); }

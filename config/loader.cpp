@@ -214,7 +214,8 @@ void read_backend_tls(Reader& r, const YAML::Node& n, const std::string& path, B
 void read_listener(Reader& r, const YAML::Node& n, const std::string& path, Listener& l) {
   if (!r.is_map(n, path)) return;
   r.only_keys(n, path, {"name", "protocol", "listen", "tls", "targets", "primary", "max_message_bytes",
-                        "connect_timeout_ms", "login_timeout_ms", "max_client_connections"});
+                        "connect_timeout_ms", "login_timeout_ms", "max_client_connections",
+                        "idle_in_transaction_session_timeout_ms", "idle_session_timeout_ms"});
   r.str(n, "name", path, l.name, true);
   r.enumeration(n, "protocol", path, l.protocol, {{"postgres", Protocol::Postgres}, {"mysql", Protocol::Mysql}});
   r.endpoint(n, "listen", path, l.listen, true, Reader::Host::IpOnly);
@@ -222,6 +223,9 @@ void read_listener(Reader& r, const YAML::Node& n, const std::string& path, List
   r.integer(n, "connect_timeout_ms", path, l.connect_timeout_ms, 1u, 600000u);
   r.integer(n, "login_timeout_ms", path, l.login_timeout_ms, 100u, 3600000u);
   r.integer(n, "max_client_connections", path, l.max_client_connections, 1u, 1000000u);
+  r.integer(n, "idle_in_transaction_session_timeout_ms", path, l.idle_in_transaction_session_timeout_ms, 0u,
+            86400000u);
+  r.integer(n, "idle_session_timeout_ms", path, l.idle_session_timeout_ms, 0u, 86400000u);
 
   if (auto tls = n["tls"]; tls.IsDefined() && r.is_map(tls, path + ".tls")) {
     auto tp = path + ".tls";

@@ -31,6 +31,8 @@ inline constexpr std::string_view kCannotConnect = "08001";
 inline constexpr std::string_view kTooManyConnections = "53300";
 inline constexpr std::string_view kAdminShutdown = "57P01";
 inline constexpr std::string_view kProgramLimitExceeded = "54000";
+inline constexpr std::string_view kIdleInTransactionTimeout = "25P03";
+inline constexpr std::string_view kIdleSessionTimeout = "57P05";
 }  // namespace sqlstate
 
 struct ErrorFields {

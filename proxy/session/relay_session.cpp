@@ -58,7 +58,57 @@ asio::awaitable<void> RelaySession::relay() {
   TaskGroup pumps(client_.socket().get_executor(), client_addr_, [this] { close_both(); });
   pumps.spawn("from_server", self, [self] { return self->pump_backend(); });
   pumps.spawn("from_client", self, [self] { return self->pump_frontend(); });
+  watch_idle();
   co_await pumps.join();
+  if (idle_timer_) idle_timer_->cancel();
+}
+
+bool RelaySession::idle_timeouts_on() const {
+  const auto& cfg = deps_.listener->cfg;
+  return cfg.idle_in_transaction_session_timeout_ms > 0 || cfg.idle_session_timeout_ms > 0;
+}
+
+void RelaySession::watch_idle() {
+  if (!idle_timeouts_on()) return;
+  idle_timer_ = std::make_unique<asio::steady_timer>(client_.socket().get_executor());
+  last_activity_ = std::chrono::steady_clock::now();
+  check_idle();
+}
+
+void RelaySession::check_idle() {
+  const auto& cfg = deps_.listener->cfg;
+  using ms = std::chrono::milliseconds;
+  uint32_t shortest = 0;
+  for (uint32_t t : {cfg.idle_in_transaction_session_timeout_ms, cfg.idle_session_timeout_ms})
+    if (t > 0 && (shortest == 0 || t < shortest)) shortest = t;
+  auto now = std::chrono::steady_clock::now();
+  // A busy session is looked at again after a quarter of the shortest
+  // timeout: one that turns idle just after a look is closed at most that
+  // much late, and a session costs four timer waits per timeout, not one per
+  // statement.
+  auto wait = std::chrono::steady_clock::duration(ms(std::max(1u, shortest / 4)));
+  if (stage_ == Stage::Relay && idle_between_requests()) {
+    const bool in_transaction = idle_in_transaction();
+    const uint32_t limit = in_transaction ? cfg.idle_in_transaction_session_timeout_ms : cfg.idle_session_timeout_ms;
+    if (limit > 0) {
+      auto deadline = last_activity_ + ms(limit);
+      if (now >= deadline) {
+        log::Event(log::Level::info, "idle_timeout").str("client", client_addr_).str("tenant", tenant_name_)
+            .str("kind", in_transaction ? "idle_in_transaction" : "idle_session").num("timeout_ms", limit);
+        end_idle(in_transaction);
+        return;
+      }
+      wait = deadline - now;
+    }
+  }
+  if (stage_ == Stage::Closing) return;
+  // Whatever happened meanwhile moved last_activity_ on: the next check
+  // measures from there.
+  idle_timer_->expires_after(wait);
+  idle_timer_->async_wait([weak = weak_from_this()](error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->check_idle();
+  });
 }
 
 void RelaySession::maybe_fault(const char* where) {

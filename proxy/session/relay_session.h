@@ -74,6 +74,27 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
   void end_after_client();
   void count_backend_error();
 
+  // Idle timeouts (listener idle_in_transaction_session_timeout_ms and
+  // idle_session_timeout_ms, both off by default). No timer is touched per
+  // statement: each read of either side only stamps the time, and one timer
+  // per session wakes at the earliest moment a timeout could be due, then
+  // checks (a reset per statement would take the reactor's timer lock).
+  //! Either timeout is set: the relay must know when the session is idle.
+  bool idle_timeouts_on() const;
+  //! Starts the session's idle watch (the relay calls it; nothing if both are 0).
+  void watch_idle();
+  //! Data moved on either side: the session is not idle since now.
+  void note_activity() {
+    if (idle_timer_) last_activity_ = std::chrono::steady_clock::now();
+  }
+  //! Every request answered and nothing in flight (false when the protocol's
+  //! tracker lost its way: a session it cannot follow is never closed as idle).
+  virtual bool idle_between_requests() const = 0;
+  //! The server's last status said a transaction is open.
+  virtual bool idle_in_transaction() const = 0;
+  //! Ends the session for an idle timeout in the protocol's own way.
+  virtual void end_idle(bool in_transaction) = 0;
+
   //! The bound tenant's phase for the next statement: its flags as in force
   //! now (re-read when the directory changed), with the canary applied to this
   //! session's sticky key. Off when no tenant is bound (or a reload removed it).
@@ -129,6 +150,9 @@ class RelaySession : public Session, public std::enable_shared_from_this<RelaySe
  private:
   std::unique_ptr<asio::steady_timer> login_timer_;
   std::unique_ptr<asio::steady_timer> linger_timer_;
+  std::unique_ptr<asio::steady_timer> idle_timer_;  //!< only when an idle timeout is set
+  std::chrono::steady_clock::time_point last_activity_;
+  void check_idle();
   std::optional<uint32_t> bucket_;  //!< canary bucket of this session's sticky key
   config::StickyBy bucket_sticky_by_ = config::StickyBy::Session;
   Counter* connections_gauge_ = nullptr;

@@ -113,6 +113,7 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
     if (!client_buf_.make_room(limit)) break;
     co_await client_.read_into(client_buf_, ec);
     if (ec) break;
+    note_activity();
   }
   end_after_client();
 }
@@ -231,6 +232,25 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
 // (send_bridged_password takes the reply), so the password never crosses the
 // unencrypted hop in clear.
 
+bool MySqlSession::idle_between_requests() const {
+  const auto& tracker = static_cast<const MySqlBackend&>(*primary_).tracker;
+  return !tracker.lost() && tracker.idle() && !tracker.client_uploading();
+}
+
+bool MySqlSession::idle_in_transaction() const {
+  return static_cast<const MySqlBackend&>(*primary_).tracker.in_transaction();
+}
+
+void MySqlSession::end_idle(bool) {
+  // As the server closes a session past its wait_timeout: no packet (an ERR
+  // would need a client-range code, which libmariadb refuses from a server),
+  // the connection just ends and the client library reports 2013 or 2006.
+  // Closing the server connection rolls its open transaction back. The stage
+  // tells the backend loop this is no lost server.
+  stage_ = Stage::Closing;
+  server().conn.close();
+}
+
 asio::awaitable<void> MySqlSession::pump_backend() {
   auto& srv = server();
   auto& scan = srv.scan;
@@ -274,6 +294,7 @@ asio::awaitable<void> MySqlSession::pump_backend() {
     if (!srv.buf.make_room(MySqlBackend::kMaxHandshakePacket + my::kHeaderSize)) break;
     co_await srv.conn.read_into(srv.buf, ec);
     if (ec) break;
+    note_activity();
   }
   if (!pending_client_error_.empty() && scan.at_boundary()) {
     to_client_.push(pending_client_error_);

@@ -51,6 +51,9 @@ class MySqlSession : public RelaySession {
   void wipe_bridged_password();
   void refuse_bridged_login(uint8_t seq, std::string_view reason, const std::string& message);
   std::string session_key() const override { return client_addr_; }
+  bool idle_between_requests() const override;
+  bool idle_in_transaction() const override;
+  void end_idle(bool in_transaction) override;
 
   MySqlBackend& server() { return static_cast<MySqlBackend&>(*primary_); }
 

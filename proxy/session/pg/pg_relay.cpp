@@ -68,16 +68,18 @@ asio::awaitable<void> PgSession::pump_frontend() {
     if (!client_buf_.make_room(limit)) break;  // unreachable: the scanner rejects longer messages first
     co_await client_.read_into(client_buf_, ec);
     if (ec) break;
+    note_activity();
   }
   end_after_client();
 }
 
 asio::awaitable<void> PgSession::pump_backend() {
   auto& srv = server();
-  // Only ReadyForQuery is read, and only for a tenant's session: its status
-  // says whether a transaction is open. Everything else streams through.
+  // Only ReadyForQuery is read, and only for a tenant's session or one with
+  // an idle timeout: its status says whether a transaction is open.
+  // Everything else streams through.
   srv.scan.inspect_none();
-  if (tenant_) srv.scan.inspect(pg::kReadyForQuery);
+  if (tenant_ || idle_timeouts_on()) srv.scan.inspect(pg::kReadyForQuery);
   OutputBatch out;
   error_code ec;
   // What login() left in the buffer goes first, then each read.
@@ -108,6 +110,7 @@ asio::awaitable<void> PgSession::pump_backend() {
     if (!srv.buf.make_room(PgBackend::kMaxInspected + 5)) break;
     co_await srv.conn.read_into(srv.buf, ec);
     if (ec) break;
+    note_activity();
   }
   if (!pending_client_error_.empty() && srv.scan.at_boundary()) {
     to_client_.push(pending_client_error_);
@@ -156,6 +159,24 @@ void PgSession::log_tracking_lost() {
   // Once per session: from here on the session only stays on its primary.
   log::Event(log::Level::info, "request_tracking_lost").str("client", client_addr_).str("tenant", tenant_name_)
       .str("reason", server().requests->lost_reason());
+}
+
+bool PgSession::idle_between_requests() const {
+  const auto& requests = static_cast<const PgBackend&>(*primary_).requests;
+  return requests && requests->idle();
+}
+
+bool PgSession::idle_in_transaction() const { return static_cast<const PgBackend&>(*primary_).in_transaction; }
+
+void PgSession::end_idle(bool in_transaction) {
+  // The server's words and codes. Closing the server connection rolls its
+  // open transaction back, as the server's own timeout would.
+  pending_client_error_ = pg::encode_error(
+      {.severity = "FATAL",
+       .sqlstate = in_transaction ? pg::sqlstate::kIdleInTransactionTimeout : pg::sqlstate::kIdleSessionTimeout,
+       .message = in_transaction ? "terminating connection due to idle-in-transaction timeout"
+                                 : "terminating connection due to idle-session timeout"});
+  server().conn.close();
 }
 
 void PgSession::fail_session(std::string error_message) {

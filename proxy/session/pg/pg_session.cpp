@@ -102,7 +102,8 @@ asio::awaitable<void> PgSession::run() {
   stage_ = Stage::Login;
   if (!co_await login()) co_return;
   logged_in();
-  if (tenant_) server().requests.emplace();
+  // The request tracker is what tells an idle session from a busy one.
+  if (tenant_ || idle_timeouts_on()) server().requests.emplace();
   co_await relay();
 }
 

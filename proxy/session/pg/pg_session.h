@@ -58,6 +58,9 @@ class PgSession : public RelaySession {
   void track_server_message(std::string_view first_piece);
   void log_tracking_lost();
   std::string session_key() const override;
+  bool idle_between_requests() const override;
+  bool idle_in_transaction() const override;
+  void end_idle(bool in_transaction) override;
 
   // Shadow reads (pg_shadow_capture.cpp): what a sampled autocommit read
   // needs to run again off the client's path. Nothing here delays or alters
