@@ -478,29 +478,9 @@ class Analyzer {
     return t.kind == TokenKind::Operator && sql_.substr(t.begin, t.end - t.begin) == op;
   }
 
-  // Last token of the expression starting at `first`: it runs until a comma,
-  // an unmatched closing bracket, a semicolon or a clause keyword at depth 0.
+  // Last token of the expression starting at `first` (see sql_lexer.h).
   int expr_last_token(int first, std::initializer_list<std::string_view> stops) const {
-    int depth = 0;
-    int i = first;
-    for (; i < static_cast<int>(toks_.size()) && toks_[i].begin < limit_; ++i) {
-      const auto& t = toks_[i];
-      if (t.kind == TokenKind::LParen || t.kind == TokenKind::LBracket) {
-        ++depth;
-      } else if (t.kind == TokenKind::RParen || t.kind == TokenKind::RBracket) {
-        if (depth == 0) break;
-        --depth;
-      } else if (depth == 0 && (t.kind == TokenKind::Comma || t.kind == TokenKind::Semicolon)) {
-        break;
-      } else if (depth == 0 && t.kind == TokenKind::Word && i > first) {
-        bool stop = false;
-        for (auto kw : stops) stop = stop || is_keyword(sql_, t, kw);
-        // "a IS [NOT] DISTINCT FROM b" is an operator, not a FROM clause.
-        if (stop && is_keyword(sql_, t, "FROM") && is_keyword(sql_, toks_[i - 1], "DISTINCT")) stop = false;
-        if (stop) break;
-      }
-    }
-    return std::max(first, i - 1);
+    return expression_last_token(sql_, toks_, first, limit_, stops);
   }
 
   static bool is_excluded_ref(const JsonValue& val, const std::string& column) {

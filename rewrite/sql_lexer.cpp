@@ -1,5 +1,6 @@
 #include "rewrite/sql_lexer.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace sy::rewrite {
@@ -211,6 +212,29 @@ bool is_keyword(std::string_view sql, const Token& t, std::string_view upper_key
   for (size_t k = 0; k < upper_keyword.size(); ++k)
     if (std::toupper(static_cast<unsigned char>(sql[t.begin + k])) != upper_keyword[k]) return false;
   return true;
+}
+
+int expression_last_token(std::string_view sql, const std::vector<Token>& toks, int first, uint32_t limit,
+                          std::initializer_list<std::string_view> stops) {
+  int depth = 0;
+  int i = first;
+  for (; i < static_cast<int>(toks.size()) && toks[i].begin < limit; ++i) {
+    const auto& t = toks[i];
+    if (t.kind == TokenKind::LParen || t.kind == TokenKind::LBracket) {
+      ++depth;
+    } else if (t.kind == TokenKind::RParen || t.kind == TokenKind::RBracket) {
+      if (depth == 0) break;
+      --depth;
+    } else if (depth == 0 && (t.kind == TokenKind::Comma || t.kind == TokenKind::Semicolon)) {
+      break;
+    } else if (depth == 0 && t.kind == TokenKind::Word && i > first) {
+      bool stop = false;
+      for (auto kw : stops) stop = stop || is_keyword(sql, t, kw);
+      if (stop && is_keyword(sql, t, "FROM") && is_keyword(sql, toks[i - 1], "DISTINCT")) stop = false;
+      if (stop) break;
+    }
+  }
+  return std::max(first, i - 1);
 }
 
 }  // namespace sy::rewrite

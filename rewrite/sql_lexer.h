@@ -5,6 +5,7 @@
 // per token beyond the output vector and never fails: unterminated strings or
 // comments simply run to the end of the input.
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -49,6 +50,14 @@ std::vector<Token> lex_sql(std::string_view sql, Dialect dialect = Dialect::Post
 //! nest; an item may be empty (first > last). nullopt if a row is unterminated.
 using RowItems = std::vector<std::pair<int, int>>;
 std::optional<std::vector<RowItems>> split_rows(const std::vector<Token>& toks, int i, int last);
+
+//! Last token of the expression starting at token `first`, looking only at
+//! tokens before byte `limit`: it runs until a comma, a semicolon, an
+//! unmatched closing bracket or, at depth 0, one of the `stops` keywords
+//! (upper case; "IS [NOT] DISTINCT FROM" is an operator, not a FROM clause).
+//! `first` itself when nothing follows it.
+int expression_last_token(std::string_view sql, const std::vector<Token>& toks, int first, uint32_t limit,
+                          std::initializer_list<std::string_view> stops);
 
 //! Case-insensitive comparison of an unquoted word token with an ASCII keyword.
 bool is_keyword(std::string_view sql, const Token& t, std::string_view upper_keyword);

@@ -683,31 +683,11 @@ class Switcher {
     return figured;
   }
 
-  // Last token of the select-list entry starting at token `first`: up to a
-  // comma, a closing bracket or a clause keyword at depth 0.
+  // Last token of the select-list entry starting at token `first`.
   int target_last_token(int first) const {
-    static constexpr std::string_view kStops[] = {"FROM",   "INTO",  "WHERE",     "GROUP",  "HAVING",
-                                                  "WINDOW", "ORDER", "LIMIT",     "OFFSET", "FETCH",
-                                                  "UNION",  "INTERSECT", "EXCEPT", "FOR",   "RETURNING"};
-    int depth = 0, i = first;
-    for (; i < static_cast<int>(toks_.size()) && toks_[i].begin < limit_; ++i) {
-      const auto& t = toks_[i];
-      if (t.kind == TokenKind::LParen || t.kind == TokenKind::LBracket) {
-        ++depth;
-      } else if (t.kind == TokenKind::RParen || t.kind == TokenKind::RBracket) {
-        if (depth == 0) break;
-        --depth;
-      } else if (depth == 0 && (t.kind == TokenKind::Comma || t.kind == TokenKind::Semicolon)) {
-        break;
-      } else if (depth == 0 && t.kind == TokenKind::Word && i > first) {
-        bool stop = false;
-        for (auto kw : kStops) stop = stop || is_keyword(sql_, t, kw);
-        // "a IS [NOT] DISTINCT FROM b" is an operator, not a FROM clause.
-        if (stop && is_keyword(sql_, t, "FROM") && is_keyword(sql_, toks_[i - 1], "DISTINCT")) stop = false;
-        if (stop) break;
-      }
-    }
-    return i - 1 >= first ? i - 1 : -1;
+    return expression_last_token(sql_, toks_, first, limit_,
+                                 {"FROM", "INTO", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET",
+                                  "FETCH", "UNION", "INTERSECT", "EXCEPT", "FOR", "RETURNING"});
   }
 
   void star_over(const std::vector<std::string_view>& qualifier, const Level& lv) {

@@ -340,11 +340,18 @@ class ShadowTest(unittest.TestCase):
             with self.proxy(targets=targets, shadow={"target": "shadow", "timeout_ms": 300, "max_inflight": 8}) as proxy:
                 errors, reads = [], 0
                 with connect(self.port) as c:
-                    for n in range(200):  # the target answers
-                        c.execute("SELECT id, status FROM sh_orders WHERE id = %s", (1 + n,), prepare=True)
-                    settled(self.admin)
-                    compared_before = self.admin.total("shadow_compared_total", tenant="acme")
-                    self.assertGreater(compared_before, 150)
+                    # The target answers. How many shadows fit in max_inflight 8
+                    # and 300 ms depends on the machine's load, so read until
+                    # some have been compared rather than count on a share.
+                    compared_before = 0
+                    for n in range(5000):
+                        c.execute("SELECT id, status FROM sh_orders WHERE id = %s", (1 + n % ROWS,), prepare=True)
+                        if n % 100 == 99:
+                            settled(self.admin)
+                            compared_before = self.admin.total("shadow_compared_total", tenant="acme")
+                            if compared_before >= 50:
+                                break
+                    self.assertGreaterEqual(compared_before, 50)
                     self.assertEqual(self.admin.total("shadow_mismatches_total", tenant="acme"), 0)
                     stopped = server_processes(second)
                     for pid in stopped:
