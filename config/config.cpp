@@ -66,6 +66,13 @@ const Migration* Config::migration(const std::string& name) const {
   return nullptr;
 }
 
+const Listener* Config::flags_store_listener() const {
+  if (!flags_store) return nullptr;
+  for (const auto& l : listeners)
+    if (l.target(flags_store->target)) return &l;
+  return nullptr;
+}
+
 std::vector<Unapplied> unapplied_settings(const Tenant& t) {
   std::vector<Unapplied> out;
   auto runs = [&](Phase p) { return t.phase == p || (t.canary.phase == p && t.canary.percent > 0); };

@@ -54,6 +54,8 @@ struct BackendTls {
   BackendTlsMode mode = BackendTlsMode::Disable;
   std::string ca;           //!< PEM CA bundle; required for verify-full
   std::string server_name;  //!< SNI and name checked by verify-full; defaults to the address host
+  std::string cert;         //!< PEM client certificate chain presented to the server (with key), or none
+  std::string key;          //!< its PEM private key
   bool operator==(const BackendTls&) const = default;
 };
 
@@ -168,6 +170,17 @@ struct Runtime {
   uint32_t workers = 0;              //!< I/O threads; 0 = one per core
   uint32_t drain_timeout_ms = 30000; //!< on SIGTERM, how long sessions may finish
   std::string log_level = "info";
+  //! Clients across all listeners; 0 = only each listener's own limit.
+  uint32_t max_client_connections = 0;
+};
+
+//! Where a fleet of sidecars keeps its shared flags (SPEC "Fleet"): tables
+//! named after `table` in the database of the target named `target`.
+struct FlagsStore {
+  std::string target;                   //!< a target of some listener (its user and password_env log in)
+  std::string table = "switchyard_flags";  //!< also names <table>_history and <table>_sidecars
+  uint32_t poll_ms = 1000;              //!< how often each sidecar reads the store
+  bool operator==(const FlagsStore&) const = default;
 };
 
 struct Config {
@@ -175,12 +188,15 @@ struct Config {
   std::vector<Listener> listeners;
   Admin admin;
   std::string state_file;
+  std::optional<FlagsStore> flags_store;  //!< absent: flags are per process (state_file)
   std::vector<Tenant> tenants;
   std::vector<Migration> migrations;
   Runtime runtime;
 
   const Listener* listener(const std::string& name) const;
   const Migration* migration(const std::string& name) const;
+  //! The listener whose targets hold flags_store.target (the first), or null.
+  const Listener* flags_store_listener() const;
 };
 
 //! A setting of `t` that this build accepts but does not (fully) apply.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <sstream>
 
 #include "config/tenant_rules.h"
+#include "config/yaml_structure.h"
 
 namespace sy::config {
 
@@ -62,13 +64,23 @@ class Reader {
       return;
     }
     if (!n.IsScalar()) return error(n, join(path, key), "expected a string");
+    if (required && n.Scalar().empty()) return error(n, join(path, key), "must not be empty");
     out = n.Scalar();
+  }
+
+  // YAML types a quoted scalar as a string (tag "!"): `port: "5432"` or
+  // `canary: "10"` is a string where a number belongs, refused as PostgreSQL
+  // refuses '10'::text where an integer is expected, rather than guessed at.
+  bool quoted_number(const YAML::Node& n, const std::string& path, const char* key) {
+    if (!n.IsScalar() || n.Tag() != "!") return false;
+    error(n, join(path, key), "expected a number, got the quoted string \"" + n.Scalar() + "\"");
+    return true;
   }
 
   template <class Int>
   void integer(const YAML::Node& parent, const char* key, const std::string& path, Int& out, Int lo, Int hi) {
     auto n = parent[key];
-    if (!n.IsDefined() || n.IsNull()) return;
+    if (!n.IsDefined() || n.IsNull() || quoted_number(n, path, key)) return;
     long long v = 0;
     const auto& s = n.IsScalar() ? n.Scalar() : std::string();
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -81,7 +93,7 @@ class Reader {
   void number(const YAML::Node& parent, const char* key, const std::string& path, double& out, double lo,
               double hi) {
     auto n = parent[key];
-    if (!n.IsDefined() || n.IsNull()) return;
+    if (!n.IsDefined() || n.IsNull() || quoted_number(n, path, key)) return;
     try {
       double v = n.as<double>();
       if (!std::isfinite(v) || v < lo || v > hi) throw YAML::Exception(n.Mark(), "range");
@@ -94,7 +106,7 @@ class Reader {
   // Any finite number: ranges that the admin API shares are checked in tenant_rules.
   void real(const YAML::Node& parent, const char* key, const std::string& path, double& out) {
     auto n = parent[key];
-    if (!n.IsDefined() || n.IsNull()) return;
+    if (!n.IsDefined() || n.IsNull() || quoted_number(n, path, key)) return;
     try {
       double v = n.as<double>();
       if (!std::isfinite(v)) throw YAML::Exception(n.Mark(), "not finite");
@@ -199,7 +211,7 @@ class Reader {
 
 void read_backend_tls(Reader& r, const YAML::Node& n, const std::string& path, BackendTls& out) {
   if (!n.IsDefined() || n.IsNull() || !r.is_map(n, path)) return;
-  r.only_keys(n, path, {"mode", "ca", "server_name"});
+  r.only_keys(n, path, {"mode", "ca", "server_name", "cert", "key"});
   r.enumeration(n, "mode", path, out.mode,
                 {{"disable", BackendTlsMode::Disable},
                  {"prefer", BackendTlsMode::Prefer},
@@ -207,8 +219,15 @@ void read_backend_tls(Reader& r, const YAML::Node& n, const std::string& path, B
                  {"verify-full", BackendTlsMode::VerifyFull}});
   r.str(n, "ca", path, out.ca);
   r.str(n, "server_name", path, out.server_name);
+  r.str(n, "cert", path, out.cert);
+  r.str(n, "key", path, out.key);
   if (out.mode == BackendTlsMode::VerifyFull && out.ca.empty())
     r.error(n, path, "mode verify-full needs \"ca\"");
+  // A certificate without its key (or the reverse) would fail only at the
+  // first connection; a client certificate over plaintext would never be sent.
+  if (out.cert.empty() != out.key.empty()) r.error(n, path, "\"cert\" and \"key\" go together");
+  if (!out.cert.empty() && out.mode == BackendTlsMode::Disable)
+    r.error(n, path, "a client certificate (\"cert\", \"key\") needs mode prefer, require or verify-full");
 }
 
 void read_listener(Reader& r, const YAML::Node& n, const std::string& path, Listener& l) {
@@ -399,6 +418,44 @@ YAML::Node locate(const YAML::Node& tenant, const std::string& path) {
   return at;
 }
 
+// The table name goes into SQL text (identifiers cannot be parameters), so
+// it is a plain identifier; 48 characters leave room for "_history" and
+// "_sidecars" under MySQL's 64.
+bool plain_identifier(const std::string& s) {
+  if (s.empty() || s.size() > 48 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char ch : s)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_')) return false;
+  return true;
+}
+
+void check_flags_store(Reader& r, const YAML::Node& root, const Config& c) {
+  if (!c.flags_store || c.flags_store->target.empty()) return;
+  auto node = root["flags_store"];
+  const auto& fs = *c.flags_store;
+  if (!plain_identifier(fs.table))
+    r.error(node["table"], "flags_store.table",
+            "must be a plain identifier (letters, digits, _; not starting with a digit; at most 48 characters)");
+  const Target* found = nullptr;
+  for (const auto& l : c.listeners) {
+    const auto* t = l.target(fs.target);
+    if (!t) continue;
+    if (found && !(*found == *t))
+      r.error(node["target"], "flags_store.target",
+              "target \"" + fs.target + "\" is defined differently in several listeners; give them distinct names");
+    found = found ? found : t;
+  }
+  if (!found) {
+    r.error(node["target"], "flags_store.target", "no target named \"" + fs.target + "\" in any listener");
+    return;
+  }
+  if (found->user.empty())
+    r.error(node["target"], "flags_store.target",
+            "target \"" + fs.target + "\" has no user: the store is written as the target's user (and password_env)");
+  if (found->database.empty())
+    r.error(node["target"], "flags_store.target",
+            "target \"" + fs.target + "\" has no database: the store's tables live in that target's database");
+}
+
 // Checks that need the whole file: names that refer to other sections.
 void cross_check(Reader& r, const YAML::Node& root, Config& c) {
   std::set<std::string> names;
@@ -428,32 +485,7 @@ void cross_check(Reader& r, const YAML::Node& root, Config& c) {
     for (const auto& m : t.migrations)
       if (!c.migration(m)) r.error(node["migrations"], path + ".migrations", "no migration named \"" + m + "\"");
   }
-}
-
-//! YAML lets a mapping repeat a key and yaml-cpp keeps both, while a lookup
-//! sees only the first: a second `tenants:` block, or `name:` twice in one
-//! listener, would be silently ignored. Every repeat is an error naming both
-//! lines. `path` is where the mapping sits, for the message.
-void find_duplicate_keys(const YAML::Node& node, const std::string& path, std::vector<ConfigError>& errors) {
-  if (node.IsSequence()) {
-    for (size_t i = 0; i < node.size(); ++i) find_duplicate_keys(node[i], path + "[" + std::to_string(i) + "]", errors);
-    return;
-  }
-  if (!node.IsMap()) return;
-  std::map<std::string, int> first_line;  // key -> 1-based line of its first occurrence
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (!it->first.IsScalar()) continue;
-    const auto key = it->first.Scalar();
-    const int line = it->first.Mark().line + 1;
-    const auto child_path = path.empty() ? key : path + "." + key;
-    if (auto [seen, fresh] = first_line.emplace(key, line); !fresh) {
-      errors.push_back({line, child_path,
-                        "duplicate key \"" + key + "\" (first at line " + std::to_string(seen->second) +
-                            "); YAML would silently keep only one of them"});
-      continue;
-    }
-    find_duplicate_keys(it->second, child_path, errors);
-  }
+  check_flags_store(r, root, c);
 }
 
 }  // namespace
@@ -467,6 +499,7 @@ LoadResult load_string(const std::string& yaml, const std::string& source) {
     result.errors.push_back({e.mark.line + 1, "", e.msg});
     return result;
   }
+  result.errors = check_yaml_structure(yaml);
   find_duplicate_keys(root, "", result.errors);
   if (!result.errors.empty()) return result;
   Reader r;
@@ -478,7 +511,7 @@ LoadResult load_string(const std::string& yaml, const std::string& source) {
     return result;
   }
   try {
-    r.only_keys(root, "", {"listeners", "admin", "state_file", "tenants", "migrations", "runtime"});
+    r.only_keys(root, "", {"listeners", "admin", "state_file", "flags_store", "tenants", "migrations", "runtime"});
     auto listeners = root["listeners"];
     if (!listeners.IsDefined() || !listeners.IsSequence() || listeners.size() == 0) {
       r.error(listeners.IsDefined() ? listeners : root, "listeners", "at least one listener is required");
@@ -498,6 +531,14 @@ LoadResult load_string(const std::string& yaml, const std::string& source) {
       r.str(a, "token_env", "admin", c->admin.token_env);
     }
     r.str(root, "state_file", "", c->state_file);
+    if (auto fs = root["flags_store"]; fs.IsDefined() && r.is_map(fs, "flags_store")) {
+      r.only_keys(fs, "flags_store", {"target", "table", "poll_ms"});
+      FlagsStore s;
+      r.str(fs, "target", "flags_store", s.target, true);
+      r.str(fs, "table", "flags_store", s.table);
+      r.integer(fs, "poll_ms", "flags_store", s.poll_ms, 10u, 3600000u);
+      c->flags_store = s;
+    }
     if (auto ms = root["migrations"]; ms.IsDefined() && r.is_map(ms, "migrations")) {
       for (const auto& kv : ms) {
         Migration m;
@@ -515,7 +556,8 @@ LoadResult load_string(const std::string& yaml, const std::string& source) {
       }
     }
     if (auto rt = root["runtime"]; rt.IsDefined() && r.is_map(rt, "runtime")) {
-      r.only_keys(rt, "runtime", {"workers", "drain_timeout_ms", "log_level"});
+      r.only_keys(rt, "runtime", {"workers", "drain_timeout_ms", "log_level", "max_client_connections"});
+      r.integer(rt, "max_client_connections", "runtime", c->runtime.max_client_connections, 0u, 10000000u);
       r.integer(rt, "workers", "runtime", c->runtime.workers, 0u, 256u);
       r.integer(rt, "drain_timeout_ms", "runtime", c->runtime.drain_timeout_ms, 0u, 3600000u);
       r.enumeration(rt, "log_level", "runtime", c->runtime.log_level,

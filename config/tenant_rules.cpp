@@ -32,11 +32,6 @@ void shadow_warnings(const Config& cfg, const Tenant& t, TenantFindings& f) {
   }
   for (const auto& l : cfg.listeners) {
     if (!t.match.listener.empty() && t.match.listener != l.name) continue;
-    if (l.protocol == Protocol::Mysql) {
-      f.warnings.push_back({"shadow", "shadow reads and the guard are not applied to MySQL sessions in this build (listener " +
-                                          l.name + ")"});
-      continue;
-    }
     // Shadow connections log in as the proxy, with the target's own user.
     for (const std::string& name : {l.primary, t.shadow->target}) {
       const Target* target = name.empty() ? nullptr : l.target(name);

@@ -11,6 +11,7 @@
 #include "proxy/cli/command_line.h"
 #include "proxy/telemetry/log.h"
 #include "proxy/flags/canary.h"
+#include "proxy/fleet/init_flags_store.h"
 #include "proxy/ops/backfill.h"
 #include "proxy/ops/explain.h"
 #include "proxy/ops/verify.h"
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
     print_errors(args.config, loaded.errors);
     return 1;
   }
+  if (args.command == "init-flags-store") return sy::proxy::init_flags_store(*loaded.config, std::cout, std::cerr);
   if (args.command == "verify") return sy::proxy::verify(*loaded.config, args.tenant, args.target, args.json);
   if (args.command == "backfill") return sy::proxy::backfill(*loaded.config, args.backfill);
   if (args.command == "explain") return sy::proxy::explain(*loaded.config, args.tenant, args.phase, args.dialect, args.sql, args.json);

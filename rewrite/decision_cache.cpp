@@ -11,6 +11,13 @@ const std::shared_ptr<const Decision>* DecisionMap::find(std::string_view sql) c
 
 void DecisionMap::insert(std::string_view sql, std::shared_ptr<const Decision> d) {
   if (sql.size() > kMaxText) return;
+  const uint64_t h = Hash{}(sql) | 1;  // never 0, the empty slot
+  if (seen_.empty()) seen_.assign(kDoorkeeper, 0);
+  auto& slot = seen_[(h >> 1) % kDoorkeeper];
+  if (slot != h) {  // first sighting, or another text took the slot since
+    slot = h;
+    return;
+  }
   if (map_.size() >= kMaxEntries) map_.clear();
   map_.emplace(std::string(sql), std::move(d));
 }

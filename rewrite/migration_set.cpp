@@ -3,16 +3,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "rewrite/common/unseen_sql.h"
 #include "rewrite/sql_text.h"
 
 namespace sy::rewrite {
 
 namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 constexpr uint8_t kWrite = 1, kTable = 2, kColumn = 4;
 // INSERT, REPLACE, COPY and LOAD DATA can write every column without naming
@@ -44,8 +40,8 @@ MigrationSet::MigrationSet(const config::Config& cfg, const config::Tenant& tena
   for (const char* kw : {"update", "merge"}) add(kw, kWrite);
   for (const char* kw : {"insert", "copy", "replace", "load"}) add(kw, kWrite | kPositional);
   for (const auto& m : owned_) {
-    add(lower(m.table), kTable);
-    add(lower(m.legacy_column), kColumn);
+    add(ascii_lower(m.table), kTable);
+    add(ascii_lower(m.legacy_column), kColumn);
   }
   if (needles_.size() > 64) {
     // More distinct names than the first-byte index has bits: stay correct,
@@ -80,21 +76,9 @@ std::vector<const CompiledMigration*> MigrationSet::for_mysql_table(std::string_
 }
 
 std::vector<const CompiledMigration*> MigrationSet::mentioned_in(std::string_view sql) const {
-  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
   std::vector<const CompiledMigration*> out;
-  for (const auto& m : migrations_) {
-    auto name = lower(m.cfg->table);
-    // As a whole word: orders_archive does not mention orders.
-    for (size_t at = 0; at + name.size() <= sql.size(); ++at) {
-      if (!contains_ci(sql.substr(at, name.size()), name)) continue;
-      bool starts = at == 0 || !word_char(sql[at - 1]);
-      bool ends = at + name.size() == sql.size() || !word_char(sql[at + name.size()]);
-      if (starts && ends) {
-        out.push_back(&m);
-        break;
-      }
-    }
-  }
+  for (const auto& m : migrations_)
+    if (names_word(sql, ascii_lower(m.cfg->table))) out.push_back(&m);
   return out;
 }
 

@@ -2,10 +2,13 @@
 
 #include <cctype>
 #include <cstdio>
+#include <optional>
+#include <string>
 
 #include "rewrite/common/case_expression.h"
 #include "rewrite/common/entity_column.h"
 #include "rewrite/common/event_builder.h"
+#include "rewrite/common/unseen_sql.h"
 #include "rewrite/common/value.h"
 #include "rewrite/common/values_rows.h"
 #include "rewrite/mysql/read_switch.h"
@@ -20,6 +23,39 @@ using config::Phase;
 using config::Unmapped;
 
 namespace {
+
+// The digits of a literal written `<x>'digits'` or `0<x>digits`, else nullopt.
+std::optional<std::string_view> prefixed_digits(std::string_view t, char x) {
+  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  if (t.size() >= 3 && lower(t[0]) == x && t[1] == '\'' && t.back() == '\'') return t.substr(2, t.size() - 3);
+  if (t.size() >= 3 && t[0] == '0' && t[1] == x) return t.substr(2);  // 0X.. is an identifier, not hex
+  return std::nullopt;
+}
+
+// A hexadecimal or bit literal (X'..', 0x.., B'..', 0b..): a binary string,
+// never the text or number it looks like.
+bool is_mysql_binary_literal(std::string_view token) {
+  return prefixed_digits(token, 'x') || prefixed_digits(token, 'b');
+}
+
+// The bytes of a well-formed hexadecimal literal (X'73656e74' and 0x73656e74
+// are 'sent'); nullopt for anything else.
+std::optional<std::string> mysql_hex_literal(std::string_view token) {
+  auto digits = prefixed_digits(token, 'x');
+  if (!digits) return std::nullopt;
+  std::string hex(*digits);
+  if (hex.size() % 2) {
+    if (token[0] != '0') return std::nullopt;  // X'7' is an error; 0x7 is 0x07
+    hex.insert(hex.begin(), '0');
+  }
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    if (!std::isxdigit(static_cast<unsigned char>(hex[i])) || !std::isxdigit(static_cast<unsigned char>(hex[i + 1])))
+      return std::nullopt;
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
 
 // One `col = expr` of a SET list (UPDATE, INSERT ... SET, ON DUPLICATE KEY UPDATE).
 struct Assignment {
@@ -38,6 +74,7 @@ class Analyzer {
   std::vector<MigrationEvent> events;
   bool rejected = false;
   int statements = 0;
+  std::optional<ReadShape> shape;  //!< of the last switched SELECT
 
   void run() {
     int start = 0;
@@ -97,8 +134,9 @@ class Analyzer {
     // In read_switch only SELECTs (and other reads) are switched; writes stay
     // dual-written. In cleanup a write's read parts are switched too.
     const bool reads = opts_.phase == Phase::ReadSwitch || opts_.phase == Phase::Cleanup;
-    if (reads && !read_.is_write(first)) return read_statement(first, last);
     PendingStatement p;
+    if (hidden_write(p)) return finish(p, first, last);
+    if (reads && !read_.is_write(first)) return read_statement(first, last);
     // MySQL 8 allows WITH before UPDATE (and DELETE); the write after the CTEs
     // is rewritten as it would be on its own. CTE names the SET list refers to
     // stay in scope because the rewrite keeps the WITH clause.
@@ -114,6 +152,36 @@ class Analyzer {
       if (t_[i].kind == TokenKind::Opaque && !p.events.empty()) p.mark_unsupported("executable /*! */ comment in a migrated write", nullptr);
     if (opts_.phase == Phase::Cleanup) cleanup_reads(first, last, p);
     finish(p, first, last);
+  }
+
+  // SQL the recogniser cannot see into, in the statement first_..last_: an
+  // executable comment (/*! */, /*M! */) that names a migrated table or
+  // legacy column in a statement that may write it, or a string that is
+  // dynamic SQL (PREPARE s FROM '...', EXECUTE IMMEDIATE '...', SET @v =
+  // '...') and may write a legacy column. Marks `p` unsupported; true if so.
+  //
+  // `PREPARE s FROM @v` itself says nothing about the text, and flagging
+  // every such PREPARE would flag unrelated tables too: the text is checked
+  // where a client spells it, in the `SET @v = '...'` that builds it.
+  bool hidden_write(PendingStatement& p) const {
+    const auto statement_text = sql_.substr(t_[first_].begin, t_[last_].end - t_[first_].begin);
+    for (int i = first_; i <= last_; ++i)
+      if (t_[i].kind == TokenKind::Opaque && !named_in(ms_, text(i)).empty())
+        if (const auto* m = may_write_in(ms_, statement_text)) {
+          p.mark_unsupported("an executable comment in a write of " + m->cfg->table + " (not analysed)", m);
+          return true;
+        }
+    const bool dynamic = kw(first_, "PREPARE") || (kw(first_, "EXECUTE") && kw(first_ + 1, "IMMEDIATE")) ||
+                         (kw(first_, "SET") && is(first_ + 1, TokenKind::Operator) && text(first_ + 1) == "@");
+    for (int i = first_; dynamic && i <= last_; ++i)
+      if (t_[i].kind == TokenKind::String)
+        if (const auto* m = may_write_in(ms_, unquote_mysql_string(text(i)))) {
+          p.mark_unsupported("dynamic SQL text that may write " + m->cfg->table + "." + m->cfg->legacy_column +
+                                 " (PREPARE / EXECUTE IMMEDIATE strings are not rewritten)",
+                             m);
+          return true;
+        }
+    return false;
   }
 
   static MigrationEvent read_event(Outcome outcome, const CompiledMigration* m, std::string reason) {
@@ -136,6 +204,7 @@ class Analyzer {
     }
     for (const auto* m : r.switched) events.push_back(read_event(Outcome::ReadSwitched, m, ""));
     for (auto& e : r.edits) edits.push_back(std::move(e));
+    shape = std::move(r.shape);
   }
 
   // Cleanup no longer writes the legacy column, so what a write reads of it
@@ -218,6 +287,12 @@ class Analyzer {
     return nullptr;
   }
 
+  // `:` directly followed by `=`: MySQL's other assignment operator.
+  bool walrus(int i) const {
+    return is(i, TokenKind::Operator) && text(i) == ":" && is(i + 1, TokenKind::Operator) && text(i + 1) == "=" &&
+           t_[i].end == t_[i + 1].begin;
+  }
+
   std::vector<Assignment> set_list(int i, std::initializer_list<std::string_view> stops) const {
     std::vector<Assignment> out;
     while (i <= last_) {
@@ -231,7 +306,10 @@ class Analyzer {
         a.column = ident(k + 1);
         k += 2;
       }
-      if (!is(k, TokenKind::Operator) || (text(k) != "=" && text(k) != ":=")) break;
+      // `=`, or `:=`, which the lexer (shared with the session-state model)
+      // gives as `:` and `=`.
+      if (walrus(k)) ++k;
+      if (!is(k, TokenKind::Operator) || text(k) != "=") break;
       a.expr_first = k + 1;
       if (a.expr_first > last_) break;
       a.expr_last = expr_last(a.expr_first, stops);
@@ -268,7 +346,11 @@ class Analyzer {
       uint32_t from = t_[legacy->col_first].begin;
       p.edits.push_back({from, v.end - from, col + " = " + cleanup_value(m, v, unified)});
     } else {
-      p.edits.push_back({v.end, 0, ", " + col + " = " + unified});
+      // After the whole SET list: MySQL assigns left to right, so a later
+      // assignment that reads the unified column (`other = unified_state`)
+      // still sees the row's old value, as without the proxy; and the CASE
+      // over the legacy column sees its final value, computed once.
+      p.edits.push_back({t_[assigns.back().expr_last].end, 0, ", " + col + " = " + unified});
     }
   }
 
@@ -284,6 +366,9 @@ class Analyzer {
     if (kw(i, "PARTITION")) return p.mark_unsupported("INSERT with PARTITION", migs.front());
     if (kw(i, "SET")) {
       auto assigns = set_list(i + 1, {"ON"});
+      for (const auto* m : migs)
+        if (!assigns_column(assigns, m->cfg->legacy_column) && !assigns_column(assigns, m->cfg->unified_column))
+          return mark_legacy_default(p, *m, "an INSERT ... SET that");
       for (const auto* m : migs) assignment_pair(*m, assigns, table, "", label, "", p);
       int after = assigns.empty() ? i : assigns.back().expr_last + 1;
       on_duplicate(after, migs, table, label, p);
@@ -306,7 +391,8 @@ class Analyzer {
         if (iequals(cols[c].first, m->cfg->unified_column)) explicit_unified = true;
         if (iequals(cols[c].first, m->cfg->legacy_column)) legacy = static_cast<int>(c);
       }
-      if (legacy < 0 || explicit_unified) continue;
+      if (explicit_unified) continue;
+      if (legacy < 0) return mark_legacy_default(p, *m, "an INSERT whose column list");
       if (kw(k, "VALUES") || kw(k, "VALUE")) {
         values_rows(*m, k + 1, cols[legacy].second, static_cast<size_t>(legacy), cols.size(), label, p);
       } else if (kw(k, "SELECT") || is(k, TokenKind::LParen)) {
@@ -320,6 +406,12 @@ class Analyzer {
     for (int j = k; j <= last_; ++j)
       if (kw(j, "ON") && kw(j + 1, "DUPLICATE")) return on_duplicate(j, migs, table, label, p);
     on_duplicate(last_ + 1, migs, table, label, p);
+  }
+
+  static bool assigns_column(const std::vector<Assignment>& assigns, const std::string& column) {
+    for (const auto& a : assigns)
+      if (iequals(a.column, column)) return true;
+    return false;
   }
 
   void on_duplicate(int i, const std::vector<const CompiledMigration*>& migs, const std::string& table,
@@ -363,6 +455,10 @@ class Analyzer {
       int e = expr_last(j, stops);
       int after = e + 1;
       if (kw(after, "AS")) after += 2;  // alias
+      // `expr alias` without AS: the scan took the alias as part of the
+      // expression. Mapping that text would be a syntax error; report it.
+      if (e > j && trailing_alias(j, e))
+        return p.mark_unsupported("INSERT ... SELECT with a select-list alias without AS", &m);
       items.emplace_back(j, e);
       if (!is(after, TokenKind::Comma)) {
         j = after;
@@ -377,8 +473,13 @@ class Analyzer {
     if (text(first) == "*") return p.mark_unsupported("INSERT ... SELECT *", &m);
     Value v = classify(first, last);
     // The select list cannot see the row being inserted, so the mapping must
-    // repeat the expression: only safe without parameters.
+    // repeat the expression: only safe without parameters, and without calls
+    // or sub-queries (RAND(), a stored function) that would run twice.
     if (v.has_param) return p.mark_unsupported("INSERT ... SELECT with a parameter in the legacy value", &m);
+    if (opts_.phase != Phase::Cleanup && v.kind == Value::Kind::Expr && calls_or_subquery(first, last))
+      return p.mark_unsupported("INSERT ... SELECT whose " + m.cfg->legacy_column +
+                                    " value calls a function or sub-query (the copy would run it twice)",
+                                &m);
     auto ev = make_event_(m, label, v);
     std::string unified = unified_value(m, v, ev, p, /*row_has_unified=*/false);
     if (!p.unsupported.empty()) return;
@@ -417,13 +518,56 @@ class Analyzer {
       }
   }
 
+  // Whether tokens first..last end in an alias written without AS: a name
+  // right after something that completes a value (a name, literal or `)`),
+  // other than the words that end expressions themselves.
+  bool trailing_alias(int first, int last) const {
+    if (!is_ident(last) || last <= first) return false;
+    static const std::initializer_list<std::string_view> kEnders = {"END", "NULL", "TRUE", "FALSE", "UNKNOWN"};
+    for (auto w : kEnders)
+      if (kw(last, w)) return false;
+    const int prev = last - 1;
+    if (!(is_ident(prev) || is(prev, TokenKind::String) || is(prev, TokenKind::Number) || is(prev, TokenKind::RParen)))
+      return false;
+    // `INTERVAL 1 DAY`, `x COLLATE name`, `BINARY x`: a keyword before the
+    // value makes the last word part of the expression. Reported all the
+    // same: a false alarm only forwards the statement unchanged.
+    return true;
+  }
+
+  // A sub-query, or a call `name(` of anything but operators written as
+  // words and a few built-in string functions that are deterministic and
+  // without side effects (RAND(), UUID() and stored functions are not).
+  bool calls_or_subquery(int first, int last) const {
+    static const std::initializer_list<std::string_view> kRepeatable = {
+        "IN",    "AND",   "OR",   "NOT",     "XOR",       "CASE",    "WHEN",   "THEN",  "ELSE",  "IS",
+        "LIKE",  "BETWEEN", "CAST", "CONVERT", "BINARY",  "UPPER",   "LOWER",  "UCASE", "LCASE", "TRIM",
+        "LTRIM", "RTRIM", "CONCAT", "CONCAT_WS", "REPLACE", "SUBSTRING", "SUBSTR", "LEFT", "RIGHT", "LPAD",
+        "RPAD",  "COALESCE", "IFNULL", "NULLIF", "IF"};
+    for (int i = first; i <= last; ++i) {
+      if (kw(i, "SELECT")) return true;
+      if (i == first || !is(i, TokenKind::LParen) || !is_ident(i - 1)) continue;
+      bool repeatable = false;
+      for (auto w : kRepeatable) repeatable = repeatable || kw(i - 1, w);
+      if (!repeatable) return true;
+    }
+    return false;
+  }
+
   Value classify(int first, int last) const {
     Value v;
     v.begin = t_[first].begin;
     v.end = t_[last].end;
     for (int i = first; i <= last; ++i) v.has_param = v.has_param || t_[i].kind == TokenKind::Param;
     if (first == last) {
-      if (t_[first].kind == TokenKind::String) {
+      if (is_mysql_binary_literal(text(first))) {
+        // X'73656e74' stores 'sent': map its bytes. A bit literal (or a
+        // malformed one) stays an expression, mapped in SQL by the CASE.
+        if (auto hex = mysql_hex_literal(text(first))) {
+          v.kind = Value::Kind::Literal;
+          v.literal = std::move(*hex);
+        }
+      } else if (t_[first].kind == TokenKind::String) {
         v.kind = Value::Kind::Literal;
         v.literal = unquote_mysql_string(text(first));
       } else if (t_[first].kind == TokenKind::Number) {
@@ -578,6 +722,7 @@ Decision MysqlRewriter::rewrite(std::string_view sql, const RewriteOptions& opts
     return forward_unverified(std::move(d), "rewritten text did not verify: statement or parameter count changed");
   d.action = Decision::Action::Rewrite;
   d.sql = std::move(out);
+  if (a.statements == 1 && a.shape) d.read_shape = std::move(a.shape);
   return d;
 }
 

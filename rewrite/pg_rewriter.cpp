@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 
 #include "rewrite/common/case_expression.h"
 #include "rewrite/common/entity_column.h"
 #include "rewrite/common/event_builder.h"
+#include "rewrite/common/unseen_sql.h"
 #include "rewrite/common/value.h"
 #include "rewrite/common/values_rows.h"
 #include "rewrite/pg/read_switch.h"
@@ -136,6 +138,26 @@ class Analyzer {
         p.mark_unsupported("MERGE into a migrated table is not rewritten", migs.front());
     } else if (auto* c = node(wrapper, "CopyStmt")) {
       copy(*c, p);
+    } else if (auto* d = node(wrapper, "DoStmt")) {
+      do_block(*d, p);
+    }
+  }
+
+  // A DO block's body is PL/pgSQL the rewrite does not look into (its
+  // statements, and any dynamic SQL it EXECUTEs, reach the server unseen).
+  // A body that may write a migrated table's legacy column is reported.
+  void do_block(const JsonValue& d, PendingStatement& p) {
+    auto* args = member(d, "args");
+    if (!args || !args->IsArray()) return;
+    for (const auto& a : args->GetArray()) {
+      auto* def = node(a, "DefElem");
+      auto* arg = def && str_member(*def, "defname") == "as" ? member(*def, "arg") : nullptr;
+      auto* body = arg ? node(*arg, "String") : nullptr;
+      if (!body) continue;
+      if (const auto* m = may_write_in(ms_, str_member(*body, "sval")))
+        return p.mark_unsupported("a DO block that may write " + m->cfg->table + "." + m->cfg->legacy_column +
+                                      " (its body is not rewritten)",
+                                  m);
     }
   }
 
@@ -210,6 +232,11 @@ class Analyzer {
       Value v = classify(*val, col + 2, stops);
       if (v.kind == Value::Kind::Default) return p.mark_unsupported("DEFAULT assigned to " + m->cfg->legacy_column, m);
       auto ev = make_event_(*m, target.table, v, entity_id(where, *m));
+      if (opts_.phase != Phase::Cleanup && v.kind == Value::Kind::Expr && does_work(*val)) {
+        evaluate_once(*m, col, v, target, ev, p);
+        if (!p.unsupported.empty()) return;
+        continue;
+      }
       std::string unified;
       if (on_conflict && opts_.phase == Phase::Cleanup && references_excluded(*val, m->cfg->legacy_column)) {
         // Cleanup stopped inserting the legacy column, so EXCLUDED.<legacy> is
@@ -233,6 +260,65 @@ class Analyzer {
     }
   }
 
+  // `SET status = next_status(id)` or `CASE WHEN random() < 0.5 ...`: copying
+  // the expression into the unified CASE would run it twice, with side effects
+  // twice and volatile values that differ between the columns. One sub-select
+  // computes it once per row and both columns take that value:
+  //   (status, unified) = (SELECT o.v, CASE o.v ... END FROM (SELECT <expr>) AS o(v))
+  // The sub-select is correlated, so <expr> sees the row (and the UPDATE's
+  // FROM items, or EXCLUDED) exactly as it did in the client's assignment,
+  // and `o.v` is assigned with the same assignment coercion.
+  void evaluate_once(const CompiledMigration& m, int col, const Value& v, const Target& target, MigrationEvent& ev,
+                     PendingStatement& p) {
+    static const std::string once = "\"switchyard_once\".\"v\"";
+    std::string unified = unified_value(m, v, target, ev, p, &once);
+    if (!p.unsupported.empty()) return;
+    if (unified.empty()) unified = target.row_ref + "." + quote_ident(m.cfg->unified_column);  // keep
+    p.events.push_back(ev);
+    // Only insertions: the client's column, comments and expression stay
+    // byte for byte where they were.
+    p.edits.push_back({toks_[col].begin, 0, "("});
+    p.edits.push_back({toks_[col].end, 0, ", " + quote_ident(m.cfg->unified_column) + ")"});
+    p.edits.push_back({v.begin, 0, "(SELECT " + once + ", " + unified + " FROM (SELECT "});
+    p.edits.push_back({v.end, 0, ") AS \"switchyard_once\"(\"v\"))"});
+  }
+
+  // Whether evaluating the expression may do work that must not be repeated:
+  // a sub-query, or a call of anything but a few built-in string functions
+  // that are immutable and without side effects (a user's function may be
+  // volatile or write; nextval and random are). Column references, literals,
+  // parameters, operators on them and casts are repeated freely.
+  static bool does_work(const JsonValue& v) {
+    if (v.IsArray()) {
+      for (const auto& e : v.GetArray())
+        if (does_work(e)) return true;
+      return false;
+    }
+    if (!v.IsObject()) return false;
+    for (const auto& m : v.GetObject()) {
+      std::string_view key = m.name.GetString();
+      if (key == "SubLink") return true;
+      if (key == "FuncCall" && !repeatable_function(m.value)) return true;
+      if (does_work(m.value)) return true;
+    }
+    return false;
+  }
+
+  static bool repeatable_function(const JsonValue& call) {
+    static const std::set<std::string_view> kImmutable = {
+        "upper", "lower", "initcap", "btrim", "ltrim", "rtrim", "trim", "replace", "substr", "substring",
+        "left",  "right", "concat",  "concat_ws", "lpad", "rpad", "translate", "split_part"};
+    auto* name = member(call, "funcname");
+    if (!name || !name->IsArray() || name->Empty() || name->Size() > 2) return false;
+    auto* schema = name->Size() == 2 ? node((*name)[0], "String") : nullptr;
+    if (schema && str_member(*schema, "sval") != "pg_catalog") return false;
+    auto* fn = node((*name)[name->Size() - 1], "String");
+    if (!fn || !kImmutable.count(str_member(*fn, "sval"))) return false;
+    // Aggregates and windows (`upper(x) OVER ()` cannot occur, but FILTER /
+    // DISTINCT / ORDER BY mark an aggregate call): not a plain function.
+    return !member(call, "over") && !member(call, "agg_filter") && !member(call, "agg_order");
+  }
+
   // ---- INSERT ----------------------------------------------------------------
   void insert(const JsonValue& ins, PendingStatement& p) {
     auto* rel = member(ins, "relation");
@@ -246,7 +332,7 @@ class Analyzer {
     auto* cols = member(ins, "cols");
     auto* select = member(ins, "selectStmt");
     auto* sel = select ? node(*select, "SelectStmt") : nullptr;
-    if (!sel) return;  // DEFAULT VALUES
+    if (!sel) return mark_legacy_default(p, *migs.front(), "INSERT ... DEFAULT VALUES");
     if (!cols || !cols->IsArray())
       return p.mark_unsupported("INSERT without a column list into " + target.table, migs.front());
     for (const auto* m : migs) {
@@ -262,7 +348,8 @@ class Analyzer {
           k = static_cast<int>(i);
         }
       }
-      if (k < 0 || explicit_unified) continue;
+      if (explicit_unified) continue;
+      if (k < 0) return mark_legacy_default(p, *m, "an INSERT whose column list");
       int col_tok = token_at(static_cast<uint32_t>(int_member(*node((*cols)[k], "ResTarget"), "location", -1)));
       if (col_tok < 0) return p.mark_unsupported("cannot locate column " + m->cfg->legacy_column, m);
       if (auto* rows = member(*sel, "valuesLists"))
@@ -297,7 +384,15 @@ class Analyzer {
         p.mark_unsupported("VALUES row width does not match the column list", &m);
         return std::nullopt;
       }
-      return classify_span((*row_items)[static_cast<rapidjson::SizeType>(k)], first, last);
+      const auto& item = (*row_items)[static_cast<rapidjson::SizeType>(k)];
+      Value v = classify_span(item, first, last);
+      if (opts_.phase != Phase::Cleanup && v.kind == Value::Kind::Expr && does_work(item)) {
+        p.mark_unsupported("VALUES whose " + m.cfg->legacy_column +
+                               " value calls a function or sub-query (the copy would run it twice)",
+                           &m);
+        return std::nullopt;
+      }
+      return v;
     };
     hooks.unified = [&](const Value& v, MigrationEvent& ev) { return unified_value(m, v, target, ev, p); };
     map_values_rows(insert_column(m, col_tok, k, ncols, target), *split, make_event_, hooks,
@@ -322,6 +417,12 @@ class Analyzer {
         "FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "FETCH",
         "FOR",  "UNION", "INTERSECT", "EXCEPT", "ON", "RETURNING", "AS", "INTO"};
     Value v = classify(*val, start, stops);
+    // The select list cannot see the inserted row, so the unified CASE
+    // repeats the expression: only when repeating it changes nothing.
+    if (opts_.phase != Phase::Cleanup && v.kind == Value::Kind::Expr && does_work(*val))
+      return p.mark_unsupported("INSERT ... SELECT whose " + m.cfg->legacy_column +
+                                    " value calls a function or sub-query (the copy would run it twice)",
+                                &m);
     uint32_t after = v.end;
     if (!str_member(*rt, "name").empty()) {
       int as = next_token(v.end);
@@ -397,21 +498,23 @@ class Analyzer {
   }
 
   // Returns the unified expression; empty means "assign nothing" (keep).
+  // `computed`: an expression that already holds the value (the evaluate-once
+  // form's column), mapped in place of the client's text.
   std::string unified_value(const CompiledMigration& m, const Value& v, const Target& t,
-                            MigrationEvent& ev, PendingStatement& p) {
+                            MigrationEvent& ev, PendingStatement& p, const std::string* computed = nullptr) {
     const auto policy = m.cfg->unmapped;
     if (v.kind == Value::Kind::Literal || v.kind == Value::Kind::Null)
       return unified_for_literal(m, v.kind == Value::Kind::Literal ? &v.literal : nullptr, t.table, ev, p, quote_literal);
     // An expression or parameter: map it in SQL with a CASE over its text form.
     ev.unified = "CASE";
-    std::string expr(v.text(sql_));
+    std::string expr = computed ? *computed : std::string(v.text(sql_));
     // An untyped parameter takes its type from the first typed use that
     // PostgreSQL analyses, and it analyses every SET/VALUES expression before
     // coercing any to its column. A bare CAST($1 AS text) would therefore make
     // $1 text and break an enum or varchar column ("inconsistent types deduced").
     // COALESCE with a typed NULL of the legacy column gives $1 exactly the
     // type the client's own statement gives it.
-    bool anchor = v.has_param;
+    bool anchor = v.has_param && !computed;
     std::string as_text = anchor ? "CAST(COALESCE(" + expr + ", (SELECT " + quote_ident(m.cfg->legacy_column) +
                                        " FROM " + t.rel_sql + " WHERE false)) AS text)"
                                  : "CAST((" + expr + ") AS text)";

@@ -68,7 +68,10 @@ std::vector<Token> lex_sql(std::string_view s, Dialect dialect) {
       i = nl == std::string_view::npos ? s.size() : nl + 1;
       continue;
     }
-    if (my && c == '/' && i + 2 < s.size() && s[i + 1] == '*' && s[i + 2] == '!') {
+    // MySQL runs /*! ... */ as code; MariaDB also /*M! ... */.
+    bool executable = my && c == '/' && i + 2 < s.size() && s[i + 1] == '*' &&
+                      (s[i + 2] == '!' || (s[i + 2] == 'M' && i + 3 < s.size() && s[i + 3] == '!'));
+    if (executable) {
       auto close = s.find("*/", i + 3);
       size_t end = close == std::string_view::npos ? s.size() : close + 2;
       out.push_back({TokenKind::Opaque, static_cast<uint32_t>(i), static_cast<uint32_t>(end)});
@@ -167,7 +170,9 @@ std::vector<Token> lex_sql(std::string_view s, Dialect dialect) {
           kind = TokenKind::Operator;
           break;
         default:
-          while (i < s.size() && std::string_view(ops).find(s[i]) != std::string_view::npos) ++i;
+          // MySQL has no operator with `?` in it: `id=?` is `=` and a placeholder.
+          while (i < s.size() && std::string_view(ops).find(s[i]) != std::string_view::npos && !(my && s[i] == '?'))
+            ++i;
           kind = TokenKind::Operator;
       }
     }

@@ -32,4 +32,7 @@ bool iequals(std::string_view a, std::string_view b);
 //! ASCII case-insensitive substring search.
 bool contains_ci(std::string_view haystack, std::string_view lower_needle);
 
+//! `s` with ASCII letters in lower case (what contains_ci wants as needle).
+std::string ascii_lower(std::string_view s);
+
 }  // namespace sy::rewrite

@@ -10,6 +10,12 @@
 #   SY_TEST_TIMEOUT=300   default per-test timeout in seconds (a test's own TIMEOUT wins)
 #   SY_FUZZ=auto          the libFuzzer regression runs (tests/fuzz, a clang build in
 #                         build-fuzz/): auto = when no ctest arguments are given; 1; 0
+#   SY_SANITIZE=          address,undefined: build everything with ASan+UBSan in build-asan/
+#                         and run every test but the soak (label soak), the unit tests in one
+#                         process (unit_tests.whole, not label unit); thread: build with
+#                         TSan in build-tsan/ and run the tests labelled tsan (the unit tests,
+#                         reloads and PATCHes under traffic). Extra arguments still go to
+#                         ctest. Each report lands in a file; any report fails the run.
 #   CTEST_PARALLEL_LEVEL  honoured by ctest as usual
 #
 # Tests see the variables from tests/pg_server.sh's env file (PGHOST PGPORT PGUSER
@@ -21,7 +27,13 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-build_dir=${SY_BUILD_DIR:-build}
+sanitize=${SY_SANITIZE:-}
+case $sanitize in
+  '') build_dir=${SY_BUILD_DIR:-build} ;;
+  address,undefined) build_dir=${SY_BUILD_DIR:-build-asan} ;;
+  thread) build_dir=${SY_BUILD_DIR:-build-tsan} ;;
+  *) echo "SY_SANITIZE: expected address,undefined or thread, got '$sanitize'" >&2; exit 2 ;;
+esac
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -31,7 +43,15 @@ if [[ ${SY_SKIP_DEPS:-0} != 1 ]]; then
 fi
 
 step "configure"
-configure=(cmake -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHYARD_WERROR=ON)
+if [[ -z $sanitize ]]; then
+  configure=(cmake -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHYARD_WERROR=ON)
+else
+  # -O1 and line tables only: the reports keep file:line, and the build is
+  # half as long on two cores. No -Werror: GCC's sanitizer instrumentation
+  # raises flow warnings (-Wmaybe-uninitialized and kin) the plain build does not.
+  configure=(cmake -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHYARD_SANITIZE="$sanitize"
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
+fi
 # An existing build directory keeps the generator it was made with.
 [[ -f $build_dir/CMakeCache.txt ]] || configure+=(-G Ninja)
 command -v ccache >/dev/null 2>&1 && configure+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
@@ -104,13 +124,49 @@ export SY_REPO=$repo
 export SY_BIN=${SY_BIN:-$repo/$build_dir/switchyard}
 export PATH=/usr/lib/postgresql/15/bin:$PATH
 
-step "ctest"
+selection=("$@")
+if [[ -n $sanitize ]]; then
+  # Reports go to files, not stderr: several tests read the proxy's stderr,
+  # and a report in a child the test kills would otherwise be lost.
+  reports=$tmp/sanitizer-reports
+  mkdir -p "$reports"
+  export SY_SANITIZE=$sanitize
+  # verify_asan_link_order=0: test_target_timeouts LD_PRELOADs a resolver shim.
+  export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:verify_asan_link_order=0"
+  export LSAN_OPTIONS="suppressions=$repo/tests/sanitizers/lsan.supp:print_suppressions=0"
+  export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1"
+  export TSAN_OPTIONS="log_path=$reports/tsan:second_deadlock_stack=1:suppressions=$repo/tests/sanitizers/tsan.supp"
+  if ((${#selection[@]} == 0)); then
+    # The unit tests run as one process (unit_tests.whole), not one
+    # instrumented process per test.
+    [[ $sanitize == thread ]] && selection=(-L tsan) || selection=(-LE '^(soak|unit)$')
+  fi
+fi
+
+step "ctest${sanitize:+ ($sanitize)}"
 status=0
 ctest --test-dir "$build_dir" --output-on-failure --no-tests=error \
-  --timeout "${SY_TEST_TIMEOUT:-300}" "$@" || status=$?
+  --timeout "${SY_TEST_TIMEOUT:-300}" "${selection[@]}" || status=$?
+
+if [[ -n $sanitize ]]; then
+  step "sanitizer reports"
+  shopt -s nullglob
+  found=("$reports"/*)
+  shopt -u nullglob
+  if ((${#found[@]})); then
+    for f in "${found[@]}"; do
+      printf '\n--- %s\n' "$(basename "$f")" >&2
+      head -n 60 "$f" >&2
+    done
+    printf '\n==> %d sanitizer report(s): failing the run\n' "${#found[@]}" >&2
+    status=1
+  else
+    printf 'no sanitizer reports\n' >&2
+  fi
+fi
 
 fuzz=${SY_FUZZ:-auto}
-[[ $fuzz == auto ]] && { (($# == 0)) && fuzz=1 || fuzz=0; }
+[[ $fuzz == auto ]] && { (($# == 0)) && [[ -z $sanitize ]] && fuzz=1 || fuzz=0; }
 if [[ $fuzz == 1 ]]; then
   # The decoders and rewriters under ASan/UBSan with libFuzzer: a fixed number
   # of inputs from tests/fuzz/seeds, so a crash found once stays found.

@@ -36,6 +36,8 @@ inline constexpr uint8_t kComStatistics = 0x09;
 inline constexpr uint8_t kComStmtSendLongData = 0x18;
 inline constexpr uint8_t kComStmtClose = 0x19;
 inline constexpr uint8_t kComStmtFetch = 0x1c;
+inline constexpr uint8_t kComStmtReset = 0x1a;
+inline constexpr uint8_t kComResetConnection = 0x1f;
 
 // Server status flags (OK and EOF packets).
 inline constexpr uint16_t kServerStatusInTrans = 0x0001;

@@ -101,6 +101,8 @@ void ResponseTracker::server_packet(uint32_t length, std::string_view payload) {
       if (b == 0x00 && current_ == kComStmtPrepare) {
         if (payload.size() < 9) return reset();
         uint32_t columns = u16(payload, 5), params = u16(payload, 7);
+        prepare_reply_ = PrepareReply{true, uint32_t(u16(payload, 1)) | (uint32_t(u16(payload, 3)) << 16),
+                                      static_cast<uint16_t>(params)};
         remaining_ = params + columns + (deprecate_eof_ ? 0 : (params ? 1 : 0) + (columns ? 1 : 0));
         if (remaining_ == 0) finish(0, false);
         else state_ = State::Prepared;
@@ -108,6 +110,7 @@ void ResponseTracker::server_packet(uint32_t length, std::string_view payload) {
         if (!read_ok_status(payload, status)) return reset();
         finish(status, true);
       } else if (b == 0xff) {
+        if (current_ == kComStmtPrepare) prepare_reply_ = PrepareReply{};
         error(payload);
       } else if (b == 0xfb) {
         uploading_ = true;  // LOCAL INFILE: the client sends the file; the server's OK follows

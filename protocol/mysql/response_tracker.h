@@ -9,7 +9,9 @@
 // resets it to "not in a transaction", which only means a phase change is not
 // held back. Never touches a socket.
 #include <cstdint>
+#include <utility>
 #include <deque>
+#include <optional>
 #include <string_view>
 
 namespace sy::mysql {
@@ -41,6 +43,17 @@ class ResponseTracker {
   //! The client's empty packet that ends the file.
   void upload_done() { uploading_ = false; }
 
+  //! How the server answered a COM_STMT_PREPARE, in the order they were sent.
+  struct PrepareReply {
+    bool ok = false;
+    uint32_t statement_id = 0;
+    uint16_t params = 0;
+  };
+  //! The answer the last server_packet() started, when it was a
+  //! COM_STMT_PREPARE's (then cleared). For the shadow reads of prepared
+  //! statements, which pair each prepared text with its statement id.
+  std::optional<PrepareReply> take_prepare_reply() { return std::exchange(prepare_reply_, std::nullopt); }
+
  private:
   enum class State {
     Idle,      //!< between replies
@@ -69,6 +82,7 @@ class ResponseTracker {
   bool in_transaction_ = false;
   bool lost_ = false;            //!< something it could not follow: it stops following
   bool uploading_ = false;       //!< between a LOCAL INFILE request and the client's empty packet
+  std::optional<PrepareReply> prepare_reply_;
 };
 
 }  // namespace sy::mysql

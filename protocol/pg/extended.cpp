@@ -1,14 +1,15 @@
 #include "protocol/pg/extended.h"
 
 #include "protocol/common/bytes.h"
+#include "protocol/pg/messages.h"
 
 namespace sy::pg {
 
 namespace {
 std::optional<proto::ByteReader> body(std::string_view message, char type) {
-  if (message.size() < 5 || message[0] != type || proto::load_be32(message.data() + 1) != message.size() - 1)
-    return std::nullopt;
-  return proto::ByteReader(message.substr(5));
+  auto b = message_body(message, type);
+  if (!b) return std::nullopt;
+  return proto::ByteReader(*b);
 }
 }  // namespace
 
@@ -63,9 +64,10 @@ std::optional<BindMessage> decode_bind(std::string_view message) {
     }
     b.formats.push_back(formats.empty() ? 0 : formats.size() == 1 ? formats[0] : formats[i]);
   }
-  // Result-column format codes follow; the shadow asks for text itself.
+  // Result-column format codes follow: one for all, or one per column.
   auto nresults = r->be16();
   if (!nresults || r->remaining() != size_t(*nresults) * 2) return std::nullopt;
+  for (uint16_t i = 0; i < *nresults; ++i) b.text_results = b.text_results && *r->be16() == 0;
   return b;
 }
 

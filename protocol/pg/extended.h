@@ -29,6 +29,8 @@ struct BindMessage {
   //! none-means-text forms are expanded).
   std::vector<int16_t> formats;
   std::vector<std::optional<std::string_view>> values;  //!< nullopt is NULL
+  //! Every result column is asked for in text (no format codes, or all 0).
+  bool text_results = true;
 };
 
 //! A whole Bind message ('B', header included); nullopt if malformed.

@@ -47,6 +47,11 @@ class FrameScanner {
     inspect_small_.set(static_cast<unsigned char>(type));
     small_max_ = max_bytes;
   }
+  //! Streams this type through again, from the next message of it on.
+  void stop_inspecting(char type) {
+    inspect_.reset(static_cast<unsigned char>(type));
+    inspect_small_.reset(static_cast<unsigned char>(type));
+  }
 
   //! Decides what to do with the front of `in` (the unconsumed bytes). The caller
   //! drops `size` bytes from the front after Forward or Message and calls again.

@@ -12,14 +12,13 @@ void field(proto::ByteWriter& w, char code, std::string_view value) {
   w.u8(static_cast<uint8_t>(code));
   w.cstr(value);
 }
+}  // namespace
 
-// Body of a whole message, if its length field matches the buffer.
-std::optional<std::string_view> body_of(std::string_view message, char type) {
+std::optional<std::string_view> message_body(std::string_view message, char type) {
   if (message.size() < 5 || message[0] != type) return std::nullopt;
   if (proto::load_be32(message.data() + 1) != message.size() - 1) return std::nullopt;
   return message.substr(5);
 }
-}  // namespace
 
 std::string encode_error(const ErrorFields& f) {
   std::string out;
@@ -38,7 +37,7 @@ std::string encode_error(const ErrorFields& f) {
 }
 
 std::optional<CancelKey> decode_backend_key(std::string_view message) {
-  auto body = body_of(message, kBackendKeyData);
+  auto body = message_body(message, kBackendKeyData);
   if (!body || body->size() != 8) return std::nullopt;
   proto::ByteReader r(*body);
   return CancelKey{*r.be32(), *r.be32()};
@@ -55,14 +54,14 @@ std::string encode_cancel_request(CancelKey key) {
 }
 
 std::optional<uint32_t> auth_code(std::string_view message) {
-  auto body = body_of(message, kAuthentication);
+  auto body = message_body(message, kAuthentication);
   if (!body) return std::nullopt;
   proto::ByteReader r(*body);
   return r.be32();
 }
 
 std::optional<std::string> strip_channel_binding(std::string_view message) {
-  auto body = body_of(message, kAuthentication);
+  auto body = message_body(message, kAuthentication);
   if (!body) return std::nullopt;
   proto::ByteReader r(*body);
   if (r.be32() != kAuthSasl) return std::nullopt;

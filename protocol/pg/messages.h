@@ -46,6 +46,10 @@ struct ErrorFields {
 //! A complete ErrorResponse ('E') message.
 std::string encode_error(const ErrorFields& f);
 
+//! The body of a whole message of `type` (after the 5-byte header), if its
+//! length field matches the buffer.
+std::optional<std::string_view> message_body(std::string_view message, char type);
+
 //! Reads BackendKeyData from a whole 'K' message (header included).
 std::optional<CancelKey> decode_backend_key(std::string_view message);
 

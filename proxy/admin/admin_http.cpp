@@ -35,14 +35,16 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io_, config::Endpoint l, std::shared_ptr<const AdminApi> a)
       : io(io_), listen(std::move(l)), api(std::move(a)), acceptor(io_) {}
 
-  http::response<http::string_body> handle(const http::request<http::string_body>& req, const std::string& remote) {
+  asio::awaitable<http::response<http::string_body>> handle(const http::request<http::string_body>& req,
+                                                           const std::string& remote) {
     AdminRequest in;
     in.method = std::string(req.method_string());
     in.target = std::string(req.target());
     in.authorization = std::string(req[http::field::authorization]);
+    in.if_match = std::string(req[http::field::if_match]);
     in.body = req.body();
     in.remote = remote;
-    auto out = api->handle(in);
+    auto out = co_await api->handle_async(std::move(in));
     http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
     res.set(http::field::server, "switchyard");
     res.set(http::field::content_type, out.content_type);
@@ -50,7 +52,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& [k, v] : out.headers) res.set(k, v);
     res.body() = req.method() == http::verb::head ? std::string() : std::move(out.body);
     res.prepare_payload();
-    return res;
+    co_return res;
   }
 
   asio::awaitable<void> session(tcp::socket sock) {
@@ -75,7 +77,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       auto req = parser.release();
-      auto res = handle(req, remote);
+      auto res = co_await handle(req, remote);
       res.keep_alive(req.keep_alive());
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       if (ec || !res.keep_alive()) break;

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "proxy/admin/admin_api.h"
+#include "proxy/fleet/fleet_sync.h"
 #include "proxy/shadow/shadow_service.h"
 #include "proxy/telemetry/metrics.h"
 #include "proxy/telemetry/stats_sampler.h"
@@ -33,6 +34,34 @@ std::string fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
+}
+
+// Every sidecar sharing the flags store, from this sidecar's last poll: the
+// flags version each applied, which lag behind the store, and their shadow
+// counts and guards (Prometheus has the fleet-wide rates).
+std::string fleet_section(const fleet::FleetSync& f) {
+  auto s = f.snapshot();
+  std::string h = "<section class=\"tenant\" id=\"fleet\"><h2>fleet</h2><p>flags store ";
+  h += s.up ? "<span class=\"guard-ok\">up</span>" : "<span class=\"guard-tripped\">down</span> <span class=\"muted\">" +
+                                                          html_escape(s.error) + "</span>";
+  h += " &middot; fleet flags version <b class=\"num\" id=\"fleet-version\">" + std::to_string(s.fleet_version) +
+       "</b> &middot; this sidecar (" + html_escape(f.sidecar_id()) + ") applied <span class=\"num\">" +
+       std::to_string(s.applied) + "</span></p>";
+  h += "<table id=\"fleet-sidecars\"><tr><th>sidecar</th><th>flags version</th><th>state</th><th>compared</th>"
+       "<th>mismatches</th><th>guard</th><th>last heartbeat</th></tr>\n";
+  for (const auto& v : s.sidecars) {
+    std::string state = v.stale ? "stale" : v.lagging ? "lagging" : "in step";
+    std::string cls = v.stale ? "guard-warn" : v.lagging ? "guard-tripped" : "guard-ok";
+    h += "<tr class=\"sidecar\" data-sidecar=\"" + html_escape(v.row.id) + "\" data-state=\"" + state + "\"><td>" +
+         html_escape(v.row.id) + (v.row.id == f.sidecar_id() ? " <span class=\"muted\">(this one)</span>" : "") +
+         "</td><td class=\"num\">" + std::to_string(v.row.flags_version) + "</td><td><span class=\"" + cls + "\">" +
+         state + (v.lagging ? " (" + std::to_string(v.behind) + " behind)" : "") + "</span></td><td class=\"num\">" +
+         std::to_string(v.row.compared) + "</td><td class=\"num\">" + std::to_string(v.row.mismatches) +
+         "</td><td><code>" + html_escape(v.row.guard) + "</code></td><td class=\"num\">" + fixed(v.row.age_seconds, 1) +
+         " s ago</td></tr>\n";
+  }
+  if (s.sidecars.empty()) h += "<tr><td colspan=\"7\" class=\"muted\">no heartbeats read yet</td></tr>\n";
+  return h + "</table></section>\n";
 }
 
 constexpr config::Phase kLadder[] = {config::Phase::Observe, config::Phase::DualWrite, config::Phase::ReadSwitch,
@@ -200,6 +229,7 @@ AdminResponse AdminApi::status_page() const {
   }
   if (dir->tenants.empty()) h += "<tr><td colspan=\"8\" class=\"muted\">no tenants configured: pure relay</td></tr>\n";
   h += "</table>\n";
+  if (deps_.fleet) h += fleet_section(*deps_.fleet);
   for (const auto& t : dir->tenants) {
     const auto& c = t->cfg;
     h += "<section class=\"tenant\" id=\"tenant-" + html_escape(c.name) + "\"><h2>" + html_escape(c.name) + "</h2>" +
@@ -218,7 +248,7 @@ AdminResponse AdminApi::status_page() const {
     h += "<h3>slow fingerprints</h3>" + slow_list(deps_.shadow->slow_reads(c.name));
     h += "</section>\n";
   }
-  h += "<p class=\"muted\">JSON: <a href=\"/v1/tenants\">/v1/tenants</a> &middot; <a href=\"/v1/mismatches\">/v1/mismatches</a> &middot; <a href=\"/v1/slow_reads\">/v1/slow_reads</a> &middot; metrics: <a href=\"/metrics\">/metrics</a></p>\n</body></html>\n";
+  h += "<p class=\"muted\">JSON: <a href=\"/v1/tenants\">/v1/tenants</a> &middot; <a href=\"/v1/mismatches\">/v1/mismatches</a> &middot; <a href=\"/v1/slow_reads\">/v1/slow_reads</a>" + std::string(deps_.fleet ? " &middot; <a href=\"/v1/fleet\">/v1/fleet</a>" : "") + " &middot; metrics: <a href=\"/metrics\">/metrics</a></p>\n</body></html>\n";
   return {200, "text/html; charset=utf-8", h, {}};
 }
 

@@ -6,7 +6,29 @@
 
 namespace sy::proxy {
 
-InlinedSql inline_params(MYSQL* m, const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+bool plain_number(const std::string& s) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  if (!digits()) return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+InlinedSql inline_params(MYSQL* m, const std::string& sql, const std::vector<std::optional<std::string>>& params,
+                         const std::vector<bool>& numbers) {
   InlinedSql out;
   size_t next = 0, copied = 0;
   std::string literal;
@@ -21,6 +43,11 @@ InlinedSql inline_params(MYSQL* m, const std::string& sql, const std::vector<std
     const auto& p = params[next++];
     if (!p) {
       out.sql += "NULL";
+      continue;
+    }
+    if (next - 1 < numbers.size() && numbers[next - 1] && plain_number(*p)) {
+      // A space keeps `-` after an operator from forming `--` (a comment).
+      out.sql.append(1, ' ').append(*p).append(1, ' ');
       continue;
     }
     literal.resize(p->size() * 2 + 1);

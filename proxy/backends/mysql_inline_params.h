@@ -16,7 +16,13 @@ struct InlinedSql {
 
 //! Each `?` outside strings, quoted identifiers and comments becomes the next
 //! parameter as a '...' literal escaped for `m`'s character set and SQL mode,
-//! or NULL; every other byte stays as it was.
-InlinedSql inline_params(MYSQL* m, const std::string& sql, const std::vector<std::optional<std::string>>& params);
+//! or NULL; every other byte stays as it was. A parameter marked in `numbers`
+//! whose text is a plain decimal number goes in unquoted (`LIMIT ?` takes no
+//! string), as a prepared statement's bound number would.
+InlinedSql inline_params(MYSQL* m, const std::string& sql, const std::vector<std::optional<std::string>>& params,
+                         const std::vector<bool>& numbers = {});
+
+//! `s` is [-+]digits[.digits][e[-+]digits]: safe to send unquoted.
+bool plain_number(const std::string& s);
 
 }  // namespace sy::proxy

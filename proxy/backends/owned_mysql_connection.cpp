@@ -113,18 +113,19 @@ asio::awaitable<std::optional<BackendError>> OwnedMySqlConnection::connect() {
   co_return std::nullopt;
 }
 
-asio::awaitable<QueryResult> OwnedMySqlConnection::query(std::string sql, std::vector<std::optional<std::string>> params) {
+asio::awaitable<QueryResult> OwnedMySqlConnection::query(std::string sql, std::vector<std::optional<std::string>> params,
+                                                         std::optional<Clock::time_point> until, std::vector<bool> numbers) {
   QueryResult out;
   if ((out.error = refuse_query(mysql_ != nullptr))) co_return out;
   if (!params.empty()) {
-    auto inlined = inline_params(mysql_, sql, params);
+    auto inlined = inline_params(mysql_, sql, params, numbers);
     if (!inlined.error.empty()) {
       out.error = error(inlined.error);
       co_return out;
     }
     sql = std::move(inlined.sql);
   }
-  auto deadline = Clock::now() + options_.query_timeout;
+  auto deadline = until.value_or(Clock::now() + options_.query_timeout);
   busy_ = true;
   int failed = 0;
   int status = mysql_real_query_start(&failed, mysql_, sql.data(), sql.size());

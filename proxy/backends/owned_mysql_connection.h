@@ -21,6 +21,7 @@
 // as text like PostgreSQL's, and one round trip instead of prepare + execute.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -44,8 +45,12 @@ class OwnedMySqlConnection : private OwnedConnectionBase {
   boost::asio::awaitable<std::optional<BackendError>> connect();
 
   //! One statement with `?` parameters (nullopt = NULL); rows come back as
-  //! text. One query at a time per connection.
-  boost::asio::awaitable<QueryResult> query(std::string sql, std::vector<std::optional<std::string>> params = {});
+  //! text. One query at a time per connection. `deadline` replaces the
+  //! options' query_timeout when given (a shadow's own deadline); `numbers`
+  //! marks parameters to send unquoted (mysql_inline_params.h).
+  boost::asio::awaitable<QueryResult> query(std::string sql, std::vector<std::optional<std::string>> params = {},
+                                            std::optional<std::chrono::steady_clock::time_point> deadline = {},
+                                            std::vector<bool> numbers = {});
 
   //! Logged in, and no timeout or I/O error since.
   bool usable() const { return mysql_ != nullptr && !busy_; }

@@ -48,7 +48,8 @@ asio::awaitable<std::optional<BackendError>> OwnedPgConnection::connect() {
     // GSS encryption would call into Kerberos, which blocks.
     params.add("gssencmode", "disable");
     // The server abandons what we stopped waiting for (see the header).
-    params.add("options", "-c statement_timeout=" + std::to_string(options_.query_timeout.count() + 1000));
+    params.add("options", "-c statement_timeout=" + std::to_string(options_.query_timeout.count() + 1000) +
+                              (options_.read_only ? " -c default_transaction_read_only=on" : ""));
     conn_ = PQconnectStartParams(params.keywords(), params.values(), 0);
   }  // our copies of the password are wiped here; libpq keeps its own
   if (!conn_) co_return lost("out of memory");
@@ -157,6 +158,30 @@ asio::awaitable<QueryResult> OwnedPgConnection::query(std::string sql, std::vect
     if (!out.error) out.error = why;
     out.error->connection_lost = true;
   }
+  co_return out;
+}
+
+asio::awaitable<OwnedPgConnection::Notifications> OwnedPgConnection::notifications(Clock::time_point deadline) {
+  Notifications out;
+  if ((out.error = refuse_query(conn_ != nullptr))) co_return out;
+  auto take = [&] {
+    while (PGnotify* n = PQnotifies(conn_)) {
+      out.payloads.emplace_back(n->extra ? n->extra : "");
+      PQfreemem(n);
+    }
+  };
+  // Those that came with an earlier query's answer are queued already.
+  take();
+  busy_ = true;
+  while (out.payloads.empty()) {
+    if (co_await socket_.wait(true, false, deadline) == Event::Deadline) break;
+    if (!PQconsumeInput(conn_)) {
+      out.error = lost(trim_message(PQerrorMessage(conn_)));
+      co_return out;
+    }
+    take();
+  }
+  busy_ = false;
   co_return out;
 }
 

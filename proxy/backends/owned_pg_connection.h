@@ -57,6 +57,16 @@ class OwnedPgConnection : private OwnedConnectionBase {
   boost::asio::awaitable<std::vector<QueryResult>> pipeline(std::vector<PgStatement> statements,
                                                             std::chrono::steady_clock::time_point deadline);
 
+  //! What LISTEN delivers: the payloads that arrived (in order), or an error
+  //! when the connection was lost meanwhile.
+  struct Notifications {
+    std::vector<std::string> payloads;
+    std::optional<BackendError> error;
+  };
+  //! Notifications already received, or the first ones to arrive before
+  //! `deadline` (none: the deadline passed). Between queries only.
+  boost::asio::awaitable<Notifications> notifications(std::chrono::steady_clock::time_point deadline);
+
   //! Logged in, and no timeout or I/O error since.
   bool usable() const { return conn_ != nullptr && !busy_; }
   //! The server process serving this connection (0 when closed).

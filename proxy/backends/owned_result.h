@@ -61,6 +61,9 @@ struct OwnedConnectionOptions {
   std::string database;
   //! PostgreSQL application_name, MySQL program_name attribute
   std::string application_name = "switchyard";
+  //! PostgreSQL: every transaction read-only (default_transaction_read_only),
+  //! so a single statement needs no BEGIN READ ONLY of its own to be safe.
+  bool read_only = false;
 };
 
 }  // namespace sy::proxy

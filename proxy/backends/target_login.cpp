@@ -64,6 +64,8 @@ void add_pg_login(PgLoginParams& p, const config::Target& t, const std::string& 
                    : t.tls.mode == M::Require ? "require"
                                               : "verify-full");
   if (!t.tls.ca.empty()) p.add("sslrootcert", t.tls.ca);
+  if (!t.tls.cert.empty()) p.add("sslcert", t.tls.cert);
+  if (!t.tls.key.empty()) p.add("sslkey", t.tls.key);
   p.add("application_name", application_name);
   if (!password.empty()) p.add("password", password);
 }
@@ -76,6 +78,8 @@ void apply_mysql_tls(MYSQL* m, const config::BackendTls& tls) {
   my_bool verify = tls.mode == M::VerifyFull;
   mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
   if (!tls.ca.empty()) mysql_options(m, MYSQL_OPT_SSL_CA, tls.ca.c_str());
+  if (!tls.cert.empty()) mysql_options(m, MYSQL_OPT_SSL_CERT, tls.cert.c_str());
+  if (!tls.key.empty()) mysql_options(m, MYSQL_OPT_SSL_KEY, tls.key.c_str());
 }
 
 }  // namespace sy::proxy

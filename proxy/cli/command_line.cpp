@@ -63,6 +63,9 @@ Parsed parse_command_line(int argc, const char* const* argv, std::string_view ve
   auto* check = app.add_subcommand("check-config", "validate FILE; exit 0, or 1 with each error and its line");
   add_config(*check, line);
 
+  auto* init_store = app.add_subcommand("init-flags-store", "create the flags store's tables (flags_store in FILE); idempotent");
+  add_config(*init_store, line);
+
   auto* explain = add_tenant_command(app, line, "explain", "show what the rewrite does to SQL for a tenant, and why");
   explain->add_option("--phase", line.phase, "explain in this phase instead of the tenant's")->type_name("P");
   explain->add_option("--dialect", line.dialect, "the SQL's dialect (default: the tenant listener's protocol)")

@@ -13,7 +13,7 @@
 namespace sy::cli {
 
 struct CommandLine {
-  std::string command;   //!< run, check-config, explain, verify, backfill or bucket
+  std::string command;   //!< run, check-config, init-flags-store, explain, verify, backfill or bucket
   std::string config;    //!< -c FILE; every command but bucket
   std::string tenant;
   std::string phase;     //!< explain: empty is the tenant's own phase

@@ -212,7 +212,12 @@ ChangeResult TenantDirectory::reload(std::shared_ptr<const config::Config> next,
       (prev->config->admin.listen && !(*prev->config->admin.listen == *next->admin.listen)))
     r.details.push_back("admin.listen changes need a restart");
   if (prev->config->runtime.workers != next->runtime.workers) r.details.push_back("runtime.workers changes need a restart");
+  if (prev->config->flags_store != next->flags_store) r.details.push_back("flags_store changes need a restart");
+  // With a flags store the fleet's runtime flags live there and win over the
+  // file (the file gives the settings they leave alone): dropping one here
+  // would only flap until the next poll put it back.
   for (const auto& t : next->tenants) {
+    if (prev->config->flags_store) break;
     auto it = overrides_.find(t.name);
     if (it == overrides_.end()) continue;
     for (const auto& old : prev->config->tenants)
@@ -223,6 +228,7 @@ ChangeResult TenantDirectory::reload(std::shared_ptr<const config::Config> next,
   merged->listeners = prev->config->listeners;
   merged->admin = prev->config->admin;
   merged->runtime.workers = prev->config->runtime.workers;
+  merged->flags_store = prev->config->flags_store;
   log::set_level(merged->runtime.log_level);
   publish(merged, who);
   if (auto error = persist()) r.details.push_back(*error);

@@ -14,20 +14,29 @@ std::shared_ptr<ssl::context> base_context(ssl::context::method m) {
                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
   return ctx;
 }
+
+// A certificate chain and its key; loading the key after the chain makes
+// OpenSSL check that the two belong together. `what` names them in errors.
+void load_pair(ssl::context& ctx, const std::string& cert, const std::string& key, const std::string& what) {
+  boost::system::error_code ec;
+  ctx.use_certificate_chain_file(cert, ec);
+  if (ec) throw std::runtime_error("cannot load " + what + "certificate " + cert + ": " + ec.message());
+  ctx.use_private_key_file(key, ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("cannot load " + what + "key " + key + ": " + ec.message());
+}
 }  // namespace
 
 std::shared_ptr<ssl::context> make_server_tls(const config::ClientTls& tls) {
   auto ctx = base_context(ssl::context::tls_server);
-  boost::system::error_code ec;
-  ctx->use_certificate_chain_file(tls.cert, ec);
-  if (ec) throw std::runtime_error("cannot load TLS certificate " + tls.cert + ": " + ec.message());
-  ctx->use_private_key_file(tls.key, ssl::context::pem, ec);
-  if (ec) throw std::runtime_error("cannot load TLS key " + tls.key + ": " + ec.message());
+  load_pair(*ctx, tls.cert, tls.key, "TLS ");
   return ctx;
 }
 
 std::shared_ptr<ssl::context> make_client_tls(const config::BackendTls& tls) {
   auto ctx = base_context(ssl::context::tls_client);
+  // Presented to servers that authenticate the proxy by certificate
+  // (PostgreSQL `cert`/`clientcert`, MariaDB REQUIRE X509).
+  if (!tls.cert.empty()) load_pair(*ctx, tls.cert, tls.key, "client ");
   if (tls.mode == config::BackendTlsMode::VerifyFull) {
     boost::system::error_code ec;
     ctx->load_verify_file(tls.ca, ec);

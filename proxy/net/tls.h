@@ -13,7 +13,8 @@ namespace sy::proxy {
 //! Context for terminating client TLS; throws std::runtime_error naming the bad file.
 std::shared_ptr<boost::asio::ssl::context> make_server_tls(const config::ClientTls& tls);
 
-//! Context for connecting to a target; verify-full loads the CA and checks the peer.
+//! Context for connecting to a target; verify-full loads the CA and checks the
+//! peer; a configured client certificate and key are loaded and matched.
 std::shared_ptr<boost::asio::ssl::context> make_client_tls(const config::BackendTls& tls);
 
 //! Every TLS context of one listener, built from its files in one go. A

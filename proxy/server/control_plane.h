@@ -25,6 +25,9 @@ class Metrics;
 class SessionSet;
 class ShadowService;
 class StatsSampler;
+namespace fleet {
+class FleetSync;
+}
 
 struct ControlPlaneDeps {
   std::shared_ptr<const config::Config> cfg;  //!< as loaded at start-up (listeners, admin, source path)
@@ -63,6 +66,9 @@ class ControlPlane {
   boost::asio::awaitable<void> probe_loop();
   boost::asio::awaitable<void> watch_config_file();
   boost::asio::awaitable<void> sample_stats();
+  //! Every kTrimEvery: hands the allocator's free pages back to the kernel.
+  boost::asio::awaitable<void> return_free_memory();
+  static constexpr std::chrono::seconds kTrimEvery{30};
   boost::asio::awaitable<void> drain(std::chrono::milliseconds timeout);
   void wait_for_hangup();  //!< SIGHUP: reload
   void wait_for_stop();    //!< SIGTERM/SIGINT: drain; a second one: exit now
@@ -76,6 +82,7 @@ class ControlPlane {
   boost::asio::io_context io_{1};
   std::unique_ptr<StatsSampler> sampler_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<fleet::FleetSync> fleet_;  //!< with flags_store only
   struct Signals;
   std::unique_ptr<Signals> signals_;
   std::atomic<bool> draining_{false};

@@ -28,6 +28,9 @@ struct ListenerRuntime {
   //! MySQL listeners whose clients may be plaintext while a target uses TLS.
   std::shared_ptr<const Sha2RsaKey> sha2_key;
   std::atomic<uint32_t> clients{0};  //!< live client connections
+  //! Live clients of every listener, and runtime.max_client_connections (0: none).
+  std::atomic<uint32_t>* process_clients = nullptr;
+  uint32_t process_limit = 0;
   TenantDirectory* directory = nullptr;  //!< tenants and their flags, as in force now
   Metrics* metrics = nullptr;
   //! This listener's own series (connections, backend errors), resolved once.

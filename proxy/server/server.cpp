@@ -46,6 +46,7 @@ struct Server::Impl {
   // destroyed with it and unregister themselves from these on the way out.
   CancelRegistry cancels;
   SessionSet sessions;
+  std::atomic<uint32_t> all_clients{0};  //!< across listeners, for runtime.max_client_connections
   Metrics metrics;
   // Before the workers too: their shadow runners report to it until they are gone.
   std::unique_ptr<ShadowService> shadow;
@@ -91,6 +92,10 @@ struct Server::Impl {
     for (const auto& t : l.targets) tls_target = tls_target || t.tls.mode != config::BackendTlsMode::Disable;
     if (l.protocol == config::Protocol::Mysql && tls_target && l.tls.mode != config::ClientTlsMode::Require)
       rt->sha2_key = Sha2RsaKey::generate();
+    if (cfg->runtime.max_client_connections > 0) {
+      rt->process_clients = &all_clients;
+      rt->process_limit = cfg->runtime.max_client_connections;
+    }
     rt->directory = directory.get();
     rt->metrics = &metrics;
     rt->stats = std::make_unique<const ListenerStats>(metrics, l);

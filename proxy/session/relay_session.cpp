@@ -34,7 +34,10 @@ RelaySession::RelaySession(tcp::socket client, SessionDeps deps)
       tasks_(client_.socket().get_executor(), client_addr_, [this] { close_both(); }) {}
 
 RelaySession::~RelaySession() {
-  if (counted_) deps_.listener->clients.fetch_sub(1, std::memory_order_relaxed);
+  if (counted_) {
+    deps_.listener->clients.fetch_sub(1, std::memory_order_relaxed);
+    if (deps_.listener->process_clients) deps_.listener->process_clients->fetch_sub(1, std::memory_order_relaxed);
+  }
   if (connections_gauge_) connections_gauge_->fetch_sub(1, std::memory_order_relaxed);
   deps_.sessions->remove(this);
 }
@@ -121,10 +124,20 @@ bool RelaySession::admit() {
   // The deadline holds for a client that will be refused too: it may still
   // negotiate TLS and send its startup packet first (pg_session.cpp).
   arm_login_deadline();
-  if (listener.clients.fetch_add(1, std::memory_order_relaxed) >= listener.cfg.max_client_connections) {
+  // Counted first, checked after: two workers admitting at once can each see
+  // room, and an increment that overshoots is undone, so the limit holds
+  // without a lock.
+  const char* over = nullptr;
+  if (listener.clients.fetch_add(1, std::memory_order_relaxed) >= listener.cfg.max_client_connections)
+    over = "max_client_connections";
+  if (listener.process_clients &&
+      listener.process_clients->fetch_add(1, std::memory_order_relaxed) >= listener.process_limit && !over)
+    over = "runtime.max_client_connections";
+  if (over) {
     listener.clients.fetch_sub(1, std::memory_order_relaxed);
+    if (listener.process_clients) listener.process_clients->fetch_sub(1, std::memory_order_relaxed);
     log::Event(log::Level::warn, "client_refused").str("listener", listener.cfg.name).str("client", client_addr_)
-        .str("reason", "max_client_connections");
+        .str("reason", over);
     return false;
   }
   counted_ = true;

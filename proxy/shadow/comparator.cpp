@@ -19,6 +19,22 @@ ValueKind pg_value_kind(uint32_t oid) {
   }
 }
 
+bool pg_text_depends_on_session(uint32_t oid) {
+  switch (oid) {
+    case 17: case 1001:    // bytea
+    case 790: case 791:    // money
+    case 1082: case 1182:  // date
+    case 1083: case 1183:  // time
+    case 1114: case 1115:  // timestamp
+    case 1184: case 1185:  // timestamptz
+    case 1186: case 1187:  // interval
+    case 1266: case 1270:  // timetz
+      return true;
+    default:
+      return false;
+  }
+}
+
 ValueKind mysql_value_kind(uint8_t type) {
   switch (type) {
     case 1: case 2: case 3: case 8: case 9: case 13: return ValueKind::Integer;  // TINY SHORT LONG LONGLONG INT24 YEAR

@@ -23,6 +23,11 @@ enum class ValueKind {
 //! The kind of a PostgreSQL type OID (text for anything not listed).
 ValueKind pg_value_kind(uint32_t type_oid);
 
+//! Whether a PostgreSQL type's text form depends on session settings a
+//! client may change (DateStyle, TimeZone, IntervalStyle, lc_monetary,
+//! bytea_output): dates, times, intervals, money, bytea and their arrays.
+bool pg_text_depends_on_session(uint32_t type_oid);
+
 //! The kind of a MySQL column type code (MYSQL_TYPE_*).
 ValueKind mysql_value_kind(uint8_t type_code);
 

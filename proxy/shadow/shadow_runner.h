@@ -1,5 +1,5 @@
 #pragma once
-// One worker's shadow reads (PostgreSQL): the fingerprint book (sampling and
+// One worker's shadow reads (PostgreSQL and MySQL/MariaDB): the fingerprint book (sampling and
 // noise), a bounded queue, and a small pool of proxy-owned connections per
 // target, all on the worker's own io_context and touched only by its thread,
 // so a client's statement path reaches it without a lock.
@@ -12,13 +12,18 @@
 // take queued shadows in order; each runs
 //
 //   same server (dual_write, read_switch):
-//     BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; <legacy form>;
-//     <switched form>; [<served form> again: the self-check]; COMMIT
+//     BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (MariaDB: START
+//     TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY on a REPEATABLE READ
+//     session); <legacy form>; <switched form>; [<served form> again: the
+//     self-check]; COMMIT
 //   shadow.target on another server (dual_write, read_switch, cleanup):
-//     the served form in such a transaction on the primary and on the target;
-//     a mismatch is re-run once after a short delay before it counts
+//     the served form in such a transaction on the target, then compared
+//     with the client's own answer when its session kept it (PostgreSQL,
+//     text results), else with the same read on the primary; a mismatch is
+//     re-run on both once after a short delay before it counts
 //
-// in one pipelined round trip, compares the answers (compare_plan.h, the
+// in one pipelined round trip (MariaDB: one statement after the other, as
+// Connector/C has no pipeline), compares the answers (compare_plan.h, the
 // comparator) and reports the verdict to the ShadowService. A fingerprint
 // whose served form disagrees with itself is noise: counted in
 // shadow_noise_total and never compared again by this worker.
@@ -52,7 +57,14 @@ struct ShadowRequest {
   std::string original;  //!< the client's text
   //! The read-switch decision for that text: the switched form, its shape, its fingerprint.
   std::shared_ptr<const rewrite::Decision> switched;
+  //! PostgreSQL: as bound ($n, text or binary). MySQL: text values for the
+  //! `?` placeholders, in order; formats 1 where the value is a number bound
+  //! as one (sent unquoted), types empty.
   PgParams params;
+  //! Cross-target shadows of PostgreSQL reads: the client's own answer, as
+  //! its session relayed it (text rows and command tag; no columns), which
+  //! stands for the primary's so the primary does not run the read again.
+  std::optional<QueryResult> client_answer;
 };
 
 class ShadowRunner {
@@ -71,6 +83,9 @@ class ShadowRunner {
 
   //! Whether reads of `t` served in `phase` on listener `l` are shadowed at all.
   static bool shadows(const config::Tenant& t, const config::Listener& l, config::Phase phase);
+  //! Whether they are compared on another target, so that the client's own
+  //! answer can stand for the primary's (ShadowRequest::client_answer).
+  static bool compares_across(const config::Tenant& t, const config::Listener& l);
   //! Counts one execution of a shadowable read; true when this one is to be shadowed.
   bool sample(const config::Tenant& t, std::string_view fingerprint) {
     return book_.sample(t.name, fingerprint, t.shadow ? t.shadow->sample_percent : 0);
@@ -89,8 +104,10 @@ class ShadowRunner {
   TenantSlot& slot(const config::Tenant& t);
   void count_drop(TenantSlot& s, DropReason reason);
   boost::asio::awaitable<void> lane(Pool& pool);
+  //! Times run_taken into switchyard_shadow_duration_seconds.
   boost::asio::awaitable<void> run(Pool& pool, Lane& lane, Job& job);
-  boost::asio::awaitable<void> same_server(Lane& lane, Job& job);
+  boost::asio::awaitable<void> run_taken(Pool& pool, Lane& lane, Job& job);
+  boost::asio::awaitable<void> same_server(Pool& pool, Lane& lane, Job& job);
   boost::asio::awaitable<void> cross_target(Pool& pool, Lane& lane, Job& job);
   //! Connects lane.conn for `target` if needed; false (dropped, counted) when that fails.
   boost::asio::awaitable<bool> ready(Pool& pool, Lane& lane, bool other, Job& job);
@@ -98,7 +115,12 @@ class ShadowRunner {
                size_t rows_b, std::vector<std::string> rows);
   void noise(Job& job);
   //! EXPLAIN of both forms of a slow fingerprint, on the lane's connection.
-  boost::asio::awaitable<void> explain_both(Lane& lane, Job& job);
+  boost::asio::awaitable<void> explain_both(Pool& pool, Lane& lane, Job& job);
+  //! Runs `statements` in order on the lane's primary (or other) connection,
+  //! one result each: PostgreSQL pipelines them; MySQL sends one after the
+  //! other, and after an error skips the rest and rolls back.
+  boost::asio::awaitable<std::vector<QueryResult>> exec(Pool& pool, Lane& lane, bool other,
+                                                        std::vector<PgStatement> statements, Clock::time_point deadline);
 
   boost::asio::io_context& io_;
   ShadowService& service_;

@@ -42,11 +42,14 @@ config::Phase previous(config::Phase p) {
 
 ShadowService::ShadowService(Metrics& metrics, TenantDirectory& directory) : metrics_(metrics), directory_(directory) {}
 
+Histogram& ShadowService::duration() { return metrics_.shadow_duration(); }
+
 ShadowCounters ShadowService::counters(const std::string& tenant) {
   ShadowCounters c;
   c.compared = &metrics_.counter("shadow_compared_total", {{"tenant", tenant}});
   c.mismatches = &metrics_.counter("shadow_mismatches_total", {{"tenant", tenant}});
   c.noise = &metrics_.counter("shadow_noise_total", {{"tenant", tenant}});
+  c.answers_kept = &metrics_.counter("shadow_answers_kept_total", {{"tenant", tenant}});
   for (size_t i = 0; i < kDropReasons; ++i)
     c.dropped[i] = &metrics_.counter("shadow_dropped_total",
                                      {{"tenant", tenant}, {"reason", to_string(static_cast<DropReason>(i))}});
@@ -93,9 +96,16 @@ void ShadowService::trip(const std::string& tenant, const shadow::GuardUpdate& u
   const auto& cfg = state->cfg;
   FlagChange change;
   const bool rollback = cfg.guard.on_critical == config::OnCritical::Rollback;
-  // rollback: the tenant one phase back and no canary; freeze: no canary.
+  // SPEC: rollback moves the tenant and its canary one phase back, so canary
+  // sessions keep the same lead over the rest (a read_switch canary goes back
+  // to dual_write, not two steps to the tenant's new phase); freeze stops the
+  // canary (percent 0) and keeps every phase. A canary with no phase of its
+  // own has nothing to step back, so a rollback stops it too.
   if (rollback && cfg.phase != config::Phase::Off) change.phase = previous(cfg.phase);
-  change.canary.percent = 0.0;
+  if (rollback && cfg.canary.phase && *cfg.canary.phase != config::Phase::Off)
+    change.canary.phase = std::optional<config::Phase>(previous(*cfg.canary.phase));
+  else
+    change.canary.percent = 0.0;
   auto r = directory_.apply(tenant, change, "guard");
   metrics_.counter("guard_trips_total", {{"tenant", tenant}}).fetch_add(1, std::memory_order_relaxed);
   auto after = directory_.current()->find(tenant);
@@ -109,6 +119,11 @@ void ShadowService::trip(const std::string& tenant, const shadow::GuardUpdate& u
       .str("critical_mismatch_rate", rate_text(cfg.guard.critical_mismatch_rate))
       .num("samples", static_cast<int64_t>(u.samples)).num("mismatches", static_cast<int64_t>(u.mismatches))
       .num("status", r.status).str("error", r.error);
+  if (r.status == 200 && trip_sink_)
+    trip_sink_(tenant, change,
+               std::string(rollback ? "rollback" : "freeze") + ": mismatch rate " + rate_text(u.rate) +
+                   " (lower bound " + rate_text(u.lower_bound) + ") over " + std::to_string(u.samples) +
+                   " samples, critical_mismatch_rate " + rate_text(cfg.guard.critical_mismatch_rate));
 }
 
 bool ShadowService::timed(const std::string& tenant, const std::string& fingerprint, const std::string& sql,

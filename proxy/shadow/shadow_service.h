@@ -13,6 +13,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "proxy/flags/flag_change.h"
 #include "proxy/shadow/guard_board.h"
 #include "proxy/shadow/latency_book.h"
 #include "proxy/shadow/mismatch_log.h"
@@ -43,6 +44,7 @@ struct ShadowCounters {
   Counter* compared = nullptr;
   Counter* mismatches = nullptr;
   Counter* noise = nullptr;
+  Counter* answers_kept = nullptr;
   std::array<Counter*, kDropReasons> dropped{};
 };
 
@@ -54,7 +56,15 @@ class ShadowService {
   //! control plane's thread. Until set, trips run on the caller's thread.
   void set_off_path(std::function<void(std::function<void()>)> post) { off_path_ = std::move(post); }
 
+  //! Told of every trip applied here (on the control plane's thread), with
+  //! the change and why: the flags store writes it for the whole fleet.
+  void set_trip_sink(std::function<void(const std::string&, const FlagChange&, const std::string&)> sink) {
+    trip_sink_ = std::move(sink);
+  }
+
   ShadowCounters counters(const std::string& tenant);
+  //! switchyard_shadow_duration_seconds: one shadow, from a lane taking it to its verdict or drop.
+  Histogram& duration();
   std::shared_ptr<shadow::TenantGuard> guard(const std::string& tenant, const config::Guard& settings) {
     return guards_.guard(tenant, settings);
   }
@@ -97,6 +107,7 @@ class ShadowService {
   shadow::LatencyBook latency_;
   shadow::RateHistory history_;
   std::function<void(std::function<void()>)> off_path_;
+  std::function<void(const std::string&, const FlagChange&, const std::string&)> trip_sink_;
 };
 
 }  // namespace sy::proxy

@@ -20,12 +20,18 @@ constexpr FamilyInfo kFamilies[] = {
     {"shadow_mismatches_total", "counter", "Shadow reads that disagreed."},
     {"shadow_dropped_total", "counter", "Shadow reads dropped, by reason."},
     {"shadow_noise_total", "counter", "Sampled reads of fingerprints that answer differently when run twice (not compared)."},
+    {"shadow_answers_kept_total", "counter", "Shadows on another target compared with the client's own answer, so the primary did not read again."},
     {"shadow_slow_reads", "gauge", "Fingerprints whose switched form runs at least 2x slower than the legacy one (see /v1/slow_reads)."},
     {"guard_state", "gauge", "Guard state per tenant: 0 ok, 1 warn, 2 tripped (held until a PATCH)."},
     {"phase", "gauge", "1 for the phase each tenant is in."},
     {"canary_percent", "gauge", "Canary percentage per tenant."},
     {"guard_trips_total", "counter", "Guard trips per tenant."},
     {"backend_errors_total", "counter", "Failed or lost connections to a target."},
+    {"flags_store_up", "gauge", "1 while the flags store (flags_store) answers, else 0."},
+    {"flags_store_version", "gauge", "The fleet's flag version: changes the flags store holds (sum of its rows' versions)."},
+    {"flags_version_applied", "gauge", "Changes from the flags store this sidecar has applied (equal to flags_store_version when in step)."},
+    {"flags_store_writes_total", "counter", "Writes to the flags store (PATCH, guard trips), by outcome: ok, conflict, error."},
+    {"flags_store_rejected_total", "counter", "Flags store rows this sidecar's config does not accept (not applied; logged as flags_store_not_applied)."},
 };
 
 std::string escape_label(const std::string& v) {
@@ -45,7 +51,8 @@ std::string escape_label(const std::string& v) {
 
 Metrics::Metrics()
     : rewrite_duration_({1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2}),
-      statement_overhead_({1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 1e-3}) {
+      statement_overhead_({1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 1e-3}),
+      shadow_duration_({1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5}) {
   for (const auto& f : kFamilies) families_[f.name] = Family{f.type, f.help, {}};
 }
 
@@ -126,6 +133,9 @@ std::string Metrics::render() const {
   out += "# HELP switchyard_statement_overhead_seconds Time the proxy spends on one client statement (Query, Parse) before forwarding it.\n"
          "# TYPE switchyard_statement_overhead_seconds histogram\n";
   statement_overhead_.render(out, "switchyard_statement_overhead_seconds");
+  out += "# HELP switchyard_shadow_duration_seconds One shadow read, from a lane taking it to its verdict or drop (both forms, the compare).\n"
+         "# TYPE switchyard_shadow_duration_seconds histogram\n";
+  shadow_duration_.render(out, "switchyard_shadow_duration_seconds");
   return out;
 }
 

@@ -51,6 +51,7 @@ class Metrics {
 
   Histogram& rewrite_duration() { return rewrite_duration_; }
   Histogram& statement_overhead() { return statement_overhead_; }
+  Histogram& shadow_duration() { return shadow_duration_; }
 
   //! Prometheus text exposition format.
   std::string render() const;
@@ -69,6 +70,7 @@ class Metrics {
   std::map<std::string, std::shared_ptr<const TenantStats>> tenant_stats_;  //!< by tenant name
   Histogram rewrite_duration_;
   Histogram statement_overhead_;
+  Histogram shadow_duration_;
 };
 
 }  // namespace sy::proxy

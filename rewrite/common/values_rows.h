@@ -29,6 +29,14 @@ struct InsertColumn {
   size_t width = 0;            //!< how many columns the list has
 };
 
+//! An INSERT that leaves `m`'s legacy column to its column default (`how`:
+//! left out of the column list, DEFAULT VALUES, a DEFAULT item). Without a
+//! catalogue that default, and so the unified value it maps to, is unknown:
+//! the unified column would silently keep its own default. Marks `p`
+//! unsupported (reason `legacy_default: ...`); callers leave a statement that
+//! sets the unified column itself alone.
+void mark_legacy_default(PendingStatement& p, const CompiledMigration& m, const std::string& how);
+
 //! Adds the unified column to the column list (cleanup: renames the legacy one).
 Edit unified_column_edit(const InsertColumn& c, bool cleanup);
 
@@ -50,8 +58,8 @@ struct ValuesRowHooks {
 
 //! The rows `rows` (from split_rows) of `INSERT ... VALUES`: one event and one
 //! edit per row plus the column-list edit, into `p`; or `p` marked unsupported.
-//! A DEFAULT legacy item gets a DEFAULT unified item (reported Unmapped: the
-//! legacy default is not known here, so neither is its mapping).
+//! A DEFAULT legacy item marks the statement unsupported (legacy_default:
+//! the column's default, and so its mapping, is not known here).
 void map_values_rows(const InsertColumn& c, const std::vector<RowItems>& rows, const EventBuilder& events,
                      const ValuesRowHooks& hooks, bool cleanup, PendingStatement& p);
 

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
+#include <string>
 
 #include "rewrite/sql_text.h"
 
@@ -122,6 +124,11 @@ class Walker {
   }
 
   ReadSwitchResult out;
+  //! What the shadow comparator needs of the statement's own SELECT, once walked.
+  std::optional<ReadShape> shape() const {
+    if (failed() || !top_walked_) return std::nullopt;
+    return shape_;
+  }
 
   // False when nothing in the statement can read a legacy column of a table
   // it names: no such column name, no `*` that expands, no NATURAL join.
@@ -148,6 +155,7 @@ class Walker {
     if (!may_read_legacy()) return;
     if (opaque()) return;
     const int i = first_;
+    if (kw(i, "SELECT") && !compound(i, last_)) top_ = i;  // one SELECT: it gets a ReadShape
     if (kw(i, "SELECT") || is(i, TokenKind::LParen)) return query(i, last_, nullptr, false);
     if (kw(i, "WITH")) return with(i + 1);
     if (kw(i, "CREATE")) {
@@ -205,6 +213,19 @@ class Walker {
     return -1;
   }
   bool failed() const { return !out.unsupported.empty(); }
+  static void add_unique(std::vector<std::string>& v, const std::string& x) {
+    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+  }
+  // A UNION, EXCEPT or INTERSECT at depth 0 in a..b.
+  bool compound(int a, int b) const {
+    int depth = 0;
+    for (int k = a; k <= b; ++k) {
+      if (is(k, TokenKind::LParen)) ++depth;
+      else if (is(k, TokenKind::RParen)) --depth;
+      else if (depth == 0 && (kw(k, "UNION") || kw(k, "EXCEPT") || kw(k, "INTERSECT"))) return true;
+    }
+    return false;
+  }
   void fail(std::string why, const CompiledMigration* m = nullptr) {
     if (failed()) return;
     out.unsupported = std::move(why);
@@ -387,7 +408,8 @@ class Walker {
         list_end = at[c] - 1;
         break;
       }
-    if (!failed()) select_list(list, list_end, s, star_ok);
+    const bool top = a == top_;
+    if (!failed()) select_list(list, list_end, s, star_ok, top);
     if (at[Where] >= 0 && !failed()) expr(at[Where] + 1, end_of(Where), s, Clause::Where);
     if (at[Group] >= 0 && !failed()) {
       int e = end_of(Group);
@@ -397,6 +419,75 @@ class Walker {
     if (at[Having] >= 0 && !failed()) expr(at[Having] + 1, end_of(Having), s, Clause::Having);
     if (at[Order] >= 0 && !failed()) by_list(at[Order] + 2, end_of(Order), s, Clause::OrderBy);
     if (at[Limit] >= 0 && !failed()) expr(at[Limit] + 1, end_of(Limit), s, Clause::Where);
+    if (top && !failed()) {
+      bool distinct = false;
+      for (int k = a + 1; k < list; ++k) distinct = distinct || kw(k, "DISTINCT") || kw(k, "DISTINCTROW");
+      describe_top(at[Group] >= 0 || at[Having] >= 0 || distinct, at[Lock] >= 0,
+                   at[Order] >= 0 ? std::pair{at[Order] + 2, end_of(Order)} : std::pair{-1, -1},
+                   at[Limit] >= 0 ? std::pair{at[Limit] + 1, end_of(Limit)} : std::pair{-1, -1});
+    }
+  }
+
+  // The top-level SELECT's order and limit, for the comparator. Grouping and
+  // DISTINCT merge rows by the value of their status outputs, and ordering
+  // by one sorts by the legacy text: there legacy' answers like legacy only
+  // where the map round-trips (compare_plan.h), so they count as read
+  // "elsewhere". A locking read (FOR UPDATE) is not shadowed at all: the
+  // shadow's snapshot is READ ONLY.
+  void describe_top(bool merges, bool locks, std::pair<int, int> order, std::pair<int, int> limit) {
+    top_walked_ = !locks;
+    if (merges)
+      for (const auto& so : shape_.status_outputs) add_unique(shape_.read_elsewhere, so.migration);
+    if (limit.first >= 0) {
+      shape_.limited = true;
+      // LIMIT n | LIMIT offset, n | LIMIT n OFFSET m: the count.
+      int count = is(limit.first + 1, TokenKind::Comma) ? limit.first + 2 : limit.first;
+      if (count <= limit.second && is(count, TokenKind::Number)) {
+        auto digits = text(count);
+        if (digits.find_first_not_of("0123456789") == std::string_view::npos && digits.size() < 18)
+          shape_.limit = std::stoll(std::string(digits));
+      } else if (count <= limit.second && is(count, TokenKind::Param)) {
+        int n = 0;
+        for (int k = first_; k <= count; ++k) n += is(k, TokenKind::Param);
+        shape_.limit_param = n;
+      }
+    }
+    if (order.first < 0) return;
+    shape_.ordered = true;
+    for (auto [f, l] : split(order.first, order.second)) {
+      if (kw(l, "ASC") || kw(l, "DESC")) --l;
+      auto pos = output_position(f, l);
+      if (!pos) {
+        shape_.order_keys.clear();  // an order the comparator cannot see: compared without it
+        return;
+      }
+      shape_.order_keys.push_back(*pos);
+      for (const auto& so : shape_.status_outputs)
+        if (so.position == *pos) add_unique(shape_.read_elsewhere, so.migration);
+    }
+  }
+
+  // Which output column of the top SELECT an ORDER BY item f..l is: a
+  // position, an output name (which MySQL prefers there), or the very column
+  // reference a select-list entry holds.
+  std::optional<size_t> output_position(int f, int l) const {
+    if (!top_positions_) return std::nullopt;
+    if (f == l && is(f, TokenKind::Number)) {
+      auto digits = text(f);
+      if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string_view::npos)
+        return std::nullopt;
+      size_t k = std::stoul(std::string(digits));
+      if (k >= 1 && k <= top_outputs_.size()) return k - 1;
+      return std::nullopt;
+    }
+    if (chain_end(f) != l) return std::nullopt;
+    if (f == l)
+      for (size_t k = 0; k < top_outputs_.size(); ++k)
+        if (iequals(top_outputs_[k].name, ident(f))) return k;
+    auto want = chain(f, l);
+    for (size_t k = 0; k < top_outputs_.size(); ++k)
+      if (top_outputs_[k].reference == want) return k;
+    return std::nullopt;
   }
 
   // Items of a comma list at depth 0 within a..b, as token spans.
@@ -432,12 +523,14 @@ class Walker {
     return parts;
   }
 
-  void select_list(int a, int b, Scope& s, bool star_ok) {
+  void select_list(int a, int b, Scope& s, bool star_ok, bool top = false) {
     if (a > b) return fail("empty select list");
     for (auto [f, l] : split(a, b)) {
       if (failed()) return;
       if (f > l) return fail("empty select-list item");
-      // `*` and `t.*`: the columns they expand to are not known here.
+      // `*` and `t.*`: the columns they expand to are not known here, nor
+      // the output positions after them.
+      if (top && is_star(l)) top_positions_ = false;
       if (f == l && is_star(f)) {
         if (star_ok) continue;
         for (const auto& fac : s.factors)
@@ -469,10 +562,15 @@ class Walker {
       if (ce == e && !is(e + 1, TokenKind::LParen) && !variable(f)) {
         // A bare column reference: `CASE ... END AS <its name>` keeps the output name.
         if (item.name.empty()) item.name = ident(e);
+        if (top && top_positions_) top_outputs_.push_back({item.name, chain(f, e)});
         if (relevant_name(ident(e))) {
           Ref r = resolve(s, chain(f, e), Clause::Select);
           if (r.factor) {
+            // A bare legacy column of the top select list is a status output
+            // the comparator maps; its position is known up to the first `*`.
+            if (top && top_positions_) projecting_ = static_cast<int>(top_outputs_.size() - 1);
             switch_ref(f, e, r, s.groups_by(r));
+            projecting_ = -1;
             if (alias < 0) out.edits.push_back({t_[e].end, 0, " AS " + std::string(text(e))});
             item.factor = r.factor;
             item.migration = r.migration;
@@ -486,6 +584,7 @@ class Walker {
         if (out.edits.size() > before && alias < 0)
           out.edits.push_back({t_[e].end, 0, " AS " + quote_mysql_ident(spelled)});
         if (item.name.empty()) item.name = std::string(spelled);
+        if (top && top_positions_) top_outputs_.push_back({item.name, {}});
       }
       s.items.push_back(std::move(item));
     }
@@ -749,6 +848,8 @@ class Walker {
     auto view = m.reverse.legacy_view(unified, legacy, quote_mysql_literal);
     if (min) view = "MIN(" + view + ")";
     out.edits.push_back({t_[first].begin, t_[last].end - t_[first].begin, std::move(view)});
+    if (projecting_ >= 0) shape_.status_outputs.push_back({static_cast<size_t>(projecting_), m.cfg->name});
+    else add_unique(shape_.read_elsewhere, m.cfg->name);
     if (std::find(out.switched.begin(), out.switched.end(), &m) == out.switched.end()) out.switched.push_back(&m);
   }
 
@@ -988,6 +1089,20 @@ class Walker {
   int first_, last_;
   std::vector<const CompiledMigration*> relevant_;  // migrations on tables the statement names
   std::vector<std::string> ctes_;                   // names the statement's WITH defines
+  // For the shadow comparator (ReadShape): the first token of the
+  // statement's own SELECT (-1: it is not one SELECT), its output columns
+  // while they are known (no `*` before them), and the select-list position
+  // being switched (-1: none).
+  struct Output {
+    std::string name;                    // the output name
+    std::vector<std::string> reference;  // the column reference it is, if a bare one
+  };
+  int top_ = -1;
+  bool top_walked_ = false;
+  bool top_positions_ = true;
+  std::vector<Output> top_outputs_;
+  int projecting_ = -1;
+  ReadShape shape_;
 };
 
 }  // namespace
@@ -995,7 +1110,10 @@ class Walker {
 ReadSwitchResult ReadSwitch::read(int first, int last) const {
   Walker w(sql_, toks_, migrations_, first, last);
   w.read();
-  return std::move(w.out);
+  auto shape = w.shape();
+  ReadSwitchResult r = std::move(w.out);
+  if (r.unsupported.empty() && !r.edits.empty()) r.shape = std::move(shape);
+  return r;
 }
 
 ReadSwitchResult ReadSwitch::write(int first, int last) const {

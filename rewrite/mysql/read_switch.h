@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rewrite/decision.h"
 #include "rewrite/migration_set.h"
 #include "rewrite/sql_lexer.h"
 #include "rewrite/text_edits.h"
@@ -38,6 +39,10 @@ struct ReadSwitchResult {
   std::vector<const CompiledMigration*> switched;  //!< each migration once, in first-seen order
   std::string unsupported;                         //!< non-empty: the statement cannot be switched
   const CompiledMigration* unsupported_migration = nullptr;
+  //! For a statement that is one SELECT (no UNION, no locking clause): how
+  //! its answer is to be compared by the shadow reads (see ReadShape);
+  //! nullopt for anything else.
+  std::optional<ReadShape> shape;
 };
 
 class ReadSwitch {

@@ -4,6 +4,8 @@
 // caching_sha2_password; Connector/C loads that plugin when a MySQL 8 asks.
 #include "proxy/backends/owned_mysql_connection.h"
 
+#include "proxy/backends/mysql_inline_params.h"
+
 #include "tests/backends/backend_test_env.h"
 
 namespace sy::test {
@@ -106,6 +108,35 @@ TEST(OwnedMySqlConnection, ParametersNullsAndServerErrors) {
     EXPECT_EQ(dml.affected, 3u);
     co_return 0;
   }());
+}
+
+// A prepared statement's bound numbers are replayed unquoted (shadow reads):
+// `LIMIT ?` takes no string. What is not a plain number stays a quoted string.
+TEST(OwnedMySqlConnection, NumbersGoUnquotedSoLimitTakesThem) {
+  asio::io_context io;
+  run(io, [&]() -> asio::awaitable<int> {
+    OwnedMySqlConnection c(io.get_executor(), my("app", "apppass"));
+    if (!co_await connect_ok(c)) co_return 0;
+    proxy::TextRow params{"-2", "1.5e1", "7; DROP TABLE x", "2"};
+    std::vector<bool> numbers{true, true, true, true};
+    std::optional<std::chrono::steady_clock::time_point> no_deadline;
+    auto r = co_await c.query("SELECT 1-?, ? * 2, ? FROM seq_1_to_5 LIMIT ?", params, no_deadline, numbers);
+    EXPECT_FALSE(r.error) << r.error->message;
+    EXPECT_EQ(r.rows.size(), 2u);
+    if (!r.rows.empty() && r.rows[0].size() == 3) {
+      EXPECT_EQ(r.rows[0][0], "3");
+      EXPECT_EQ(r.rows[0][1], "30");
+      EXPECT_EQ(r.rows[0][2], "7; DROP TABLE x");
+    }
+    co_return 0;
+  }());
+}
+
+TEST(MysqlInlineParams, PlainNumbers) {
+  for (const char* yes : {"0", "-7", "+3", "12.50", "1e9", "-1.5E-3", "18446744073709551615"})
+    EXPECT_TRUE(proxy::plain_number(yes)) << yes;
+  for (const char* no : {"", "-", "1.", ".5", "1e", "0x10", "1 ", "nan", "inf", "1;", "--1", "1e+"})
+    EXPECT_FALSE(proxy::plain_number(no)) << no;
 }
 
 TEST(OwnedMySqlConnection, FiftyConnectionsTwentyQueriesEachOnOneThread) {

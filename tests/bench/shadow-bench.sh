@@ -31,10 +31,9 @@ log() { printf 'shadow-bench: %s\n' "$*" >&2; }
 source "$repo/tests/lib/test_env.sh"
 bench_scratch shadow-bench
 bench_start_pg
-psql_direct() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres app "$@"; }
-psql_direct -c "DROP TABLE IF EXISTS bench_orders" -c "CREATE TABLE bench_orders (id int PRIMARY KEY, status text, unified_status text)" \
-  -c "INSERT INTO bench_orders SELECT i, (1 + i % 7)::text, (ARRAY['CREATED','PENDING_APPROVAL','APPROVED','IN_FULFILMENT','DISPATCHED','DELIVERED','CANCELLED'])[1 + i % 7] FROM generate_series(1, 100000) i" \
-  -c "VACUUM ANALYZE bench_orders" >/dev/null
+# shellcheck source=tests/bench/shadow_bench_lib.sh
+source "$repo/tests/bench/shadow_bench_lib.sh"
+shadow_bench_load_table "$PGPORT"
 
 # The database's CPU so far: the postmaster's own and its reaped children's
 # (fields 14-17 of /proc/PID/stat), plus its children still alive.
@@ -70,19 +69,9 @@ tenants:
     phase: dual_write
     shadow: { sample_percent: $p, max_inflight: 512, timeout_ms: 5000 }
     migrations: [bench_orders]
-migrations:
-  bench_orders:
-    table: bench_orders
-    legacy_column: status
-    unified_column: unified_status
-    map: { "1": CREATED, "2": PENDING_APPROVAL, "3": APPROVED, "4": IN_FULFILMENT, "5": DISPATCHED,
-           "6": DELIVERED, "7": CANCELLED }
 YAML
-  "$SY_BIN" run -c "$tmp/sy-$p.yaml" > "$tmp/sy-$p.log" 2>&1 &
-  pid[$p]=$!
-  declare "sy_pid_$p=${pid[$p]}"
-  bench_kill_on_exit "sy_pid_$p"
-  wait_port "${port[$p]}" "${pid[$p]}" switchyard "$tmp/sy-$p.log" || die "could not start it"
+  shadow_bench_migrations >> "$tmp/sy-$p.yaml"
+  shadow_bench_start "$p"
 done
 
 declare -A tps_sum=() tx_sum=() sy_ticks=() db_sum=()

@@ -128,7 +128,7 @@ def statements():
     add("UPDATE orders SET pr_status = 'bogus' WHERE id = 34", error="switchyard", note="PR unmapped: SIGNAL")
     add("UPDATE orders SET pr_status = ? WHERE id = ?", ["approved", 35], note="PR prepared")
     add("UPDATE orders SET pr_status = ? WHERE id = ?", ["bogus", 36], error="1242", note="PR prepared unmapped: CASE fails")
-    add("INSERT INTO orders (id, pr_status) VALUES (205, 'bogus')", error="switchyard", note="PR INSERT unmapped: SIGNAL")
+    add("INSERT INTO orders (id, status, pr_status) VALUES (205, 'Created', 'bogus')", error="switchyard", note="PR INSERT unmapped: SIGNAL")
     add("UPDATE orders SET pr_status = 'approved' WHERE id = 37; UPDATE orders SET pr_status = 'bogus' WHERE id = 38",
         error="switchyard", note="multi-statement, second refused")
 

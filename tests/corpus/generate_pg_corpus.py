@@ -96,33 +96,40 @@ def statements():
 
     # --- INSERT into orders ------------------------------------------------
     add("INSERT INTO orders (id, status, pr_status) VALUES (201, 'Created', 'draft')", note="INSERT literal")
-    add("INSERT INTO orders (id, status) VALUES (202, 'Awaiting approval'), (203, 'Dispatched'), (204, 'On hold')",
+    add("INSERT INTO orders (id, status, pr_status) VALUES (202, 'Awaiting approval', 'draft'), "
+        "(203, 'Dispatched', 'submitted'), (204, 'On hold', 'draft')",
         note="multi-row VALUES, one unmapped (keep -> DEFAULT)")
     add("INSERT INTO orders (id, status, pr_status) VALUES ($1, $2, $3)", [205, "Delivered", "approved"],
         note="INSERT parameters (enum, varchar)")
     add("INSERT INTO orders (id, status, pr_status) VALUES ($1, $2, $3), ($4, $5, $6)",
         [206, "Created", "draft", 207, "Cancelled", "rejected"], note="multi-row parameters")
-    add("INSERT INTO orders (status, id) VALUES ('In fulfilment', 208)", note="legacy column first")
-    add("INSERT INTO orders (id, note) VALUES (209, 'no status')", note="INSERT without legacy column")
+    add("INSERT INTO orders (status, pr_status, id) VALUES ('In fulfilment', 'draft', 208)", note="legacy column first")
+    add("INSERT INTO orders (id, note) VALUES (209, 'no status')",
+        note="INSERT without the legacy columns: reported (legacy_default)")
+    add("INSERT INTO orders (id, status, pr_status) VALUES (214, DEFAULT, NULL)",
+        note="DEFAULT legacy value: reported (legacy_default)")
+    add("INSERT INTO orders (id, status, unified_status, pr_status, unified_pr_status) VALUES (215, DEFAULT, NULL, "
+        "DEFAULT, NULL)", note="DEFAULT with the unified columns explicit: left alone")
     add("INSERT INTO orders (id, status, unified_status) VALUES (210, 'Created', 'CREATED')",
         note="INSERT with unified explicit")
     add("INSERT INTO orders (id, status, pr_status) SELECT id, status, pr_status FROM order_staging WHERE id <= 1003",
         note="INSERT ... SELECT")
-    add("INSERT INTO orders (id, status) SELECT id + 100, status AS s FROM order_staging WHERE id > 1008",
+    add("INSERT INTO orders (id, status, pr_status) SELECT id + 100, status AS s, pr_status AS p FROM order_staging "
+        "WHERE id > 1008",
         note="INSERT ... SELECT with alias")
-    add("INSERT INTO orders (id, status) VALUES (211, 'Created') ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status",
+    add("INSERT INTO orders (id, status, pr_status) VALUES (211, 'Created', 'draft') ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status",
         note="upsert, insert path")
-    add("INSERT INTO orders (id, status) VALUES (1, 'Delivered') ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status",
+    add("INSERT INTO orders (id, status, pr_status) VALUES (1, 'Delivered', 'draft') ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status",
         note="upsert, update path")
-    add("INSERT INTO orders AS o (id, status) VALUES (2, 'Cancelled') ON CONFLICT (id) DO UPDATE "
+    add("INSERT INTO orders AS o (id, status, pr_status) VALUES (2, 'Cancelled', 'draft') ON CONFLICT (id) DO UPDATE "
         "SET status = EXCLUDED.status, note = 'upserted' WHERE o.id = 2 RETURNING o.status",
         note="upsert with alias, WHERE, RETURNING")
-    add("INSERT INTO orders (id, status) VALUES (3, 'Created') ON CONFLICT (id) DO NOTHING", note="DO NOTHING")
-    add("INSERT INTO orders (id, status) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status",
-        [4, "Dispatched"], note="upsert with parameters")
+    add("INSERT INTO orders (id, status, pr_status) VALUES (3, 'Created', 'draft') ON CONFLICT (id) DO NOTHING", note="DO NOTHING")
+    add("INSERT INTO orders (id, status, pr_status) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE "
+        "SET status = EXCLUDED.status", [4, "Dispatched", "draft"], note="upsert with parameters")
     add("INSERT INTO orders (id, status, pr_status) VALUES (212, 'Created', 'draft') RETURNING id, unified_status",
         note="INSERT RETURNING the unified column")
-    add("INSERT INTO orders (id, status) VALUES (213, NULL)", note="INSERT NULL (keep -> DEFAULT)")
+    add("INSERT INTO orders (id, status, pr_status) VALUES (213, NULL, NULL)", note="INSERT NULL (keep -> DEFAULT)")
 
     # --- purchase orders (copy policy) ---------------------------------------
     for i, v in enumerate(PO):

@@ -13,9 +13,11 @@
 #include "protocol/mysql/packet.h"
 #include "protocol/mysql/packet_scanner.h"
 #include "protocol/mysql/response_tracker.h"
+#include "protocol/pg/extended.h"
 #include "protocol/pg/frame_scanner.h"
 #include "protocol/pg/messages.h"
 #include "protocol/pg/request_tracker.h"
+#include "protocol/pg/result_rows.h"
 #include "protocol/pg/startup.h"
 
 namespace {
@@ -54,8 +56,16 @@ void pg(std::string_view in, size_t chunk) {
   s.inspect('P');
   s.inspect('R');
   s.inspect('K');
+  s.inspect('B');  // Bind, for shadow parameters
+  s.inspect_if_small('D', 1024);  // DataRow and CommandComplete, kept for a shadow's compare
+  s.inspect_if_small('C', 1024);
   scan(s, in, chunk, [](const auto& step, std::string_view bytes) {
     if (step.kind != sy::pg::FrameScanner::Kind::Message) return;
+    (void)sy::pg::decode_parse(bytes);
+    (void)sy::pg::decode_bind(bytes);
+    (void)sy::pg::closed_statement(bytes);
+    if (auto row = sy::pg::decode_data_row(bytes)) require(row->size() * 4 + 7 <= bytes.size());
+    if (auto tag = sy::pg::command_tag(bytes)) require(tag->size() + 6 <= bytes.size());
     (void)sy::pg::decode_backend_key(bytes);
     (void)sy::pg::auth_code(bytes);
     (void)sy::pg::strip_channel_binding(bytes);

@@ -1,5 +1,6 @@
-"""Certificate rotation: the listener's certificate and key, and a target's
-CA bundle, are re-read at every reload, which is how Kubernetes rotates a
+"""Certificate rotation: the listener's certificate and key, a target's
+CA bundle, and the client certificate and key the proxy presents to a target
+(PostgreSQL `cert` authentication) are re-read at every reload, which is how Kubernetes rotates a
 mounted Secret (a new directory of files, then one atomic symlink swap).
 New sessions get the new certificate, open sessions go on, and a certificate
 or key that cannot be used is refused like a bad config: the reload fails
@@ -225,6 +226,100 @@ class TargetCa(unittest.TestCase):
             self.assertEqual(conn.execute("SELECT 3").fetchone(), (3,))
         self.assertEqual(held.execute("SELECT 4").fetchone(), (4,))
         held.close()
+
+
+class TargetClientCertificate(unittest.TestCase):
+    """A database that authenticates by certificate (pg_hba `cert`): the proxy
+    presents tls.cert/tls.key to the target, and a rotation of that Secret
+    under load moves new sessions to the new certificate (the server's
+    pg_stat_ssl.client_serial tells which one it saw), leaves open sessions
+    alone and costs no client an error; a key that does not match its
+    certificate is refused on reload and the running pair stays."""
+
+    USER = "certuser"
+
+    def setUp(self):
+        self.pg = ThrowawayPg().start()
+        self.tmp = tempfile.mkdtemp(prefix="sy-target-cert-")
+        os.chmod(self.tmp, 0o755)  # the server (user postgres) reads the client CA from here
+        client_ca = make_ca(self.tmp, "client CA")
+        os.chmod(client_ca.crt, 0o644)
+        self.leaves = {n: make_leaf(self.tmp, f"client{n}", client_ca, cn=self.USER, sans=f"DNS:{self.USER}", serial=n)
+                       for n in (11, 12)}
+        hba = Path(self.pg.dir, "data", "pg_hba.conf")
+        hba.write_text(f"hostssl all {self.USER} 127.0.0.1/32 cert\n" + hba.read_text())
+        with self.pg.direct() as c:
+            c.execute(f"CREATE ROLE {self.USER} LOGIN")
+            c.execute(f"ALTER SYSTEM SET ssl_ca_file = '{client_ca.crt}'")
+            c.execute("SELECT pg_reload_conf()")
+        self.secret = SecretDir(os.path.join(self.tmp, "secret"))
+        os.mkdir(self.secret.root)
+        self.secret.publish({"tls.crt": self.leaves[11].crt, "tls.key": self.leaves[11].key})
+        self.admin_port = free_port()
+        listener = pg_listener("pg", None, self.pg.port, backend_tls="verify-full", ca=self.pg.ca)
+        listener = listener.replace(f'ca: "{self.pg.ca}"', f'ca: "{self.pg.ca}", cert: "{self.secret.path("tls.crt")}", '
+                                                           f'key: "{self.secret.path("tls.key")}"')
+        self.proxy = Proxy(config(listener, extra=f"admin: {{ listen: 127.0.0.1:{self.admin_port}, token_env: SY_TOKEN }}"),
+                           env={"SY_TOKEN": TOKEN}).start()
+
+    def tearDown(self):
+        self.proxy.stop()
+        self.pg.destroy()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def session(self):
+        return connect(self.proxy.port, user=self.USER)
+
+    def serial(self, conn):
+        return int(conn.execute("SELECT client_serial FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()[0])
+
+    def test_target_client_certificate_rotation_under_load(self):
+        held = self.session()
+        self.assertEqual(self.serial(held), 11)
+        errors, sessions, stop = [], [0], threading.Event()
+
+        def load():
+            while not stop.is_set():
+                try:
+                    with self.session() as conn:
+                        conn.execute("SELECT 1").fetchone()
+                    sessions[0] += 1
+                except Exception as e:  # noqa: BLE001 - reported below
+                    errors.append(repr(e))
+
+        threads = [threading.Thread(target=load) for _ in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            # The Secret is swapped; the file watch reloads within a second or two.
+            self.secret.publish({"tls.crt": self.leaves[12].crt, "tls.key": self.leaves[12].key})
+
+            def rotated():
+                with self.session() as conn:
+                    return self.serial(conn) == 12
+            self.assertTrue(wait_until(rotated, timeout=15), "new sessions never presented the new certificate")
+            self.proxy_log_has(r'"event":"tls_certificate_reloaded".*"target":"legacy".*"serial":12')
+            self.assertEqual(self.serial(held), 11)  # the open session keeps its TLS session
+            # A key from another pair: the reload is refused, the running pair stays.
+            self.secret.publish({"tls.crt": self.leaves[11].crt, "tls.key": self.leaves[12].key})
+            status, body = post_reload(self.admin_port)
+            self.assertEqual(status, 422, body)
+            self.assertIn("cannot load client key", json.dumps(body))
+            with self.session() as conn:
+                self.assertEqual(self.serial(conn), 12)
+            seen = sessions[0]
+            self.assertTrue(wait_until(lambda: sessions[0] >= seen + 20 or bool(errors), timeout=60), "load stalled")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        self.assertEqual(errors, [])
+        print(f"\ntarget client certificate rotation: {sessions[0]} sessions, 0 errors")
+        self.assertEqual(held.execute("SELECT 'still'").fetchone(), ("still",))
+        held.close()
+
+    def proxy_log_has(self, pattern):
+        self.proxy.wait_for_log(pattern, timeout=10)
 
 
 if __name__ == "__main__":

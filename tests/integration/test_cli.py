@@ -9,7 +9,7 @@ import unittest
 from harness import REPO, SY_BIN
 
 CONFIG = str(REPO / "config" / "examples" / "orders.yaml")
-COMMANDS = ["run", "check-config", "explain", "verify", "backfill", "bucket"]
+COMMANDS = ["run", "check-config", "explain", "verify", "backfill", "bucket", "init-flags-store"]
 
 
 def sy(*args):

@@ -9,7 +9,7 @@ import unittest
 
 import psycopg
 
-from harness import PGPORT, Proxy, connect, free_port, pg_listener
+from harness import PGPORT, Proxy, config, connect, free_port, pg_listener
 
 
 def read_error(sock, timeout=5):
@@ -189,6 +189,39 @@ class ManyClients(unittest.TestCase):
                 t.join(180)
             self.assertEqual(errors, [])
             self.assertEqual(sorted(results), [i * 2 for i in range(n)])
+
+
+class ProcessWideClientLimit(unittest.TestCase):
+    def test_runtime_max_client_connections_spans_listeners(self):
+        """runtime.max_client_connections counts every listener's clients:
+        with room on each listener, the process-wide limit refuses with 53300
+        and a slot freed on one listener is taken on the other."""
+        text = config(pg_listener("a", None, PGPORT), pg_listener("b", None, PGPORT),
+                      extra="runtime: { max_client_connections: 3 }")
+        with Proxy(text) as proxy:
+            a, b = proxy.ports
+            held = [connect(a), connect(a), connect(b)]
+            for port in (a, b):
+                with self.assertRaises(psycopg.OperationalError) as refused:
+                    connect(port)
+                # libpq reports a FATAL at login as a connection failure,
+                # without a sqlstate; the server's message is in the text.
+                self.assertIn("sorry, too many clients already", str(refused.exception))
+            held.pop(0).close()
+            deadline = time.monotonic() + 10
+            while True:  # the proxy sees the close a moment after the client
+                try:
+                    held.append(connect(b))
+                    break
+                except psycopg.OperationalError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            for conn in held:
+                self.assertEqual(conn.execute("SELECT 1").fetchone(), (1,))
+                conn.close()
+            refusals = [r for r in proxy.log_records() if r.get("event") == "client_refused"]
+            self.assertEqual({r.get("reason") for r in refusals}, {"runtime.max_client_connections"})
 
 
 class LoginTimeout(unittest.TestCase):

@@ -143,7 +143,7 @@ class Phases(unittest.TestCase):
         with Proxy(config("cleanup")) as proxy, connect(proxy.port) as conn:
             conn.execute("UPDATE orders SET status = 'Dispatched' WHERE id = 1")
             conn.execute("UPDATE orders SET status = %s WHERE id = %s", ("Delivered", 2))
-            conn.execute("INSERT INTO orders (id, status) VALUES (700, 'Cancelled')")
+            conn.execute("INSERT INTO orders (id, status, pr_status) VALUES (700, 'Cancelled', 'draft')")
         with connect(PGPORT) as conn:
             rows = conn.execute("SELECT id, status::text, unified_status FROM orders WHERE id IN (1, 2, 700) ORDER BY id").fetchall()
         self.assertEqual(rows, [(1, "Created", "DISPATCHED"), (2, "Created", "DELIVERED"), (700, None, "CANCELLED")])

@@ -15,7 +15,11 @@ clients (psycopg simple and prepared, text and binary parameters; pgbench):
       while every read is shadowed: no false mismatches, no trip;
   (d) now() and random(): reported as noise, never a mismatch, never a trip;
   (e) a shadow target that stops answering (SIGSTOP): no client error, drops
-      counted.
+      counted;
+  (f) a shadow target compared with the client's own answer (kept as it was
+      relayed, so the primary does not read again): simple, unnamed and
+      named extended reads are kept and name exactly the rows that differ on
+      the target; binary results, dates and large answers are read again.
 
 No assertion depends on wall-clock time: waits poll the proxy's counters
 until they stop moving (with a generous bound that only ends a hung test).
@@ -234,8 +238,9 @@ class ShadowTest(unittest.TestCase):
             self.assertIsNotNone(tripped_at, "the guard never tripped")
             # The guard rolled the tenant and its canary back, persisted and logged.
             t = self.admin.tenant()
+            # One phase back each: the canary keeps its share and its lead.
             self.assertEqual(t["phase"], "observe")
-            self.assertEqual(t["canary"]["percent"], 0)
+            self.assertEqual((t["canary"]["phase"], t["canary"]["percent"]), ("dual_write", 50))
             self.assertEqual(self.admin.total("guard_trips_total", tenant="acme"), 1)
             self.assertEqual(self.admin.total("guard_state", tenant="acme"), 2)
             proxy.wait_for_log(r'"category":"GUARD_TRIP"')
@@ -257,11 +262,33 @@ class ShadowTest(unittest.TestCase):
             self.assertEqual(len(status_lines), len(entries))
             # An operator moves it forward again; the guard lets go.
             status, body = self.admin.call("PATCH", "/v1/tenants/acme",
-                                           {"phase": "dual_write", "canary": {"percent": 50}})
+                                           {"phase": "dual_write", "canary": {"phase": "read_switch"}})
             self.assertEqual(status, 200, body)
             t = self.admin.tenant()
-            self.assertEqual((t["phase"], t["canary"]["percent"]), ("dual_write", 50))
+            self.assertEqual((t["phase"], t["canary"]["phase"], t["canary"]["percent"]), ("dual_write", "read_switch", 50))
             self.assertEqual(self.admin.total("guard_state", tenant="acme"), 0)
+
+    def test_freeze_stops_the_canary_and_keeps_every_phase(self):
+        # on_critical: freeze. Every unified value wrong, so the guard trips
+        # as soon as min_samples compares are in.
+        with connect(PGPORT) as c:
+            make_table(c, range(1, ROWS + 1))
+        canary = "    canary: { phase: read_switch, percent: 50, sticky_by: session }"
+        guard = "    guard: { critical_mismatch_rate: 0.03, min_samples: 50, on_critical: freeze }"
+        with self.proxy(canary=canary, guard=guard) as proxy:
+            with connect(self.port) as conn:
+                for i in range(1, 401):
+                    conn.execute("SELECT id, status FROM sh_orders WHERE id = %s", (i,))
+                    if i % 50 == 0 and self.admin.total("guard_trips_total", tenant="acme"):
+                        break
+            settled(self.admin)
+            t = self.admin.tenant()
+            self.assertEqual(self.admin.total("guard_trips_total", tenant="acme"), 1)
+            self.assertEqual((t["phase"], t["canary"]["phase"], t["canary"]["percent"]), ("dual_write", "read_switch", 0))
+            trip = proxy.wait_for_log(r'"category":"GUARD_TRIP"')
+            self.assertIn('"action":"freeze"', trip)
+            state = json.loads(Path(self.tmp, "state.json").read_text())
+            self.assertEqual(state["tenants"]["acme"]["canary"]["percent"], 0)
 
     # (c) -----------------------------------------------------------------------------------------
     def test_concurrent_writes_cause_no_false_mismatch(self):
@@ -378,6 +405,69 @@ class ShadowTest(unittest.TestCase):
         finally:
             for pid in stopped:
                 os.kill(pid, signal.SIGCONT)
+            subprocess.run(["bash", str(REPO / "tests" / "pg_server.sh"), "stop", str(second)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    # (f) -----------------------------------------------------------------------------------------
+    def test_a_shadow_target_is_compared_with_the_clients_own_answer(self):
+        second = Path(self.tmp, "second")
+        subprocess.run(["bash", str(REPO / "tests" / "pg_server.sh"), "start", str(second)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        differ = {7, 77, 777}
+        try:
+            port2 = int(re.search(r"PGPORT=(\d+)", (second / "env").read_text()).group(1))
+            with connect(port2) as c:
+                make_table(c)
+                # The target disagrees on three rows: another valid legacy value.
+                c.execute("UPDATE sh_orders SET status = CASE status WHEN 'Delivered' THEN 'Lost' ELSE 'Delivered'"
+                          " END WHERE id = ANY(%s)", (list(differ),))
+            targets = f'      shadow: {{ address: "127.0.0.1:{port2}", user: postgres, database: app }}'
+            with self.proxy(targets=targets, shadow={"target": "shadow"}):
+                import psycopg
+                sql = "SELECT id, status, amount FROM sh_orders WHERE id = %s"
+                ids = list(range(1, 1001))
+                with connect(self.port) as c:
+                    for n, i in enumerate(ids):
+                        if n % 3 == 0:
+                            c.execute(sql, (i,), prepare=True)  # named statement, text results
+                        elif n % 3 == 1:
+                            c.execute(sql, (i,), prepare=False)  # unnamed statement
+                        else:
+                            psycopg.ClientCursor(c).execute(sql, (i,))  # simple Query protocol
+                settled(self.admin)
+                compared = self.admin.total("shadow_compared_total", tenant="acme")
+                kept = self.admin.total("shadow_answers_kept_total", tenant="acme")
+                dropped = self.admin.total("shadow_dropped_total", tenant="acme")
+                print(f"\n(f) {len(ids)} text reads: {compared:.0f} compared, {kept:.0f} with the client's answer,"
+                      f" {dropped:.0f} dropped")
+                self.assertEqual(dropped, 0)
+                self.assertGreaterEqual(compared + self.admin.total("shadow_mismatches_total", tenant="acme"),
+                                        len(ids) * 0.99)
+                # Every shadow took the client's answer (a mismatch looks
+                # again at both, fresh, before it counts).
+                self.assertGreaterEqual(kept, len(ids) * 0.99)
+                named = {int(r.split()[1]) for e in self.admin.mismatches() for r in e["rows"]}
+                self.assertEqual(named, differ)
+                self.assertEqual(self.admin.mismatches()[0]["compared"], "primary vs shadow")
+                # Binary results are not kept, nor dates, nor answers over
+                # 60 KiB: those shadows read the primary, and still find the
+                # rows that differ.
+                mismatches = self.admin.total("shadow_mismatches_total", tenant="acme")
+                with connect(self.port) as c:
+                    cur = c.cursor(binary=True)
+                    for i in range(1001, 1101):
+                        cur.execute(sql, (i,))
+                    for i in range(1101, 1111):  # a date's text depends on the session's DateStyle
+                        c.execute("SELECT id, status, DATE '2020-01-01' + created AS day FROM sh_orders"
+                                  " WHERE id = %s", (i,))
+                    rows = c.execute("SELECT id, status, amount, repeat('x', 40) AS pad FROM sh_orders"
+                                     " WHERE id > %s ORDER BY id", (0,)).fetchall()
+                    self.assertEqual(len(rows), ROWS)
+                settled(self.admin)
+                self.assertEqual(self.admin.total("shadow_answers_kept_total", tenant="acme"), kept)
+                self.assertEqual(self.admin.total("shadow_mismatches_total", tenant="acme"), mismatches + 1)
+                self.assertGreaterEqual(self.admin.total("shadow_compared_total", tenant="acme"), compared + 99)
+        finally:
             subprocess.run(["bash", str(REPO / "tests" / "pg_server.sh"), "stop", str(second)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -3,6 +3,7 @@
 // INFILE data and statements of 16 MiB or more are relayed as they come) and
 // server -> client (through the client's one writer), until either side ends.
 #include "protocol/mysql/packet.h"
+#include "proxy/shadow/shadow_runner.h"
 #include "proxy/net/output_batch.h"
 #include "proxy/server/listener_runtime.h"
 #include "proxy/session/mysql/mysql_session.h"
@@ -59,6 +60,7 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
       if (step.kind == my::PacketScanner::Kind::Message) {
         rewrite_packet(bytes, out);
         tracker.command(static_cast<uint8_t>(bytes[my::kHeaderSize]));
+        if (static_cast<uint8_t>(bytes[my::kHeaderSize]) == my::kComStmtPrepare) note_prepare_sent();
         continue;
       }
       if (uploading) {
@@ -96,8 +98,15 @@ asio::awaitable<void> MySqlSession::pump_frontend() {
         refusing = {.active = true};  // nothing of it reached the server
         continue;
       }
-      if (packet_start && scan.last_seq() == 0 && bytes.size() > my::kHeaderSize)
+      if (packet_start && scan.last_seq() == 0 && bytes.size() > my::kHeaderSize) {
         tracker.command(scan.last_first_byte());
+        // Shadow reads: the login database, prepared statements and their
+        // parameters (mysql_shadow_capture.cpp). `bytes` is the whole packet
+        // when the scanner is at its end after it.
+        if (tenant_ && deps_.shadow)
+          note_command(scan.last_first_byte(), bytes.substr(my::kHeaderSize),
+                       scan.at_boundary() && bytes.size() == my::kHeaderSize + my::payload_length(bytes.data()));
+      }
       // A whole COM_QUIT arrives as one Forward of 5 bytes.
       quit = quit || (bytes.size() == 5 && my::sequence_id(bytes.data()) == 0 &&
                       static_cast<uint8_t>(bytes[4]) == my::kComQuit && scan.at_boundary());
@@ -203,6 +212,8 @@ void MySqlSession::rewrite_packet(std::string_view packet, OutputBatch& out) {
   }
   std::string_view sql = packet.substr(my::kHeaderSize + 1);
   auto decision = decide_timed(started, sql, phase, cmd == my::kComStmtPrepare, rewrite::Dialect::Mysql);
+  if (deps_.shadow && cmd == my::kComQuery) capture_read(sql, phase, decision);
+  if (deps_.shadow && cmd == my::kComStmtPrepare) capture_prepare(sql, phase, decision);
   if (!decision) {
     out.forward(packet.data(), packet.size());
     return;
@@ -277,9 +288,12 @@ asio::awaitable<void> MySqlSession::pump_backend() {
       srv.buf.consume(step.size);
       if (packet_start && !tracker.lost()) {
         tracker.server_packet(my::payload_length(bytes.data()), bytes.substr(my::kHeaderSize));
-        if (tracker.lost())
+        if (auto reply = tracker.take_prepare_reply()) note_prepare_reply(reply->ok, reply->statement_id, reply->params);
+        if (tracker.lost()) {
           log::Event(log::Level::info, "transaction_tracking_lost").str("client", client_addr_)
               .str("tenant", tenant_name_);
+          stop_following_prepares();
+        }
       }
       out.forward(bytes.data(), bytes.size());
     }

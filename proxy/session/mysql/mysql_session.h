@@ -11,9 +11,12 @@
 // COM_QUERY and COM_STMT_PREPARE.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "config/config.h"
 #include "proxy/net/byte_buffer.h"
@@ -71,6 +74,47 @@ class MySqlSession : public RelaySession {
   enum class Sha2Bridge { Off, KeyOrPassword, Password, ClientPassword, ServerKey } sha2_bridge_ = Sha2Bridge::Off;
   std::string bridged_password_;  //!< held between ClientPassword and ServerKey, then wiped
   bool accept_multi_packet_statement(std::string_view first);
+  //! A sampled autocommit COM_QUERY read the switch touches goes to the
+  //! worker's shadow runner (mysql_shadow_capture.cpp). Never waits.
+  void capture_read(std::string_view sql, config::Phase phase,
+                    const std::shared_ptr<const rewrite::Decision>& decision);
+  //! The client left its login database: its reads are no longer shadowed.
+  bool shadow_database_moved_ = false;
+
+  // ---- shadow reads of prepared statements (mysql_shadow_capture.cpp) ----
+  //! A prepared read the switch touches, by the server's statement id.
+  struct ShadowStatement {
+    std::string sql;  //!< as the client prepared it
+    std::shared_ptr<const rewrite::Decision> switched;
+    config::Phase phase;  //!< the phase it was prepared in (what the server holds)
+    uint16_t params = 0;
+    std::vector<uint16_t> types;  //!< bound by the last execute that sent them
+    bool long_data = false;       //!< COM_STMT_SEND_LONG_DATA since the last execute
+  };
+  //! Prepared statements kept per session, at most (more are not shadowed).
+  static constexpr size_t kMaxShadowStatements = 256;
+  //! COM_STMT_EXECUTE packets up to this size are read whole for their parameters.
+  static constexpr uint32_t kShadowExecuteLimit = 64 * 1024;
+  //! COM_QUERY/COM_STMT_PREPARE's part: what the PREPARE the session is
+  //! about to send would be kept as (taken by note_prepare_sent).
+  void capture_prepare(std::string_view sql, config::Phase phase,
+                       const std::shared_ptr<const rewrite::Decision>& decision);
+  //! A COM_STMT_PREPARE went to the server (every one, in order, while prepares are followed).
+  void note_prepare_sent();
+  //! The server answered one (ResponseTracker::take_prepare_reply).
+  void note_prepare_reply(bool ok, uint32_t statement_id, uint16_t params);
+  //! Any other client command (its first piece): close, reset, long data, execute.
+  void note_command(uint8_t cmd, std::string_view first_piece, bool whole);
+  void capture_execute(std::string_view payload, bool whole);
+  void stop_following_prepares();
+  //! Prepares are paired with their answers from a moment no command was
+  //! outstanding; false again for good once the tracker lost its way.
+  bool following_prepares_ = false;
+  bool prepares_lost_ = false;
+  std::optional<ShadowStatement> next_prepare_;  //!< capture_prepare's, for note_prepare_sent
+  std::deque<std::optional<ShadowStatement>> prepares_sent_;
+  std::unordered_map<uint32_t, ShadowStatement> shadow_statements_;
+  uint32_t last_prepared_id_ = 0;
   std::string deferred_client_error_;  //!< a refusal to send once the replies before it are out
 };
 

@@ -97,7 +97,10 @@ asio::awaitable<void> PgSession::pump_backend() {
       }
       auto bytes = slice(view, step.size);
       srv.buf.consume(step.size);
-      if (message_start && srv.requests) track_server_message(bytes);
+      if (message_start && srv.requests) {
+        auto reply = track_server_message(bytes);
+        if (kept_answer_) answer_reply(reply, bytes, step.kind == pg::FrameScanner::Kind::Message);
+      }
       if (step.kind == pg::FrameScanner::Kind::Message && step.type == pg::kReadyForQuery && bytes.size() == 6)
         srv.in_transaction = bytes[5] != 'I';
       out.forward(bytes.data(), bytes.size());
@@ -144,15 +147,19 @@ asio::awaitable<void> PgSession::pump_backend() {
 void PgSession::track_client_message(std::string_view first_piece) {
   auto& requests = *server().requests;
   if (requests.lost()) return;
-  requests.client_message(first_piece);
-  if (requests.lost()) log_tracking_lost();
+  auto sent = requests.client_message(first_piece);
+  if (requests.lost()) return log_tracking_lost();
+  if (!sent.request) return;
+  last_request_ = sent.request->id;
+  if (kept_answer_) answer_request_sent(*sent.request, sent.finished);
 }
 
-void PgSession::track_server_message(std::string_view first_piece) {
+pg::Reply PgSession::track_server_message(std::string_view first_piece) {
   auto& requests = *server().requests;
-  if (requests.lost()) return;
-  requests.server_message(first_piece);
+  if (requests.lost()) return {};
+  auto reply = requests.server_message(first_piece);
   if (requests.lost()) log_tracking_lost();
+  return reply;
 }
 
 void PgSession::log_tracking_lost() {

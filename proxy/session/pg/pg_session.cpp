@@ -10,6 +10,7 @@
 #include "protocol/pg/messages.h"
 #include "proxy/backends/backend_connect.h"
 #include "proxy/session/cancel_registry.h"
+#include "proxy/session/pg/kept_answer.h"
 #include "proxy/server/listener_runtime.h"
 #include "proxy/telemetry/log.h"
 #include "proxy/net/output_batch.h"

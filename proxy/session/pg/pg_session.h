@@ -6,6 +6,7 @@
 // pg_login.cpp), then the relay loops (pg_relay.cpp) until either side ends.
 #include <boost/asio/awaitable.hpp>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,7 @@
 namespace sy::proxy {
 
 class OutputBatch;
+struct ShadowRequest;
 
 class PgSession : public RelaySession {
  public:
@@ -55,7 +57,8 @@ class PgSession : public RelaySession {
   void rewrite_message(std::string_view message, OutputBatch& out);
   //! Feed the request tracker the first piece of each message (tenant sessions).
   void track_client_message(std::string_view first_piece);
-  void track_server_message(std::string_view first_piece);
+  //! The tracker's placing of the message (role Lost once it stopped following).
+  pg::Reply track_server_message(std::string_view first_piece);
   void log_tracking_lost();
   std::string session_key() const override;
   bool idle_between_requests() const override;
@@ -82,9 +85,34 @@ class PgSession : public RelaySession {
   void capture_bind(std::string_view message);
   //! The first piece of a Bind too large to keep.
   void capture_large_bind(std::string_view first_piece);
+  //! Where the client's own answer to a shadowed read will come from: the
+  //! Query just sent, or the next Execute of `portal` after a Bind.
+  struct AnswerSource {
+    bool query = true;
+    std::string portal;
+    bool text_results = true;  //!< a Bind that asked for any binary result column: not kept
+  };
   void submit_shadow(std::string_view original, std::shared_ptr<const rewrite::Decision> switched,
-                     config::Phase phase, PgParams params);
+                     config::Phase phase, PgParams params, AnswerSource source);
   std::unordered_map<std::string, ShadowStatement> shadow_statements_;
+
+  // The client's answer to one sampled read shadowed on another target, kept
+  // as it streams by (at most kMaxKeptAnswer bytes of rows) so the shadow
+  // need not read the primary again; one at a time per session.
+  struct KeptAnswer;
+  static constexpr uint32_t kMaxKeptAnswer = 60 * 1024;  // a whole DataRow fits the 64 KiB buffer
+  void keep_answer(ShadowRequest request, AnswerSource source);
+  //! A client request went out: the Execute that the kept answer waits for, or one that makes it moot.
+  void answer_request_sent(const pg::Request& request, std::span<const pg::Request> finished);
+  //! A server message: rows and tag of the kept answer; the shadow is handed over once it is complete.
+  void answer_reply(const pg::Reply& reply, std::string_view message, bool whole);
+  //! How the keeping ends: the shadow is handed over with the answer, or
+  //! without it (it reads the primary), or dropped (the client's read failed
+  //! or the server discarded it).
+  enum class KeepEnd { Kept, ReadAgain, Dropped };
+  void end_keeping(KeepEnd how);
+  std::unique_ptr<KeptAnswer> kept_answer_;
+  pg::RequestId last_request_ = 0;  //!< the tracker's id of the latest request sent
 
   PgBackend& server() { return static_cast<PgBackend&>(*primary_); }
 

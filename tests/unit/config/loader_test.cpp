@@ -135,6 +135,95 @@ TEST(ConfigLoader, DuplicateKeysAreRefusedWithBothLines) {
   EXPECT_TRUE(load_string(kGood).ok());
 }
 
+// What YAML allows but a lookup by key would drop or misplace.
+TEST(ConfigLoader, RefusesYamlThatWouldBeSilentlyMisread) {
+  auto messages = [](const LoadResult& r) { return ::testing::PrintToString(r.errors.size()); };
+  auto first = [](const LoadResult& r) { return r.errors.empty() ? ConfigError{} : r.errors.front(); };
+
+  // A second document after ---.
+  auto doc2 = load_string(std::string(kGood) + "---\nstate_file: /elsewhere\n");
+  ASSERT_FALSE(doc2.ok());
+  EXPECT_NE(first(doc2).message.find("second YAML document"), std::string::npos) << first(doc2).message;
+
+  // A merge key: yaml-cpp would keep `<<` as a key of its own.
+  auto merge = load_string(R"(listeners:
+  - name: pg
+    listen: 127.0.0.1:6432
+    targets: { a: { address: db:5432 } }
+tenants:
+  - &base
+    name: acme
+    phase: observe
+  - <<: *base
+    name: beta
+)");
+  ASSERT_FALSE(merge.ok());
+  EXPECT_EQ(first(merge).line, 9);
+  EXPECT_NE(first(merge).message.find("merge keys"), std::string::npos) << first(merge).message;
+
+  // An alias that carries one section's settings into another.
+  auto stray = load_string(R"(listeners:
+  - name: pg
+    listen: 127.0.0.1:6432
+    targets: { a: { address: db:5432 } }
+tenants:
+  - name: acme
+    guard: &g { min_samples: 10 }
+    shadow: *g
+)");
+  ASSERT_FALSE(stray.ok()) << messages(stray);
+  EXPECT_EQ(first(stray).line, 8);
+  EXPECT_EQ(first(stray).path, "tenants[].shadow");
+  EXPECT_NE(first(stray).message.find("anchor at line 7 (tenants[].guard)"), std::string::npos)
+      << first(stray).message;
+
+  // The same setting repeated where it belongs is what anchors are for.
+  auto reuse = load_string(R"(listeners:
+  - name: pg
+    listen: 127.0.0.1:6432
+    targets: { a: { address: db:5432 } }
+tenants:
+  - name: acme
+    guard: &g { min_samples: 10 }
+  - name: beta
+    guard: *g
+)");
+  EXPECT_TRUE(reuse.ok()) << first(reuse).str();
+}
+
+TEST(ConfigLoader, RefusesValuesOfTheWrongType) {
+  std::string y = kGood;
+  y.replace(y.find("percent: 10"), 11, "percent: \"10\"");
+  y.replace(y.find("min_samples: 200"), 16, "min_samples: '200'");
+  y.replace(y.find("timeout_ms: 2000"), 16, "timeout_ms: [2000]");
+  y.replace(y.find("name: acme"), 10, "name: \"\"");
+  auto r = load_string(y);
+  ASSERT_FALSE(r.ok());
+  std::vector<std::string> got;
+  for (const auto& e : r.errors) got.push_back(e.str());
+  auto has = [&](const std::string& path, const std::string& text) {
+    for (const auto& e : r.errors)
+      if (e.path == path && e.message.find(text) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has("tenants[0].canary.percent", "quoted string \"10\"")) << ::testing::PrintToString(got);
+  EXPECT_TRUE(has("tenants[0].guard.min_samples", "quoted string \"200\"")) << ::testing::PrintToString(got);
+  EXPECT_TRUE(has("tenants[0].shadow.timeout_ms", "expected an integer")) << ::testing::PrintToString(got);
+  EXPECT_TRUE(has("tenants[0].name", "must not be empty")) << ::testing::PrintToString(got);
+}
+
+TEST(ConfigLoader, RefusesPortsOutOfRange) {
+  for (const char* listen : {"127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:99999999999"}) {
+    auto r = load_string(std::string("listeners:\n  - name: pg\n    listen: ") + listen +
+                         "\n    targets: { a: { address: db:5432 } }\n");
+    ASSERT_FALSE(r.ok()) << listen;
+    EXPECT_EQ(r.errors.front().path, "listeners[0].listen") << listen;
+  }
+  auto r = load_string("listeners:\n  - name: pg\n    listen: 127.0.0.1:6432\n    targets: { a: { address: db:70000 } }\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.errors.front().path, "listeners[0].targets.a.address");
+}
+
 TEST(ConfigLoader, PercentStepsAndCrossReferences) {
   std::string y = kGood;
   y.replace(y.find("percent: 10"), 11, "percent: 10.001");
@@ -158,6 +247,23 @@ TEST(ConfigLoader, TlsModesNeedTheirFiles) {
   ASSERT_EQ(r.errors.size(), 2u);
   EXPECT_EQ(r.errors[0].line, 4);
   EXPECT_EQ(r.errors[1].line, 6);
+}
+
+TEST(ConfigLoader, TargetClientCertificateNeedsItsKeyAndTls) {
+  auto with = [](const std::string& tls) {
+    return load_string("listeners:\n  - name: pg\n    listen: 127.0.0.1:6432\n    targets:\n"
+                       "      legacy: { address: 127.0.0.1:5432, tls: " + tls + " }\n");
+  };
+  auto good = with("{ mode: require, cert: /s/tls.crt, key: /s/tls.key }");
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good.config->listeners[0].targets[0].tls.cert, "/s/tls.crt");
+  EXPECT_EQ(good.config->listeners[0].targets[0].tls.key, "/s/tls.key");
+  for (const char* bad : {"{ mode: require, cert: /s/tls.crt }", "{ mode: require, key: /s/tls.key }",
+                          "{ mode: disable, cert: /s/tls.crt, key: /s/tls.key }"}) {
+    auto r = with(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.errors.front().path, "listeners[0].targets.legacy.tls") << bad;
+  }
 }
 
 // Each of these passed check-config once and then crashed or was refused by `run`.

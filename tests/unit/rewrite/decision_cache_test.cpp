@@ -1,6 +1,7 @@
 // The per-worker decision cache: hits without a lock, bounded like the shared
-// cache was (cleared when full, long texts not cached), emptied for a rebuilt
-// rewriter, and safe when every worker decides for the same tenant at once.
+// cache was (cleared when full, long texts not cached), one-off texts not
+// kept, emptied for a rebuilt rewriter, and safe when every worker decides
+// for the same tenant at once.
 #include "rewrite/decision_cache.h"
 
 #include <gtest/gtest.h>
@@ -27,13 +28,31 @@ std::shared_ptr<const config::Config> load() {
 
 TEST(DecisionMap, ClearsWhenFullAndSkipsLongTexts) {
   DecisionMap map;
-  for (size_t i = 0; i < DecisionMap::kMaxEntries; ++i) map.insert("q" + std::to_string(i), nullptr);
+  auto keep = [&](const std::string& sql) {  // seen twice: admitted
+    map.insert(sql, nullptr);
+    map.insert(sql, nullptr);
+  };
+  for (size_t i = 0; i < DecisionMap::kMaxEntries; ++i) keep("q" + std::to_string(i));
   EXPECT_EQ(map.size(), DecisionMap::kMaxEntries);
-  ASSERT_NE(map.find("q0"), nullptr);
-  map.insert("one more", nullptr);  // full: cleared first, as the shared cache did
+  ASSERT_NE(map.find("q16383"), nullptr);
+  keep("one more");  // full: cleared first, as the shared cache did
   EXPECT_EQ(map.size(), 1u);
-  EXPECT_EQ(map.find("q0"), nullptr);
-  map.insert(std::string(DecisionMap::kMaxText + 1, 'x'), nullptr);
+  EXPECT_EQ(map.find("q16383"), nullptr);
+  keep(std::string(DecisionMap::kMaxText + 1, 'x'));
+  EXPECT_EQ(map.size(), 1u);
+}
+
+TEST(DecisionMap, OneOffTextsAreNotKept) {
+  DecisionMap map;
+  // A million different literals, as `pgbench -M simple` sends them: none kept.
+  for (int i = 0; i < 1000000; ++i) map.insert("UPDATE t SET s = '1' WHERE id = " + std::to_string(i), nullptr);
+  EXPECT_EQ(map.size(), 0u);
+  // A text that repeats is kept at its second sighting, among them.
+  map.insert("SELECT 1", nullptr);
+  EXPECT_EQ(map.find("SELECT 1"), nullptr);
+  map.insert("UPDATE t SET s = '1' WHERE id = -1", nullptr);
+  map.insert("SELECT 1", nullptr);
+  EXPECT_NE(map.find("SELECT 1"), nullptr);
   EXPECT_EQ(map.size(), 1u);
 }
 
@@ -42,9 +61,12 @@ TEST(DecisionCache, HitReturnsTheSameDecision) {
   TenantRewriter tr(*cfg, cfg->tenants.at(0));
   DecisionCache cache;
   const std::string sql = "UPDATE orders SET status = $1 WHERE id = $2";
-  auto a = tr.decide(cache, sql, config::Phase::DualWrite, true);
+  auto first = tr.decide(cache, sql, config::Phase::DualWrite, true);  // seen: remembered, not kept
+  auto a = tr.decide(cache, sql, config::Phase::DualWrite, true);      // seen again: kept
   auto b = tr.decide(cache, sql, config::Phase::DualWrite, true);
-  ASSERT_TRUE(a);
+  ASSERT_TRUE(a && first);
+  EXPECT_NE(first.get(), a.get());
+  EXPECT_EQ(first->sql, a->sql);
   EXPECT_EQ(a.get(), b.get());  // served from the cache, not decided again
   EXPECT_EQ(a->action, rewrite::Decision::Action::Rewrite);
   // Another phase is another table: decided afresh, and differently.
@@ -62,7 +84,9 @@ TEST(DecisionCache, RebuiltRewriterStartsEmptyAndTheOldTablesGo) {
   std::shared_ptr<const rewrite::Decision> first;
   {
     auto old = std::make_unique<TenantRewriter>(*cfg, cfg->tenants.at(0));
-    first = old->decide(cache, sql, config::Phase::DualWrite, false);
+    old->decide(cache, sql, config::Phase::DualWrite, false);
+    first = old->decide(cache, sql, config::Phase::DualWrite, false);  // kept from the second sighting
+    ASSERT_EQ(first.get(), old->decide(cache, sql, config::Phase::DualWrite, false).get());
     EXPECT_EQ(cache.rewriters(), 1u);
   }
   // A reload rebuilt the rewriter (possibly at the same address).

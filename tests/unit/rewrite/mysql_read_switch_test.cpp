@@ -265,9 +265,10 @@ TEST_F(MysqlReadSwitch, CleanupWritesReadTheSwitchedColumn) {
                      cleanup),
             "INSERT INTO log (id, s) VALUES (1, (SELECT " + view("`transfers`") +
                 " AS state FROM transfers WHERE id = 1)) ON DUPLICATE KEY UPDATE s = VALUES(s)");
-  EXPECT_EQ(reason("INSERT INTO transfers (id, note) VALUES (1, state)"),
+  EXPECT_EQ(reason("INSERT INTO transfers (id, note, unified_state) VALUES (1, state, NULL)"),
             "cleanup write reads the legacy column: an inserted row reads the legacy column state");
-  EXPECT_EQ(reason("INSERT INTO transfers (id, note) VALUES (1, 'x') ON DUPLICATE KEY UPDATE note = state"),
+  EXPECT_EQ(reason("INSERT INTO transfers (id, note, unified_state) VALUES (1, 'x', NULL) ON DUPLICATE KEY UPDATE "
+                   "note = state"),
             "cleanup write reads the legacy column: ON DUPLICATE KEY UPDATE reads the legacy column");
 }
 
@@ -340,4 +341,88 @@ TEST_F(MysqlReadSwitch, TokenSoupNeverBreaksIt) {
       EXPECT_EQ(params(d.sql), params(sql)) << sql;
     }
   }
+}
+
+// ---- the shape the shadow comparator reads (ReadShape) ----------------------------
+
+namespace {
+std::vector<size_t> positions(const rewrite::ReadShape& s) {
+  std::vector<size_t> out;
+  for (const auto& so : s.status_outputs) out.push_back(so.position);
+  return out;
+}
+}  // namespace
+
+TEST_F(MysqlReadSwitch, ShapeNamesTheStatusOutputs) {
+  auto d = decide("SELECT id, state, t.state AS s2 FROM transfers t WHERE id = ?");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_EQ(positions(*d.read_shape), (std::vector<size_t>{1, 2}));
+  EXPECT_EQ(d.read_shape->status_outputs[0].migration, "transfer_state");
+  EXPECT_TRUE(d.read_shape->read_elsewhere.empty());
+  EXPECT_FALSE(d.read_shape->ordered);
+  EXPECT_FALSE(d.read_shape->limited);
+}
+
+TEST_F(MysqlReadSwitch, ShapeSaysWhereElseTheColumnIsRead) {
+  // A filter, an expression, a subquery: not a plain output.
+  for (const char* sql : {"SELECT id FROM transfers WHERE state = 'sent'", "SELECT UPPER(state) FROM transfers",
+                          "SELECT id, state FROM transfers WHERE state LIKE ?",
+                          "SELECT id FROM transfers WHERE id IN (SELECT id FROM transfers WHERE state <> 'sent')"}) {
+    auto d = decide(sql);
+    ASSERT_TRUE(d.read_shape) << sql;
+    EXPECT_EQ(d.read_shape->read_elsewhere, std::vector<std::string>{"transfer_state"}) << sql;
+  }
+  // Grouping, DISTINCT and ordering by the status output merge or order rows by its text.
+  for (const char* sql : {"SELECT state, COUNT(*) FROM transfers GROUP BY state", "SELECT DISTINCT state FROM transfers",
+                          "SELECT id, state FROM transfers ORDER BY state", "SELECT id, state FROM transfers ORDER BY 2"}) {
+    auto d = decide(sql);
+    ASSERT_TRUE(d.read_shape) << sql;
+    ASSERT_EQ(d.read_shape->status_outputs.size(), 1u) << sql;
+    EXPECT_EQ(d.read_shape->read_elsewhere, std::vector<std::string>{"transfer_state"}) << sql;
+  }
+}
+
+TEST_F(MysqlReadSwitch, ShapeOrderAndLimit) {
+  auto d = decide("SELECT t.id, state, created FROM transfers t ORDER BY created DESC, t.id LIMIT 10");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_TRUE(d.read_shape->ordered);
+  EXPECT_EQ(d.read_shape->order_keys, (std::vector<size_t>{2, 0}));
+  EXPECT_TRUE(d.read_shape->limited);
+  EXPECT_EQ(d.read_shape->limit, 10);
+  EXPECT_TRUE(d.read_shape->read_elsewhere.empty());
+
+  d = decide("SELECT id, state FROM transfers WHERE id > ? ORDER BY 1 LIMIT ?, ?");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_EQ(d.read_shape->order_keys, std::vector<size_t>{0});
+  EXPECT_EQ(d.read_shape->limit, -1);
+  EXPECT_EQ(d.read_shape->limit_param, 3);
+
+  d = decide("SELECT id, state FROM transfers LIMIT 5 OFFSET 20");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_EQ(d.read_shape->limit, 5);
+
+  // An order by something that is not an output: the keys are unknown.
+  d = decide("SELECT id, state FROM transfers ORDER BY created, id");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_TRUE(d.read_shape->ordered);
+  EXPECT_TRUE(d.read_shape->order_keys.empty());
+}
+
+TEST_F(MysqlReadSwitch, ShapeOnlyForOneSwitchedSelect) {
+  EXPECT_FALSE(decide("SELECT id, state FROM transfers; SELECT 1").read_shape);
+  EXPECT_FALSE(decide("SELECT id FROM customers").read_shape);
+  EXPECT_FALSE(decide("SELECT * FROM transfers").read_shape);  // read_unsupported
+  EXPECT_FALSE(decide("SELECT id, state FROM transfers UNION SELECT id, state FROM transfers").read_shape);
+  EXPECT_FALSE(decide("SELECT id, state FROM transfers WHERE id = 1 FOR UPDATE").read_shape);  // a locking read
+  EXPECT_FALSE(decide("UPDATE transfers SET state = 'sent' WHERE state = 'draft'", config::Phase::Cleanup).read_shape);
+  // A derived table's select list is not the statement's.
+  auto d = decide("SELECT x.id FROM (SELECT id, state FROM transfers) x");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_TRUE(d.read_shape->status_outputs.empty());
+  EXPECT_EQ(d.read_shape->read_elsewhere, std::vector<std::string>{"transfer_state"});
+  // Positions after a `*` are unknown: that output counts as read elsewhere.
+  d = decide("SELECT c.*, t.state FROM customers c JOIN transfers t ON t.customer_id = c.id");
+  ASSERT_TRUE(d.read_shape);
+  EXPECT_TRUE(d.read_shape->status_outputs.empty());
+  EXPECT_EQ(d.read_shape->read_elsewhere, std::vector<std::string>{"transfer_state"});
 }

@@ -87,9 +87,10 @@ TEST_F(Fixture, ObserveChangesNothingButReports) {
 TEST_F(Fixture, CleanupReplacesTheLegacyAssignment) {
   auto d = run("UPDATE orders SET status = 'Awaiting fulfilment' WHERE id = 7", Phase::Cleanup);
   EXPECT_EQ(d.sql, "UPDATE orders SET \"unified_status\" = 'APPROVED' WHERE id = 7");
-  auto i = run("INSERT INTO orders (id, status) VALUES (1, 'Awaiting fulfilment')", Phase::Cleanup);
-  EXPECT_EQ(i.sql, "INSERT INTO orders (id, \"unified_status\") VALUES (1, 'APPROVED')");
-  auto u = run("INSERT INTO orders (id, status) VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status",
+  auto i = run("INSERT INTO orders (id, status, pr_status) VALUES (1, 'Awaiting fulfilment', 'draft')", Phase::Cleanup);
+  EXPECT_EQ(i.sql, "INSERT INTO orders (id, \"unified_status\", \"unified_pr_status\") VALUES (1, 'APPROVED', 'DRAFT')");
+  auto u = run("INSERT INTO orders (id, status, pr_status) VALUES (1, 'x', 'draft') ON CONFLICT (id) DO UPDATE SET "
+               "status = EXCLUDED.status",
                Phase::Cleanup);
   EXPECT_NE(u.sql.find("DO UPDATE SET \"unified_status\" = EXCLUDED.\"unified_status\""), std::string::npos) << u.sql;
 }
@@ -149,6 +150,7 @@ TEST_F(Fixture, PositionalWritesOfAMigratedTableAreAnalysed) {
 
 TEST_F(Fixture, TenantRewriterCachesDecisions) {
   rewrite::TenantRewriter tr(*cfg, cfg->tenants.at(0));
+  tr.decide("UPDATE orders SET status = $1 WHERE id = $2", Phase::DualWrite, true);  // cached from the second sighting
   auto a = tr.decide("UPDATE orders SET status = $1 WHERE id = $2", Phase::DualWrite, true);
   auto b = tr.decide("UPDATE orders SET status = $1 WHERE id = $2", Phase::DualWrite, true);
   ASSERT_TRUE(a);

@@ -27,6 +27,22 @@ TEST(SqlLexer, OperatorsAndNumbers) {
   EXPECT_EQ(texts("a::text||b>=1.5e-3"), (std::vector<std::string>{"a", "::", "text", "||", "b", ">=", "1.5e-3"}));
 }
 
+TEST(SqlLexer, MysqlPlaceholdersAfterOperators) {
+  // `?` is never part of a MySQL operator: `id=?` holds a placeholder.
+  std::string_view sql = "SELECT 1-? FROM t WHERE id=? AND n<>?";
+  std::vector<std::string> got;
+  int params = 0;
+  for (const auto& t : lex_sql(sql, Dialect::Mysql)) {
+    got.emplace_back(sql.substr(t.begin, t.end - t.begin));
+    params += t.kind == TokenKind::Param;
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"SELECT", "1", "-", "?", "FROM", "t", "WHERE", "id", "=", "?", "AND", "n",
+                                           "<>", "?"}));
+  EXPECT_EQ(params, 3);
+  // PostgreSQL operators may hold `?` (jsonb's ?| and ?&).
+  EXPECT_EQ(texts("a ?| b"), (std::vector<std::string>{"a", "?|", "b"}));
+}
+
 TEST(SqlLexer, UnterminatedInputRunsToTheEnd) {
   auto toks = lex_sql("SELECT 'open");
   ASSERT_EQ(toks.size(), 2u);

@@ -136,3 +136,32 @@ TEST(MysqlResponseTracker, WhatItCannotFollowStopsIt) {
   feed(t, ok(kServerStatusInTrans));  // no longer followed: never holds a phase back
   EXPECT_FALSE(t.in_transaction());
 }
+
+TEST(ResponseTracker, PrepareRepliesNameTheStatement) {
+  sy::mysql::ResponseTracker t(true);
+  t.command(0x16);
+  // COM_STMT_PREPARE_OK: id 0x01020304, 0 columns, 2 params, then two parameter definitions.
+  std::string ok("\x00\x04\x03\x02\x01\x00\x00\x02\x00\x00\x00\x00", 12);
+  t.server_packet(static_cast<uint32_t>(ok.size()), ok);
+  auto r = t.take_prepare_reply();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok);
+  EXPECT_EQ(r->statement_id, 0x01020304u);
+  EXPECT_EQ(r->params, 2);
+  EXPECT_FALSE(t.take_prepare_reply());
+  t.server_packet(5, std::string_view("\x03" "defx", 5));
+  t.server_packet(5, std::string_view("\x03" "defy", 5));
+  EXPECT_TRUE(t.idle());
+  EXPECT_FALSE(t.take_prepare_reply());
+  // An error answer is one too; an OK of another command is not.
+  t.command(0x16);
+  std::string err("\xff\x28\x04#42000oops", 13);
+  t.server_packet(static_cast<uint32_t>(err.size()), err);
+  r = t.take_prepare_reply();
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  t.command(0x03);
+  std::string plain("\x00\x00\x00\x02\x00\x00\x00", 7);
+  t.server_packet(static_cast<uint32_t>(plain.size()), plain);
+  EXPECT_FALSE(t.take_prepare_reply());
+}

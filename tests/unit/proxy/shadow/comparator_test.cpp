@@ -134,3 +134,40 @@ TEST(Comparator, ColumnsMustMatch) {
 }
 
 }  // namespace
+
+// MySQL/MariaDB answers come as text-protocol values typed by the column's
+// MYSQL_TYPE_* code.
+TEST(Comparator, MysqlTypeCodesPickTheirKind) {
+  EXPECT_EQ(mysql_value_kind(3), ValueKind::Integer);     // LONG
+  EXPECT_EQ(mysql_value_kind(8), ValueKind::Integer);     // LONGLONG
+  EXPECT_EQ(mysql_value_kind(246), ValueKind::Numeric);   // NEWDECIMAL
+  EXPECT_EQ(mysql_value_kind(5), ValueKind::Float);       // DOUBLE
+  EXPECT_EQ(mysql_value_kind(4), ValueKind::Float);       // FLOAT
+  EXPECT_EQ(mysql_value_kind(12), ValueKind::Timestamp);  // DATETIME
+  EXPECT_EQ(mysql_value_kind(7), ValueKind::Timestamp);   // TIMESTAMP
+  EXPECT_EQ(mysql_value_kind(247), ValueKind::Text);      // ENUM (text protocol: STRING with ENUM_FLAG)
+  EXPECT_EQ(mysql_value_kind(254), ValueKind::Text);      // STRING
+  EXPECT_EQ(mysql_value_kind(253), ValueKind::Text);      // VAR_STRING
+}
+
+TEST(Comparator, MysqlTextValuesNormalisePerType) {
+  auto cols = std::vector<Column>{{"id", mysql_value_kind(3)},     {"amount", mysql_value_kind(246)},
+                                  {"ratio", mysql_value_kind(5)},  {"at", mysql_value_kind(12)},
+                                  {"kind", mysql_value_kind(254)}};
+  CompareOptions o;
+  o.key_column = 0;
+  // DECIMAL(10,2) against a DECIMAL(12,4) of the same value; a DOUBLE printed
+  // with more digits; DATETIME(6) against DATETIME; an ENUM as its text.
+  auto a = ResultSet{cols, {{"7", "12.50", "0.1", "2026-12-01 10:00:05.000000", "Dispatched"}}};
+  auto b = ResultSet{cols, {{"7", "12.5000", "0.10000000000000000555", "2026-12-01 10:00:05", "Dispatched"}}};
+  EXPECT_TRUE(compare(a, b, o).equal);
+  // But a real difference in any of them is one.
+  auto c = ResultSet{cols, {{"7", "12.51", "0.1", "2026-12-01 10:00:05", "Dispatched"}}};
+  EXPECT_FALSE(compare(a, c, o).equal);
+  auto d = ResultSet{cols, {{"7", "12.50", "0.1", "2026-12-01 10:00:05.1", "Dispatched"}}};
+  EXPECT_FALSE(compare(a, d, o).equal);
+  auto e = ResultSet{cols, {{"7", "12.50", "0.1", "2026-12-01 10:00:05", "dispatched"}}};  // text is exact
+  EXPECT_FALSE(compare(a, e, o).equal);
+  auto f = ResultSet{cols, {{"7", "12.50", "0.1001", "2026-12-01 10:00:05", "Dispatched"}}};
+  EXPECT_FALSE(compare(a, f, o).equal);
+}
