@@ -64,6 +64,9 @@ password_encryption = 'scram-sha-256'
 ssl = on
 ssl_cert_file = '$dir/certs/server.crt'
 ssl_key_file = '$dir/certs/server.key'
+# A test may publish tables to a second server (test_shadow_pg (g): a shadow
+# target kept by logical replication).
+wal_level = logical
 CONF
 
   cat > "$data/pg_hba.conf" <<'HBA'

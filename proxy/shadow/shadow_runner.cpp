@@ -1,10 +1,19 @@
 #include "proxy/shadow/shadow_runner.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <set>
+#include <cerrno>
+#include <cstring>
 
 #include "proxy/backends/owned_mysql_connection.h"
 #include "proxy/backends/owned_pg_connection.h"
@@ -80,7 +89,8 @@ std::string hex(std::string_view bytes) {
 struct ShadowRunner::TenantSlot {
   ShadowCounters counters;
   std::shared_ptr<shadow::TenantGuard> guard;
-  uint32_t inflight = 0;  //!< queued and running on this worker
+  //! Handed to the back and not yet finished: the front adds, the back takes away.
+  std::atomic<uint32_t> inflight{0};
 };
 
 struct ShadowRunner::Job {
@@ -107,8 +117,31 @@ struct ShadowRunner::Pool {
   Clock::time_point down_until{};
 };
 
-ShadowRunner::ShadowRunner(asio::io_context& io, ShadowService& service) : io_(io), service_(service) {}
-ShadowRunner::~ShadowRunner() = default;
+ShadowRunner::ShadowRunner(ShadowService& service)
+    : service_(service), io_(std::make_unique<asio::io_context>(1)), work_(asio::make_work_guard(*io_)) {
+  thread_ = std::thread([this] {
+    // Linux applies a nice value to one thread when given its id. Failing
+    // (a seccomp profile, say) leaves the thread at the worker's priority:
+    // shadows still never make a client wait, they only compete for CPU.
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kNice) != 0)
+      log::Event(log::Level::debug, "shadow_priority_unchanged").str("error", std::strerror(errno));
+    io_->run();
+  });
+}
+
+void ShadowRunner::stop() {
+  if (!thread_.joinable()) return;
+  work_.reset();
+  io_->stop();
+  thread_.join();
+}
+
+ShadowRunner::~ShadowRunner() {
+  stop();
+  // The lanes' coroutines, parked in io_, end with it and hold references
+  // into pools_: io_ goes first.
+  io_.reset();
+}
 
 bool ShadowRunner::shadows(const config::Tenant& t, const config::Listener& l, Phase phase) {
   if (!t.shadow || !(t.shadow->sample_percent > 0)) return false;
@@ -146,45 +179,57 @@ void ShadowRunner::submit(ShadowRequest r) {
   const auto& t = r.tenant->cfg;
   const auto& l = r.listener->cfg;
   auto& s = slot(t);
-  const auto& fp = r.switched->fingerprint;
-  if (book_.noisy(t.name, fp)) {
-    s.counters.noise->fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
   const bool cross = !on_one_server(t, l);
   if (!cross && !shadow::not_comparable(*r.switched->read_shape, r.tenant->rewriter->migrations()).empty())
     return count_drop(s, DropReason::NotComparable);
-  if (s.inflight >= t.shadow->max_inflight) return count_drop(s, DropReason::QueueFull);
+  // Only this thread adds, so the check and the add cannot race past the bound.
+  if (s.inflight.load(std::memory_order_relaxed) >= t.shadow->max_inflight) return count_drop(s, DropReason::QueueFull);
   const config::Target* primary = l.target(l.primary);
   const config::Target* other = cross ? l.target(t.shadow->target) : nullptr;
   if (!primary || (cross && !other)) return count_drop(s, DropReason::TargetDown);
   if (primary->user.empty() || (other && other->user.empty())) return count_drop(s, DropReason::NoCredentials);
+  s.inflight.fetch_add(1, std::memory_order_relaxed);
+  auto deadline = Clock::now() + std::chrono::milliseconds(t.shadow->timeout_ms);
+  asio::post(*io_, [this, job = Job{std::move(r), &s, deadline}]() mutable { enqueue(std::move(job)); });
+}
 
+void ShadowRunner::finished(Job& job) { job.slot->inflight.fetch_sub(1, std::memory_order_relaxed); }
+
+void ShadowRunner::enqueue(Job job) {
+  const auto& r = job.req;
+  const auto& t = r.tenant->cfg;
+  const auto& l = r.listener->cfg;
+  if (book_.noisy(t.name, r.switched->fingerprint)) {
+    job.slot->counters.noise->fetch_add(1, std::memory_order_relaxed);
+    return finished(job);
+  }
+  const config::Target* other = on_one_server(t, l) ? nullptr : l.target(t.shadow->target);
   std::string key = l.name + '\0' + r.database + '\0' + (other ? other->name : std::string());
   auto& pool = pools_[key];
   if (!pool) {
     pool = std::make_unique<Pool>();
-    pool->primary = *primary;
+    pool->primary = *l.target(l.primary);  // submit() saw both targets in this listener's config
     if (other) pool->other = *other;
     pool->database = r.database;
     pool->mysql = l.protocol == config::Protocol::Mysql;
   }
-  if (Clock::now() < pool->down_until) return count_drop(s, DropReason::TargetDown);
-  ++s.inflight;
-  auto deadline = Clock::now() + std::chrono::milliseconds(t.shadow->timeout_ms);
-  pool->queue.push_back(Job{std::move(r), &s, deadline});
+  if (Clock::now() < pool->down_until) {
+    count_drop(*job.slot, DropReason::TargetDown);
+    return finished(job);
+  }
+  pool->queue.push_back(std::move(job));
   if (!pool->idle.empty()) {
     pool->idle.back()->cancel();  // that lane takes it
     pool->idle.pop_back();
   } else if (pool->lanes < kLanesPerPool) {
     ++pool->lanes;
     Pool* p = pool.get();
-    spawn_logged(io_.get_executor(), "shadow_lane", [this, p] { return lane(*p); });
+    spawn_logged(io_->get_executor(), "shadow_lane", [this, p] { return lane(*p); });
   }
 }
 
 asio::awaitable<void> ShadowRunner::lane(Pool& pool) {
-  Lane lane(io_.get_executor());
+  Lane lane(io_->get_executor());
   for (;;) {
     if (pool.queue.empty()) {
       pool.idle.push_back(&lane.wake);
@@ -205,7 +250,7 @@ asio::awaitable<void> ShadowRunner::lane(Pool& pool) {
       log::Event(log::Level::err, "shadow_failed").str("tenant", job.req.tenant->cfg.name).str("error", e.what());
       count_drop(*job.slot, DropReason::Error);
     }
-    --job.slot->inflight;
+    finished(job);
   }
   --pool.lanes;
 }
@@ -223,7 +268,7 @@ asio::awaitable<bool> ShadowRunner::ready(Pool& pool, Lane& lane, bool other, Jo
   options.read_only = true;  // a shadow never writes, whatever the statement calls
   std::optional<BackendError> error;
   if (pool.mysql) {
-    my = std::make_unique<OwnedMySqlConnection>(io_.get_executor(), target, options);
+    my = std::make_unique<OwnedMySqlConnection>(io_->get_executor(), target, options);
     error = co_await my->connect();
     if (!error) {
       std::vector<std::optional<std::string>> none;
@@ -231,7 +276,7 @@ asio::awaitable<bool> ShadowRunner::ready(Pool& pool, Lane& lane, bool other, Jo
       error = set.error;
     }
   } else {
-    conn = std::make_unique<OwnedPgConnection>(io_.get_executor(), target, options);
+    conn = std::make_unique<OwnedPgConnection>(io_->get_executor(), target, options);
     error = co_await conn->connect();
   }
   if (error) {
@@ -448,16 +493,22 @@ asio::awaitable<void> ShadowRunner::cross_target(Pool& pool, Lane& lane, Job& jo
     if (dropped(rs)) co_return std::nullopt;
     co_return std::move(rs[k]);
   };
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  // A difference counts only when the same rows differ at every look: the
+  // first (the client's answer against the target) and kRechecks more, each
+  // at both afresh after a growing pause. A row written while the target
+  // catches up differs at one look and agrees at the next, or another row
+  // differs then; a row whose data differs keeps differing.
+  std::optional<std::set<std::string>> persistent;
+  for (int look = 0; look <= kRechecks; ++look) {
     auto on_other = co_await once(true);
     if (dropped(on_other)) co_return;
-    auto on_primary = co_await primary(attempt > 0, on_other[k]);
+    auto on_primary = co_await primary(look > 0, on_other[k]);
     if (!on_primary) co_return;
     auto a = result_set(*on_primary, pool.mysql);
     auto b = result_set(on_other[k], pool.mysql);
     auto options = shadow::compare_options(shape, r.tenant->rewriter->migrations(), t.shadow->ignore_columns,
                                            a.columns, shadow::limit_of(shape, r.params.values, r.params.formats));
-    if (attempt == 0 && book_.wants_self_check(t.name, fp)) {
+    if (look == 0 && book_.wants_self_check(t.name, fp)) {
       // Another snapshot, another now(): across servers both differ anyway.
       auto again = co_await primary(true, on_other[k]);
       if (!again) co_return;
@@ -473,20 +524,33 @@ asio::awaitable<void> ShadowRunner::cross_target(Pool& pool, Lane& lane, Job& jo
       co_return;
     }
     auto c = shadow::compare(a, b, options);
-    if (!c.equal && attempt == 0) {
-      // Another server lags or leads by a moment: look again once, shortly
-      // after, at both (the client's answer is as old as the first look).
-      auto left = job.deadline - Clock::now();
-      auto pause = std::min<Clock::duration>(std::chrono::milliseconds(250), left / 2);
-      if (pause > Clock::duration::zero()) {
-        asio::steady_timer timer(io_.get_executor(), pause);
-        boost::system::error_code ec;
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!c.equal) {
+      std::set<std::string> rows;
+      for (const auto& d : c.diffs) rows.insert(d.key);
+      if (persistent) {
+        std::erase_if(*persistent, [&](const std::string& key) { return !rows.count(key); });
+      } else {
+        persistent = std::move(rows);
       }
-      continue;
+      if (persistent->empty()) {
+        log::Event(log::Level::debug, "shadow_unsettled").str("tenant", t.name).str("fingerprint", fp)
+            .num("looks", look + 1);
+        count_drop(*job.slot, DropReason::Unsettled);
+        co_return;
+      }
+      if (look < kRechecks) {
+        auto left = job.deadline - Clock::now();
+        auto pause = std::min<Clock::duration>(kRecheckPause * (1 << look), left / 2);
+        if (pause > Clock::duration::zero()) {
+          asio::steady_timer timer(io_->get_executor(), pause);
+          boost::system::error_code ec;
+          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        continue;
+      }
     }
     std::vector<std::string> rows;
-    for (const auto& d : c.diffs) rows.push_back(d.key);
+    if (!c.equal) rows.assign(persistent->begin(), persistent->end());
     verdict(job, compared, c.equal, c.equal ? "" : c.describe("primary", pool.other->name), c.rows_a, c.rows_b,
             std::move(rows));
     co_return;

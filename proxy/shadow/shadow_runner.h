@@ -1,15 +1,29 @@
 #pragma once
-// One worker's shadow reads (PostgreSQL and MySQL/MariaDB): the fingerprint book (sampling and
-// noise), a bounded queue, and a small pool of proxy-owned connections per
-// target, all on the worker's own io_context and touched only by its thread,
-// so a client's statement path reaches it without a lock.
+// One worker's shadow reads (PostgreSQL and MySQL/MariaDB): the fingerprint
+// book (sampling and noise), a bounded queue, and a small pool of
+// proxy-owned connections per target.
+//
+// Two halves on two threads. The front (sample(), submit(), drop()) runs on
+// the worker thread that serves the client, takes no process-wide lock and
+// never waits.
+// The back (the queue, the lanes and their connections, the comparison)
+// runs on a thread of its own, one per worker, at a lower CPU priority
+// (nice 10): a shadow's round trips, its result parsing and its comparison
+// then never sit between a client's bytes and the worker that relays them,
+// and when the cores are busy the kernel serves clients first. Not the
+// lowest priority (19): under a sustained load that starves the shadows
+// (about 1.5 % of a core), and a guard with no samples guards nothing; at 10
+// they keep about a tenth of a busy core, and what does not fit is dropped
+// at its deadline or over max_inflight, counted.
+// submit() hands a request over with one post to the back's io_context,
+// whose queue only this worker and its shadow thread share.
 //
 // A session calls sample() for a read the switch touches and, when it says
 // yes, submit() with what the read needs to run again (its text, the
-// switched decision, its parameters). submit() never waits: over
-// max_inflight, without credentials, or with the target recently down, the
-// shadow is dropped and counted. Lanes (at most kLanesPerPool per target)
-// take queued shadows in order; each runs
+// switched decision, its parameters). Over max_inflight or without
+// credentials the shadow is dropped and counted at once; with the target
+// recently down or the fingerprint known as noise, the back drops it. Lanes
+// (at most kLanesPerPool per target) take queued shadows in order; each runs
 //
 //   same server (dual_write, read_switch):
 //     BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (MariaDB: START
@@ -20,7 +34,8 @@
 //     the served form in such a transaction on the target, then compared
 //     with the client's own answer when its session kept it (PostgreSQL,
 //     text results), else with the same read on the primary; a mismatch is
-//     re-run on both once after a short delay before it counts
+//     looked at again on both, twice, after growing pauses, and counts only
+//     for the rows that differed every time (else: dropped as unsettled)
 //
 // in one pipelined round trip (MariaDB: one statement after the other, as
 // Connector/C has no pipeline), compares the answers (compare_plan.h, the
@@ -28,6 +43,7 @@
 // whose served form disagrees with itself is noise: counted in
 // shadow_noise_total and never compared again by this worker.
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <deque>
@@ -35,6 +51,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include "config/config.h"
@@ -75,8 +92,21 @@ class ShadowRunner {
   static constexpr std::chrono::seconds kLaneIdle{60};
   //! After a failed connect, shadows to that target are dropped at once for this long.
   static constexpr std::chrono::seconds kDownFor{1};
+  //! Another target's difference is looked at again this many times, after
+  //! kRecheckPause, then twice that (each within half the time left), and
+  //! counts only when the same rows differ at every look.
+  static constexpr int kRechecks = 2;
+  static constexpr std::chrono::milliseconds kRecheckPause{250};
 
-  ShadowRunner(boost::asio::io_context& io, ShadowService& service);
+  //! The back's thread runs at this nice value (Linux: per thread).
+  static constexpr int kNice = 10;
+
+  //! Starts the back's thread.
+  explicit ShadowRunner(ShadowService& service);
+  //! Stops the back's thread; shadows still queued or running are dropped.
+  //! Call it once the worker has stopped, before what the back reports to
+  //! (the ShadowService and the tenant directory behind it) goes away.
+  void stop();
   ~ShadowRunner();
   ShadowRunner(const ShadowRunner&) = delete;
   ShadowRunner& operator=(const ShadowRunner&) = delete;
@@ -86,13 +116,13 @@ class ShadowRunner {
   //! Whether they are compared on another target, so that the client's own
   //! answer can stand for the primary's (ShadowRequest::client_answer).
   static bool compares_across(const config::Tenant& t, const config::Listener& l);
-  //! Counts one execution of a shadowable read; true when this one is to be shadowed.
+  //! Front: counts one execution of a shadowable read; true when this one is to be shadowed.
   bool sample(const config::Tenant& t, std::string_view fingerprint) {
-    return book_.sample(t.name, fingerprint, t.shadow ? t.shadow->sample_percent : 0);
+    return sampling_.sample(t.name, fingerprint, t.shadow ? t.shadow->sample_percent : 0);
   }
-  //! Queues the shadow or drops it (counted). Never waits.
+  //! Front: hands the shadow to the back or drops it (counted). Never waits.
   void submit(ShadowRequest r);
-  //! Counts a shadow dropped before a request could be made.
+  //! Front: counts a shadow dropped before a request could be made.
   void drop(const std::string& tenant, DropReason reason);
 
  private:
@@ -103,6 +133,10 @@ class ShadowRunner {
 
   TenantSlot& slot(const config::Tenant& t);
   void count_drop(TenantSlot& s, DropReason reason);
+  //! Back: queues a job handed over by submit() and wakes or starts a lane.
+  void enqueue(Job job);
+  //! Back: the job is over (run, dropped or noise); the front may queue another.
+  static void finished(Job& job);
   boost::asio::awaitable<void> lane(Pool& pool);
   //! Times run_taken into switchyard_shadow_duration_seconds.
   boost::asio::awaitable<void> run(Pool& pool, Lane& lane, Job& job);
@@ -122,11 +156,19 @@ class ShadowRunner {
   boost::asio::awaitable<std::vector<QueryResult>> exec(Pool& pool, Lane& lane, bool other,
                                                         std::vector<PgStatement> statements, Clock::time_point deadline);
 
-  boost::asio::io_context& io_;
   ShadowService& service_;
-  shadow::FingerprintBook book_;
+  // Front: touched only by the worker thread.
+  shadow::FingerprintBook sampling_;  //!< executions per fingerprint (sample())
+  //! Per tenant: counters, guard and the in-flight count shared with the
+  //! back. Never erased, so a Job's pointer to its slot stays valid.
   std::unordered_map<std::string, std::unique_ptr<TenantSlot>> tenants_;
+
+  // Back: touched only by the shadow thread (io_ runs there).
+  std::unique_ptr<boost::asio::io_context> io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  shadow::FingerprintBook book_;  //!< self-checks and noise
   std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
+  std::thread thread_;  //!< last: starts once everything it touches exists
 };
 
 }  // namespace sy::proxy

@@ -19,6 +19,7 @@ const char* to_string(DropReason r) {
     case DropReason::Error: return "error";
     case DropReason::NotComparable: return "not_comparable";
     case DropReason::TooLarge: return "too_large";
+    case DropReason::Unsettled: return "unsettled";
   }
   return "unknown";
 }

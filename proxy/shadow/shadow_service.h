@@ -34,8 +34,11 @@ enum class DropReason : uint8_t {
   Error,          //!< a form failed on the server
   NotComparable,  //!< the forms answer differently by design (compare_plan.h)
   TooLarge,       //!< a Bind too large to keep (its parameters were streamed through)
+  //! Another target differed at every look, but never in the same rows:
+  //! rows written while it catches up, not a difference in the data.
+  Unsettled,
 };
-inline constexpr size_t kDropReasons = static_cast<size_t>(DropReason::TooLarge) + 1;
+inline constexpr size_t kDropReasons = static_cast<size_t>(DropReason::Unsettled) + 1;
 const char* to_string(DropReason r);
 
 //! One tenant's shadow series, resolved once per worker (no lock, no label

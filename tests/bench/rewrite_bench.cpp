@@ -7,10 +7,15 @@
 //   - a read that names no migrated table:         <= 150 ns
 //   - a switched read from the decision cache:     <= 1 us
 //   - a switched read decided from scratch:        <= 40 us
+// and for read routing, whether a read target may answer a statement
+// (rewrite/pg/routable_read.h, rewrite/mysql/routable_read.h), decided from
+// scratch: PostgreSQL parses, MySQL lexes.
 // Run: build/tests/bench/rewrite_bench   (or tests/bench/rewrite-bench.sh)
 #include <benchmark/benchmark.h>
 
+#include "rewrite/mysql/routable_read.h"
 #include "rewrite/mysql_rewriter.h"
+#include "rewrite/pg/routable_read.h"
 #include "rewrite/pg_rewriter.h"
 #include "rewrite/tenant_rewriter.h"
 #include "tests/unit/support/test_config.h"
@@ -195,6 +200,36 @@ void BM_MysqlRead_NoMigratedTable(benchmark::State& state) {
     benchmark::DoNotOptimize(e.tenant.decide(cache, sql, config::Phase::ReadSwitch, true, rewrite::Dialect::Mysql));
 }
 BENCHMARK(BM_MysqlRead_NoMigratedTable);
+
+// ---- read routing: may the read target answer it? -------------------------
+
+void BM_RoutableRead_Pg_PointSelect(benchmark::State& state) {
+  const std::string sql = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+  for (auto _ : state) benchmark::DoNotOptimize(rewrite::pg_routable_read(sql));
+}
+BENCHMARK(BM_RoutableRead_Pg_PointSelect);
+
+void BM_RoutableRead_Pg_Join(benchmark::State& state) {
+  const std::string sql =
+      "SELECT o.id, lower(o.status), count(i.id) FROM orders o JOIN items i ON i.order_id = o.id "
+      "WHERE o.created > now() - interval '1 day' GROUP BY o.id, o.status ORDER BY 3 DESC LIMIT 20";
+  for (auto _ : state) benchmark::DoNotOptimize(rewrite::pg_routable_read(sql));
+}
+BENCHMARK(BM_RoutableRead_Pg_Join);
+
+void BM_RoutableRead_Mysql_PointSelect(benchmark::State& state) {
+  const std::string sql = "SELECT c FROM sbtest1 WHERE id = ?";
+  for (auto _ : state) benchmark::DoNotOptimize(rewrite::mysql_routable_read(sql));
+}
+BENCHMARK(BM_RoutableRead_Mysql_PointSelect);
+
+void BM_RoutableRead_Mysql_Join(benchmark::State& state) {
+  const std::string sql =
+      "SELECT t.id, LOWER(t.state), COUNT(i.id) FROM transfers t JOIN items i ON (i.transfer_id = t.id) "
+      "WHERE t.created > NOW() - INTERVAL 1 DAY GROUP BY t.id, t.state ORDER BY 3 DESC LIMIT 20";
+  for (auto _ : state) benchmark::DoNotOptimize(rewrite::mysql_routable_read(sql));
+}
+BENCHMARK(BM_RoutableRead_Mysql_Join);
 
 }  // namespace
 

@@ -1,0 +1,218 @@
+// Which MySQL/MariaDB statements a read target may answer
+// (rewrite/mysql/routable_read.h): named cases for each rule, then a property
+// test whose generator knows the truth.
+#include "rewrite/mysql/routable_read.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace sy::rewrite {
+namespace {
+
+bool routable(std::string_view sql, const FunctionAllowList& allowed = {}) {
+  return mysql_routable_read(sql, allowed).routable();
+}
+
+TEST(MysqlRoutableRead, PlainReadsAreRoutable) {
+  for (const char* sql : {
+           "SELECT 1",
+           "select id, state from transfers where id = ?",
+           "SELECT state, COUNT(*) FROM transfers GROUP BY state WITH ROLLUP",
+           "SELECT * FROM transfers t FORCE INDEX (PRIMARY) WHERE t.id IN (1, 2, 3) ORDER BY id LIMIT 10",
+           "WITH r AS (SELECT * FROM transfers WHERE amount > 10) SELECT id FROM r",
+           "(SELECT id FROM transfers) UNION ALL (SELECT id FROM old_transfers)",
+           "SELECT CAST(amount AS DECIMAL(10,2)), CONVERT(note USING utf8mb4), DATE_FORMAT(created, '%Y')"
+           " FROM transfers",
+           "SELECT IF(state = 'done', 1, 0), IFNULL(note, ''), CONCAT_WS('-', a, b) FROM transfers",
+           "SELECT ROW_NUMBER() OVER (PARTITION BY state ORDER BY id) FROM transfers",
+           "SELECT * FROM transfers WHERE MATCH(note) AGAINST ('late' IN BOOLEAN MODE)",
+           "SELECT NOW(), CURRENT_DATE, UTC_TIMESTAMP()",
+           "SELECT 'FOR UPDATE', `insert` FROM transfers -- FOR UPDATE",
+           "SELECT REPLACE(note, 'a', 'b'), INSERT(note, 1, 2, 'x') FROM transfers",
+           "VALUES ROW(1, 2), ROW(3, 4)",
+           "TABLE transfers",
+           "SELECT 1; SELECT 2;",
+           "SELECT a FROM t1 JOIN t2 ON (t1.id = t2.id) WHERE EXISTS (SELECT 1 FROM t3)",
+       })
+    EXPECT_TRUE(routable(sql)) << sql << ": " << mysql_routable_read(sql).keep_on_primary;
+}
+
+TEST(MysqlRoutableRead, ReadsThatLockWriteOrReadTheSessionStayOnThePrimary) {
+  for (const char* sql : {
+           "SELECT * FROM transfers WHERE id = 1 FOR UPDATE",
+           "SELECT * FROM transfers FOR SHARE",
+           "SELECT * FROM transfers LOCK IN SHARE MODE",
+           "SELECT * FROM (SELECT * FROM transfers FOR UPDATE) s",
+           "SELECT LAST_INSERT_ID()",
+           "SELECT FOUND_ROWS()",
+           "SELECT ROW_COUNT()",
+           "SELECT SQL_CALC_FOUND_ROWS * FROM transfers LIMIT 10",
+           "SELECT GET_LOCK('a', 1)",
+           "SELECT RELEASE_LOCK('a')",
+           "SELECT SLEEP(1)",
+           "SELECT RAND()",
+           "SELECT UUID()",
+           "SELECT CONNECTION_ID()",
+           "SELECT USER()",
+           "SELECT DATABASE()",
+           "SELECT CURRENT_USER",
+           "SELECT current_role()",
+           "SELECT next_state(id) FROM transfers",
+           "SELECT app.score(id) FROM transfers",
+           "SELECT @a",
+           "SELECT @a := 1",
+           "SELECT @@session.sql_mode",
+           "SELECT id INTO @x FROM transfers LIMIT 1",
+           "SELECT * FROM transfers INTO OUTFILE '/tmp/x'",
+           "SELECT * FROM mysql.user",
+           "SELECT * FROM `information_schema`.`TABLES`",
+           "SELECT * FROM performance_schema.threads",
+           "SELECT NEXT VALUE FOR seq",
+           "SELECT /*! SQL_NO_CACHE */ 1",
+           "WITH r AS (SELECT 1) UPDATE transfers SET state = 'x'",
+           "WITH r AS (SELECT id FROM transfers) DELETE FROM transfers WHERE id IN (SELECT id FROM r)",
+           "INSERT INTO transfers VALUES (1)",
+           "UPDATE transfers SET state = 'x'",
+           "REPLACE INTO transfers VALUES (1)",
+           "SHOW TABLES",
+           "SET NAMES utf8mb4",
+           "DO SLEEP(1)",
+           "CALL refresh()",
+           "SELECT 1; UPDATE transfers SET state = 'x'",
+           "",
+           ";",
+       })
+    EXPECT_FALSE(routable(sql)) << sql;
+}
+
+TEST(MysqlRoutableRead, TheTenantsAllowListAddsFunctions) {
+  EXPECT_FALSE(routable("SELECT next_state(id) FROM transfers"));
+  EXPECT_TRUE(routable("SELECT next_state(id) FROM transfers", {"next_state"}));
+  EXPECT_TRUE(routable("SELECT NEXT_STATE(id) FROM transfers", {"next_state"}));
+  EXPECT_FALSE(routable("SELECT app.score(id) FROM transfers", {"score"}));
+  EXPECT_TRUE(routable("SELECT app.score(id) FROM transfers", {"app.score"}));
+  EXPECT_TRUE(routable("SELECT `app`.`score`(id) FROM transfers", {"app.score"}));
+  EXPECT_FALSE(routable("SELECT next_state(id) FROM transfers FOR UPDATE", {"next_state"}));
+  EXPECT_EQ(mysql_routable_read("SELECT GET_LOCK('a', 1)").keep_on_primary, "function get_lock is not on the allow-list");
+}
+
+// ---- property test ------------------------------------------------------------------------------
+
+class ReadGenerator {
+ public:
+  explicit ReadGenerator(uint32_t seed) : rng_(seed) {}
+
+  std::string statement() {
+    poisoned_ = false;
+    poison_.clear();
+    std::string sql;
+    if (chance(15)) {
+      sql += "WITH c AS (" + select(2, false) + ") ";
+      if (chance(10)) return sql + poison_text("UPDATE transfers SET state = 'x'");  // MySQL 8: WITH ... UPDATE
+    }
+    if (chance(15))
+      return sql + "(" + select(1, false) + ") UNION (" + select(1, false) + ")";
+    return sql + select(0, true);
+  }
+  bool poisoned() const { return poisoned_; }
+  const std::string& poison() const { return poison_; }
+
+ private:
+  bool chance(int percent) { return std::uniform_int_distribution<int>(0, 99)(rng_) < percent; }
+  template <class T>
+  const T& pick(const std::vector<T>& v) {
+    return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng_)];
+  }
+  std::string poison_text(std::string what) {
+    poisoned_ = true;
+    if (poison_.empty()) poison_ = what;
+    return what;
+  }
+
+  std::string expr(int depth) {
+    static const std::vector<std::string> columns = {"id", "state", "t.amount", "`note`", "created"};
+    static const std::vector<std::string> literals = {"1", "'done'", "?", "2.5", "NULL", "'FOR UPDATE'",
+                                                      "'@x'", "\"LAST_INSERT_ID()\""};
+    static const std::vector<std::string> safe_calls = {"LOWER", "upper", "LENGTH", "abs", "COALESCE", "DATE",
+                                                        "md5", "ROUND", "CONCAT", "NOW", "GREATEST", "IFNULL"};
+    static const std::vector<std::string> bad = {"LAST_INSERT_ID()", "FOUND_ROWS()", "RAND()", "UUID()",
+                                                 "GET_LOCK('k', 0)", "next_state(id)", "@v", "@@sql_mode",
+                                                 "CURRENT_USER", "USER()", "app.f(1)", "SLEEP(0)"};
+    int roll = std::uniform_int_distribution<int>(0, 99)(rng_);
+    if (roll < 5) return poison_text(pick(bad));
+    if (roll < 35) return pick(columns);
+    if (roll < 55) return pick(literals);
+    if (roll < 75 && depth < 3) return pick(safe_calls) + "(" + expr(depth + 1) + ")";
+    if (roll < 82 && depth < 3) return "(" + expr(depth + 1) + " + " + expr(depth + 1) + ")";
+    if (roll < 88 && depth < 3) return "CAST(" + expr(depth + 1) + " AS CHAR(20))";
+    if (roll < 94 && depth < 2) return "(SELECT MAX(id) FROM items i WHERE i.n = " + expr(depth + 1) + lock() + ")";
+    if (depth < 2) return "EXISTS (" + select(depth + 1, false) + ")";
+    return pick(columns);
+  }
+
+  std::string lock() {
+    static const std::vector<std::string> locks = {" FOR UPDATE", " FOR SHARE", " LOCK IN SHARE MODE",
+                                                   " FOR UPDATE SKIP LOCKED"};
+    return chance(4) ? poison_text(pick(locks)) : "";
+  }
+
+  std::string from(int depth) {
+    int roll = std::uniform_int_distribution<int>(0, 99)(rng_);
+    if (roll < 2) return poison_text("mysql.user t");
+    if (roll < 3) return poison_text("`performance_schema`.threads t");
+    if (roll < 50) return "transfers t";
+    if (roll < 70) return "transfers t JOIN items i ON (i.transfer_id = t.id)";
+    if (roll < 80) return "app.transfers t";
+    if (depth < 2) return "(" + select(depth + 1, false) + ") t";
+    return "transfers t";
+  }
+
+  std::string select(int depth, bool top) {
+    std::string sql = "SELECT ";
+    if (top && chance(2)) sql += poison_text("SQL_CALC_FOUND_ROWS ");
+    sql += expr(depth);
+    for (int n = std::uniform_int_distribution<int>(0, 2)(rng_); n > 0; --n) sql += ", " + expr(depth);
+    sql += " FROM " + from(depth);
+    if (chance(60)) sql += " WHERE " + expr(depth) + " = " + expr(depth);
+    if (chance(30)) sql += " ORDER BY 1";
+    if (chance(20)) sql += " LIMIT 10";
+    if (top && chance(3)) sql += poison_text(" INTO @x");
+    sql += lock();
+    return sql;
+  }
+
+  std::mt19937 rng_;
+  bool poisoned_ = false;
+  std::string poison_;
+};
+
+TEST(MysqlRoutableRead, PropertyRoutableExactlyWhenNoIngredientKeepsItOnThePrimary) {
+  ReadGenerator gen(20261202);
+  int clean = 0, kept = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string sql = gen.statement();
+    auto v = mysql_routable_read(sql);
+    ASSERT_EQ(v.routable(), !gen.poisoned()) << sql << "\n  poison: " << gen.poison() << "\n  verdict: "
+                                             << v.keep_on_primary;
+    (v.routable() ? clean : kept)++;
+  }
+  EXPECT_GT(clean, 1000);
+  EXPECT_GT(kept, 1000);
+}
+
+TEST(MysqlRoutableRead, PropertyASequenceIsRoutableOnlyWhenEveryStatementIs) {
+  ReadGenerator gen(7);
+  for (int i = 0; i < 1000; ++i) {
+    std::string a = gen.statement();
+    bool a_clean = !gen.poisoned();
+    std::string b = gen.statement();
+    bool b_clean = !gen.poisoned();
+    ASSERT_EQ(routable(a + "; " + b), a_clean && b_clean) << a << "; " << b;
+  }
+}
+
+}  // namespace
+}  // namespace sy::rewrite

@@ -1,0 +1,248 @@
+// Which PostgreSQL statements a read target may answer (rewrite/pg/routable_read.h):
+// named cases for each rule, then a property test whose generator knows the
+// truth: thousands of random reads built from safe parts, some with one
+// ingredient that must keep them on the primary, at any depth.
+#include "rewrite/pg/routable_read.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace sy::rewrite {
+namespace {
+
+bool routable(std::string_view sql, const FunctionAllowList& allowed = {}) {
+  return pg_routable_read(sql, allowed).routable();
+}
+
+TEST(PgRoutableRead, PlainReadsAreRoutable) {
+  for (const char* sql : {
+           "SELECT 1",
+           "SELECT id, status FROM orders WHERE id = $1",
+           "VALUES (1, 'a'), (2, 'b')",
+           "TABLE orders",
+           "SELECT status, count(*) FROM orders GROUP BY status HAVING count(*) > 1 ORDER BY 2 DESC LIMIT 5",
+           "WITH recent AS (SELECT * FROM orders WHERE created > now() - interval '1 day') SELECT * FROM recent",
+           "SELECT lower(status), EXTRACT(year FROM created), substring(note FROM 2 FOR 3), trim(both ' ' FROM note)"
+           " FROM orders",
+           "SELECT created AT TIME ZONE 'UTC', position('a' IN note) FROM orders",
+           "SELECT o.id FROM orders o JOIN items i ON i.order_id = o.id WHERE EXISTS (SELECT 1 FROM refunds r"
+           " WHERE r.order_id = o.id)",
+           "SELECT id FROM orders UNION ALL SELECT id FROM old_orders",
+           "SELECT row_number() OVER (PARTITION BY status ORDER BY id) FROM orders",
+           "SELECT current_date, current_timestamp, localtime",
+           "SELECT 1; SELECT 2",
+           "SELECT * FROM generate_series(1, 10) g",
+           "SELECT jsonb_build_object('id', id) FROM orders",
+           "SELECT id::text, amount::numeric(10,2) FROM orders",
+       })
+    EXPECT_TRUE(routable(sql)) << sql << ": " << pg_routable_read(sql).keep_on_primary;
+}
+
+TEST(PgRoutableRead, ReadsThatLockWriteOrCallVolatileFunctionsStayOnThePrimary) {
+  for (const char* sql : {
+           "SELECT * FROM orders WHERE id = 1 FOR UPDATE",
+           "SELECT * FROM orders FOR NO KEY UPDATE",
+           "SELECT * FROM orders FOR SHARE",
+           "SELECT * FROM orders FOR KEY SHARE SKIP LOCKED",
+           "SELECT * FROM (SELECT * FROM orders FOR UPDATE) s",
+           "SELECT (SELECT max(id) FROM orders FOR SHARE)",
+           "SELECT nextval('orders_id_seq')",
+           "SELECT setval('orders_id_seq', 10)",
+           "SELECT currval('orders_id_seq')",
+           "SELECT pg_advisory_lock(42)",
+           "SELECT pg_try_advisory_xact_lock(1, 2)",
+           "SELECT random()",
+           "SELECT clock_timestamp()",
+           "SELECT gen_random_uuid()",
+           "SELECT set_config('app.user', '7', false)",
+           "SELECT current_setting('app.user')",
+           "SELECT pg_backend_pid()",
+           "SELECT next_status(id) FROM orders",
+           "SELECT public.lower(status) FROM orders",
+           "SELECT * FROM my_report(1)",
+           "WITH gone AS (DELETE FROM orders WHERE id = 1 RETURNING *) SELECT * FROM gone",
+           "WITH n AS (INSERT INTO log VALUES (1) RETURNING id) SELECT * FROM n",
+           "WITH u AS (UPDATE orders SET status = 'x' RETURNING id) SELECT count(*) FROM u",
+           "SELECT * INTO orders_copy FROM orders",
+           "INSERT INTO orders VALUES (1)",
+           "UPDATE orders SET status = 'x'",
+           "DELETE FROM orders",
+           "LOCK TABLE orders",
+           "EXPLAIN SELECT 1",
+           "SHOW search_path",
+           "SET search_path TO app",
+           "DECLARE c CURSOR FOR SELECT 1",
+           "COPY (SELECT 1) TO STDOUT",
+           "CALL refresh()",
+           "SELECT current_user",
+           "SELECT session_user, user",
+           "SELECT current_role",
+           "SELECT * FROM pg_stat_activity",
+           "SELECT * FROM pg_catalog.pg_locks",
+           "SELECT * FROM information_schema.tables",
+           "SELECT ctid, * FROM orders",
+           "SELECT o.xmin FROM orders o",
+           "SELECT tableoid::regclass, id FROM orders",
+           "SELECT 'orders'::regclass::oid",
+           "SELECT * FROM orders TABLESAMPLE SYSTEM (10)",
+           "SELECT 1; UPDATE orders SET status = 'x'",
+           "SELEC 1",
+           "",
+       })
+    EXPECT_FALSE(routable(sql)) << sql;
+}
+
+TEST(PgRoutableRead, EveryRefusalSaysWhy) {
+  EXPECT_EQ(pg_routable_read("SELECT nextval('s')").keep_on_primary, "function nextval is not on the allow-list");
+  EXPECT_EQ(pg_routable_read("SELECT * FROM t FOR UPDATE").keep_on_primary,
+            "a locking clause (FOR UPDATE / SHARE) takes row locks on the primary");
+  EXPECT_EQ(pg_routable_read("UPDATE t SET a = 1").keep_on_primary, "not a plain read (SELECT, VALUES or TABLE)");
+  EXPECT_NE(pg_routable_read("SELEC 1").keep_on_primary.find("does not parse"), std::string::npos);
+}
+
+TEST(PgRoutableRead, TheTenantsAllowListAddsFunctions) {
+  EXPECT_FALSE(routable("SELECT next_status(id) FROM orders"));
+  EXPECT_TRUE(routable("SELECT next_status(id) FROM orders", {"next_status"}));
+  EXPECT_FALSE(routable("SELECT app.score(id) FROM orders", {"score"}));  // qualified: named as such
+  EXPECT_TRUE(routable("SELECT app.score(id) FROM orders", {"app.score"}));
+  EXPECT_TRUE(routable("SELECT App.Score(id) FROM orders", {"app.score"}));  // unquoted names fold
+  // The allow-list adds functions; it never lifts a lock or a write.
+  EXPECT_FALSE(routable("SELECT next_status(id) FROM orders FOR UPDATE", {"next_status"}));
+}
+
+// ---- property test ------------------------------------------------------------------------------
+
+// Builds random reads; `poisoned` records whether one ingredient that must
+// keep the statement on the primary went in, and where.
+class ReadGenerator {
+ public:
+  explicit ReadGenerator(uint32_t seed) : rng_(seed) {}
+
+  std::string statement() {
+    poisoned_ = false;
+    poison_.clear();
+    std::string sql;
+    if (chance(15)) sql += with_clause();
+    if (chance(15)) {
+      // Parenthesised: a set operation's arm takes no ORDER BY, LIMIT or FOR UPDATE bare.
+      sql += "(" + select(1, false) + ")" + (chance(50) ? " UNION " : " UNION ALL ") + "(" + select(1, false) + ")";
+    } else {
+      sql += select(0, true);
+    }
+    return sql;
+  }
+  bool poisoned() const { return poisoned_; }
+  const std::string& poison() const { return poison_; }
+
+ private:
+  bool chance(int percent) { return std::uniform_int_distribution<int>(0, 99)(rng_) < percent; }
+  template <class T>
+  const T& pick(const std::vector<T>& v) {
+    return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng_)];
+  }
+  std::string poison(std::string what) {
+    poisoned_ = true;
+    if (poison_.empty()) poison_ = what;
+    return what;
+  }
+
+  std::string expr(int depth) {
+    static const std::vector<std::string> columns = {"id", "status", "o.amount", "created", "note"};
+    static const std::vector<std::string> literals = {"1", "'Dispatched'", "$1", "2.5", "NULL", "true"};
+    static const std::vector<std::string> safe_calls = {"lower", "upper", "length", "abs", "coalesce", "date_trunc",
+                                                        "to_char", "md5", "round", "concat", "now", "greatest"};
+    static const std::vector<std::string> bad_calls = {
+        "nextval('s')",    "setval('s', 1)", "random()",         "pg_advisory_lock(7)", "my_func(id)",
+        "current_setting('x')", "pg_backend_pid()", "public.lower(status)", "txid_current()", "clock_timestamp()"};
+    static const std::vector<std::string> bad_values = {"current_user", "session_user", "ctid", "o.xmin",
+                                                        "'orders'::regclass", "tableoid"};
+    int roll = std::uniform_int_distribution<int>(0, 99)(rng_);
+    if (roll < 3) return poison(pick(bad_calls));
+    if (roll < 5) return poison(pick(bad_values));
+    if (roll < 35) return pick(columns);
+    if (roll < 55) return pick(literals);
+    if (roll < 75 && depth < 3) return pick(safe_calls) + "(" + expr(depth + 1) + ")";
+    if (roll < 82 && depth < 3) return "(" + expr(depth + 1) + " + " + expr(depth + 1) + ")";
+    if (roll < 88 && depth < 3) return "CAST(" + expr(depth + 1) + " AS text)";
+    if (roll < 94 && depth < 2) return "(SELECT max(id) FROM items i WHERE i.n = " + expr(depth + 1) + lock() + ")";
+    if (depth < 2) return "EXISTS (" + select(depth + 1, false) + ")";
+    return pick(columns);
+  }
+
+  std::string lock() {
+    static const std::vector<std::string> locks = {" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE",
+                                                   " FOR KEY SHARE", " FOR UPDATE SKIP LOCKED", " FOR SHARE NOWAIT"};
+    return chance(4) ? poison(pick(locks)) : "";
+  }
+
+  std::string from(int depth) {
+    int roll = std::uniform_int_distribution<int>(0, 99)(rng_);
+    if (roll < 2) return poison("pg_stat_activity o");
+    if (roll < 3) return poison("information_schema.tables o");
+    if (roll < 4) return poison("orders o TABLESAMPLE SYSTEM (5)");
+    if (roll < 5) return poison("my_report(1) o");
+    if (roll < 50) return "orders o";
+    if (roll < 70) return "orders o JOIN items i ON i.order_id = o.id";
+    if (roll < 80) return "generate_series(1, 10) o";
+    if (depth < 2) return "(" + select(depth + 1, false) + ") o";
+    return "orders o";
+  }
+
+  std::string with_clause() {
+    static const std::vector<std::string> dml = {"DELETE FROM orders WHERE id = 1 RETURNING id",
+                                                 "UPDATE orders SET status = 'x' RETURNING id",
+                                                 "INSERT INTO log VALUES (1) RETURNING id"};
+    if (chance(20)) return "WITH c AS (" + poison(pick(dml)) + ") ";
+    return "WITH c AS (" + select(2, false) + ") ";
+  }
+
+  std::string select(int depth, bool top) {
+    std::string sql = "SELECT " + expr(depth);
+    for (int n = std::uniform_int_distribution<int>(0, 2)(rng_); n > 0; --n) sql += ", " + expr(depth);
+    if (top && chance(3)) sql += poison(" INTO new_table");
+    sql += " FROM " + from(depth);
+    if (chance(60)) sql += " WHERE " + expr(depth) + " = " + expr(depth);
+    if (chance(30)) sql += " ORDER BY 1";
+    if (chance(20)) sql += " LIMIT 10";
+    if (top || depth > 0) sql += lock();
+    return sql;
+  }
+
+  std::mt19937 rng_;
+  bool poisoned_ = false;
+  std::string poison_;
+};
+
+TEST(PgRoutableRead, PropertyRoutableExactlyWhenNoIngredientKeepsItOnThePrimary) {
+  ReadGenerator gen(20261202);
+  int clean = 0, kept = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string sql = gen.statement();
+    std::string error;
+    ASSERT_EQ(statement_count(sql, &error), 1) << sql << ": " << error;  // the generator writes valid SQL
+    auto v = pg_routable_read(sql);
+    ASSERT_EQ(v.routable(), !gen.poisoned()) << sql << "\n  poison: " << gen.poison() << "\n  verdict: "
+                                             << v.keep_on_primary;
+    (v.routable() ? clean : kept)++;
+  }
+  // Both kinds are well represented, so neither half of the property is vacuous.
+  EXPECT_GT(clean, 1000);
+  EXPECT_GT(kept, 1000);
+}
+
+TEST(PgRoutableRead, PropertyASequenceIsRoutableOnlyWhenEveryStatementIs) {
+  ReadGenerator gen(7);
+  for (int i = 0; i < 1000; ++i) {
+    std::string a = gen.statement();
+    bool a_clean = !gen.poisoned();
+    std::string b = gen.statement();
+    bool b_clean = !gen.poisoned();
+    ASSERT_EQ(routable(a + "; " + b), a_clean && b_clean) << a << "; " << b;
+  }
+}
+
+}  // namespace
+}  // namespace sy::rewrite
