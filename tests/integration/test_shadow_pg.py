@@ -168,6 +168,35 @@ class ShadowTest(unittest.TestCase):
         kw.setdefault("state_file", os.path.join(self.tmp, "state.json"))
         return Proxy(config_text(self.port, self.admin_port, **kw), env={"SY_TEST_ADMIN_TOKEN": TOKEN})
 
+    def read_under_writes(self, ids, pgbench_args):
+        """pgbench (4 clients) writes each legacy status to random rows among
+        the first `ids` through the proxy while one client reads six of those
+        rows at a time, prepared, until pgbench is done (and must succeed).
+        Returns pgbench's output, the number of reads and the read errors."""
+        scripts = []
+        for n, status in enumerate(LEGACY):
+            path = Path(self.tmp, f"w{n}.sql")
+            path.write_text(f"\\set id random(1, {ids})\n"
+                            f"UPDATE sh_orders SET status = '{status}' WHERE id = :id;\n")
+            scripts += ["-f", f"{path}@1"]
+        env = dict(os.environ, PGPASSWORD="")
+        bench = subprocess.Popen([str(PG_BIN / "pgbench"), "-n", "-h", "127.0.0.1", "-p", str(self.port),
+                                  "-U", "postgres", "-c", "4", *pgbench_args, *scripts, "app"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+        reads, errors = 0, []
+        with connect(self.port) as c:
+            while bench.poll() is None:
+                i = random.randint(1, ids - 5)
+                try:
+                    c.execute("SELECT id, status FROM sh_orders WHERE id BETWEEN %s AND %s ORDER BY id",
+                              (i, i + 5), prepare=True)
+                    reads += 1
+                except Exception as e:  # noqa: BLE001 - counted, then asserted
+                    errors.append(e)
+        out = bench.communicate()[0]
+        self.assertEqual(bench.returncode, 0, out)
+        return out, reads, errors
+
     # (a) -----------------------------------------------------------------------------------------
     def test_consistent_data_gives_no_mismatch(self):
         reads = int(os.environ.get("SY_SHADOW_READS", "10000"))
@@ -295,30 +324,9 @@ class ShadowTest(unittest.TestCase):
 
     # (c) -----------------------------------------------------------------------------------------
     def test_concurrent_writes_cause_no_false_mismatch(self):
-        scripts = []
-        for n, status in enumerate(LEGACY):
-            path = Path(self.tmp, f"w{n}.sql")
-            path.write_text(f"\\set id random(1, {ROWS // 10})\n"
-                            f"UPDATE sh_orders SET status = '{status}' WHERE id = :id;\n")
-            scripts += ["-f", f"{path}@1"]
         guard = "    guard: { min_samples: 50 }"
         with self.proxy(guard=guard) as proxy:
-            env = dict(os.environ, PGPASSWORD="")
-            bench = subprocess.Popen([str(PG_BIN / "pgbench"), "-n", "-h", "127.0.0.1", "-p", str(self.port),
-                                      "-U", "postgres", "-c", "4", "-t", "3000", *scripts, "app"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
-            reads, errors = 0, []
-            with connect(self.port) as c:
-                while bench.poll() is None:
-                    i = random.randint(1, ROWS // 10)
-                    try:
-                        c.execute("SELECT id, status FROM sh_orders WHERE id BETWEEN %s AND %s ORDER BY id",
-                                  (i, i + 5), prepare=True)
-                        reads += 1
-                    except Exception as e:  # noqa: BLE001 - counted, then asserted
-                        errors.append(e)
-            out = bench.communicate()[0]
-            self.assertEqual(bench.returncode, 0, out)
+            out, reads, errors = self.read_under_writes(ROWS // 10, ["-t", "3000"])
             compared, dropped, noise, mismatches = settled(self.admin)
             rate = mismatches / max(compared, 1)
             drops = {(dict(ls)["reason"]): v for (f, ls), v in self.admin.metrics().items()
@@ -497,34 +505,13 @@ class ShadowTest(unittest.TestCase):
                     self.assertLess(time.monotonic(), deadline, "the subscription never caught up")
                     time.sleep(0.2)
                 self.assertEqual(c.execute("SELECT count(*) FROM sh_orders").fetchone()[0], ROWS)
-            # Writes spread over every row at a steady rate, as an
-            # application's are; reads of six rows at a time.
-            scripts = []
-            for n, status in enumerate(LEGACY):
-                path = Path(self.tmp, f"w{n}.sql")
-                path.write_text(f"\\set id random(1, {ROWS})\n"
-                                f"UPDATE sh_orders SET status = '{status}' WHERE id = :id;\n")
-                scripts += ["-f", f"{path}@1"]
             targets = f'      shadow: {{ address: "127.0.0.1:{port2}", user: postgres, database: app }}'
             # A tenth of the reads: what four lanes keep up with while the
             # reader runs flat out, so the figure is about lag, not queues.
+            # Writes spread over every row at a steady rate, as an
+            # application's are.
             with self.proxy(targets=targets, shadow={"target": "shadow", "sample_percent": 10}):
-                env = dict(os.environ, PGPASSWORD="")
-                bench = subprocess.Popen([str(PG_BIN / "pgbench"), "-n", "-h", "127.0.0.1", "-p", str(self.port),
-                                          "-U", "postgres", "-c", "4", "-R", "400", "-t", "1500", *scripts, "app"],
-                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
-                reads, errors = 0, []
-                with connect(self.port) as c:
-                    while bench.poll() is None:
-                        i = random.randint(1, ROWS - 5)
-                        try:
-                            c.execute("SELECT id, status FROM sh_orders WHERE id BETWEEN %s AND %s ORDER BY id",
-                                      (i, i + 5), prepare=True)
-                            reads += 1
-                        except Exception as e:  # noqa: BLE001 - counted, then asserted
-                            errors.append(e)
-                out = bench.communicate()[0]
-                self.assertEqual(bench.returncode, 0, out)
+                out, reads, errors = self.read_under_writes(ROWS, ["-R", "400", "-t", "1500"])
                 compared, dropped, noise, mismatches = settled(self.admin)
                 kept = self.admin.total("shadow_answers_kept_total", tenant="acme")
                 rate = mismatches / max(compared, 1)

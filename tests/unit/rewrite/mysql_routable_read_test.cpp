@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/rewrite/routable_read_properties.h"
+
 namespace sy::rewrite {
 namespace {
 
@@ -191,27 +193,14 @@ class ReadGenerator {
 
 TEST(MysqlRoutableRead, PropertyRoutableExactlyWhenNoIngredientKeepsItOnThePrimary) {
   ReadGenerator gen(20261202);
-  int clean = 0, kept = 0;
-  for (int i = 0; i < 5000; ++i) {
-    std::string sql = gen.statement();
-    auto v = mysql_routable_read(sql);
-    ASSERT_EQ(v.routable(), !gen.poisoned()) << sql << "\n  poison: " << gen.poison() << "\n  verdict: "
-                                             << v.keep_on_primary;
-    (v.routable() ? clean : kept)++;
-  }
-  EXPECT_GT(clean, 1000);
-  EXPECT_GT(kept, 1000);
+  test::expect_routable_exactly_when_clean(gen, [](const std::string& sql) { return mysql_routable_read(sql); },
+                                           5000);
 }
 
 TEST(MysqlRoutableRead, PropertyASequenceIsRoutableOnlyWhenEveryStatementIs) {
   ReadGenerator gen(7);
-  for (int i = 0; i < 1000; ++i) {
-    std::string a = gen.statement();
-    bool a_clean = !gen.poisoned();
-    std::string b = gen.statement();
-    bool b_clean = !gen.poisoned();
-    ASSERT_EQ(routable(a + "; " + b), a_clean && b_clean) << a << "; " << b;
-  }
+  test::expect_sequence_routable_only_when_every_statement_is(
+      gen, [](const std::string& sql) { return mysql_routable_read(sql); }, 1000);
 }
 
 }  // namespace
