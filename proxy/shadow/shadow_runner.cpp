@@ -5,15 +5,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <set>
-#include <cerrno>
-#include <cstring>
 
 #include "proxy/backends/owned_mysql_connection.h"
 #include "proxy/backends/owned_pg_connection.h"
@@ -119,14 +113,7 @@ struct ShadowRunner::Pool {
 
 ShadowRunner::ShadowRunner(ShadowService& service)
     : service_(service), io_(std::make_unique<asio::io_context>(1)), work_(asio::make_work_guard(*io_)) {
-  thread_ = std::thread([this] {
-    // Linux applies a nice value to one thread when given its id. Failing
-    // (a seccomp profile, say) leaves the thread at the worker's priority:
-    // shadows still never make a client wait, they only compete for CPU.
-    if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kNice) != 0)
-      log::Event(log::Level::debug, "shadow_priority_unchanged").str("error", std::strerror(errno));
-    io_->run();
-  });
+  thread_ = std::thread([this] { io_->run(); });
 }
 
 void ShadowRunner::stop() {

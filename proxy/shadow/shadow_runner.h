@@ -5,16 +5,15 @@
 //
 // Two halves on two threads. The front (sample(), submit(), drop()) runs on
 // the worker thread that serves the client, takes no process-wide lock and
-// never waits.
-// The back (the queue, the lanes and their connections, the comparison)
-// runs on a thread of its own, one per worker, at a lower CPU priority
-// (nice 10): a shadow's round trips, its result parsing and its comparison
-// then never sit between a client's bytes and the worker that relays them,
-// and when the cores are busy the kernel serves clients first. Not the
-// lowest priority (19): under a sustained load that starves the shadows
-// (about 1.5 % of a core), and a guard with no samples guards nothing; at 10
-// they keep about a tenth of a busy core, and what does not fit is dropped
-// at its deadline or over max_inflight, counted.
+// never waits. The back (the queue, the lanes and their connections, the
+// comparison) runs on a thread of its own, one per worker: a shadow's round
+// trips, its result parsing and its comparison never sit in the worker's
+// event loop between a client's bytes, and the kernel can run them on
+// another core meanwhile. The thread keeps the worker's priority: a lower
+// one (nice 10 and 19 were tried) starved the shadows whenever a write load
+// kept the cores busy (a fifth of the reads under sysbench went uncompared,
+// half of them at 19), and a guard without samples guards nothing; what
+// does not fit is dropped at its deadline or over max_inflight, counted.
 // submit() hands a request over with one post to the back's io_context,
 // whose queue only this worker and its shadow thread share.
 //
@@ -97,9 +96,6 @@ class ShadowRunner {
   //! counts only when the same rows differ at every look.
   static constexpr int kRechecks = 2;
   static constexpr std::chrono::milliseconds kRecheckPause{250};
-
-  //! The back's thread runs at this nice value (Linux: per thread).
-  static constexpr int kNice = 10;
 
   //! Starts the back's thread.
   explicit ShadowRunner(ShadowService& service);
