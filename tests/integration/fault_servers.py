@@ -43,6 +43,22 @@ def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def steady_fds(pid, quiet=None, steady_for=1.0, timeout=20.0):
+    """The process's descriptor count once it has held still for `steady_for`
+    seconds (and `quiet()`, when given, is true): a session that just ended
+    may still be closing its sockets, later on a slow (ASan) build."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now = fds(pid)
+        if now != last or (quiet and not quiet()):
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= steady_for:
+            return now
+        time.sleep(0.05)
+    raise AssertionError(f"descriptors of {pid} never held still (last {last})")
+
+
 def rss_kib(pid):
     """Resident set size of a process, KiB (VmRSS)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -18,7 +18,7 @@ import unittest
 
 import pymysql
 
-from fault_servers import ThrowawayMariaDb, client_connections, fds, rss_kib, wait_until
+from fault_servers import ThrowawayMariaDb, client_connections, fds, rss_kib, steady_fds, wait_until
 from harness import Proxy, free_port
 from test_faults_pg import reset_close
 from test_mysql_clients import listener
@@ -207,8 +207,7 @@ class ClientsVanish(ServerFaultCase):
         pid = self.proxy.proc.pid
         with self.via() as conn:
             conn.ping()
-        self.settled(fds(pid))
-        baseline = fds(pid)
+        baseline = steady_fds(pid, quiet=lambda: MY.app_threads() == 0)
         with MY.as_root() as c, c.cursor() as cur:
             cur.execute("INSERT INTO faults SELECT seq, REPEAT('r', 500) FROM seq_1_to_20000")
 

@@ -19,7 +19,7 @@ import unittest
 
 import psycopg
 
-from fault_servers import ThrowawayPg, client_connections, fds, rss_kib, wait_until
+from fault_servers import ThrowawayPg, client_connections, fds, rss_kib, steady_fds, wait_until
 from harness import Proxy, config, connect, dsn, free_port, pg_listener
 from test_pg_robustness import read_error, read_until_ready, startup_packet
 
@@ -217,8 +217,7 @@ class ClientsVanish(ServerFaultCase):
         pid = self.proxy.proc.pid
         with connect(self.port) as conn:  # warm up: threads, resolver, first-session allocations
             conn.execute("SELECT 1")
-        self.settled(fds(pid))
-        baseline = fds(pid)
+        baseline = steady_fds(pid, quiet=lambda: PG.client_backends() == 0)
         with PG.direct() as c:
             c.execute("INSERT INTO faults SELECT g, repeat('r', 500) FROM generate_series(1, 20000) g")
 
