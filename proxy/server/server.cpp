@@ -142,7 +142,7 @@ int Server::run() {
 
   d.directory = std::make_unique<TenantDirectory>(d.cfg, &d.metrics);
   d.shadow = std::make_unique<ShadowService>(d.metrics, *d.directory);
-  for (auto& w : d.workers) w->shadow = std::make_unique<ShadowRunner>(*d.shadow);
+  for (auto& w : d.workers) w->shadow = std::make_unique<ShadowRunner>(w->io, *d.shadow);
   std::vector<std::shared_ptr<ListenerRuntime>> runtimes;
   for (const auto& l : cfg.listeners) {
     std::shared_ptr<ListenerRuntime> rt;
@@ -202,8 +202,6 @@ int Server::run() {
   for (auto& w : d.workers) threads.emplace_back([&w] { w->io.run(); });
   d.control->run();
   for (auto& t : threads) t.join();
-  // Shadow threads report to the directory, which goes before the workers.
-  for (auto& w : d.workers) w->shadow->stop();
   return 0;
 }
 

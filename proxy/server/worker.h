@@ -13,8 +13,7 @@ namespace sy::proxy {
 
 struct Worker {
   rewrite::DecisionCache decisions;  //!< declared first: outlives the sessions parked in io
-  //! Shadow reads of this worker's sessions (their lanes run on a thread of
-  //! the runner's own); outlives the sessions parked in io.
+  //! Shadow reads of this worker's sessions; outlives the lanes parked in io.
   std::unique_ptr<ShadowRunner> shadow;
   boost::asio::io_context io{1};     //!< run by exactly one thread
 };

@@ -1,12 +1,10 @@
 #include "proxy/shadow/shadow_runner.h"
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <set>
 
 #include "proxy/backends/owned_mysql_connection.h"
@@ -83,8 +81,7 @@ std::string hex(std::string_view bytes) {
 struct ShadowRunner::TenantSlot {
   ShadowCounters counters;
   std::shared_ptr<shadow::TenantGuard> guard;
-  //! Handed to the back and not yet finished: the front adds, the back takes away.
-  std::atomic<uint32_t> inflight{0};
+  uint32_t inflight = 0;  //!< queued and running on this worker
 };
 
 struct ShadowRunner::Job {
@@ -111,24 +108,8 @@ struct ShadowRunner::Pool {
   Clock::time_point down_until{};
 };
 
-ShadowRunner::ShadowRunner(ShadowService& service)
-    : service_(service), io_(std::make_unique<asio::io_context>(1)), work_(asio::make_work_guard(*io_)) {
-  thread_ = std::thread([this] { io_->run(); });
-}
-
-void ShadowRunner::stop() {
-  if (!thread_.joinable()) return;
-  work_.reset();
-  io_->stop();
-  thread_.join();
-}
-
-ShadowRunner::~ShadowRunner() {
-  stop();
-  // The lanes' coroutines, parked in io_, end with it and hold references
-  // into pools_: io_ goes first.
-  io_.reset();
-}
+ShadowRunner::ShadowRunner(asio::io_context& io, ShadowService& service) : io_(io), service_(service) {}
+ShadowRunner::~ShadowRunner() = default;
 
 bool ShadowRunner::shadows(const config::Tenant& t, const config::Listener& l, Phase phase) {
   if (!t.shadow || !(t.shadow->sample_percent > 0)) return false;
@@ -166,57 +147,45 @@ void ShadowRunner::submit(ShadowRequest r) {
   const auto& t = r.tenant->cfg;
   const auto& l = r.listener->cfg;
   auto& s = slot(t);
+  const auto& fp = r.switched->fingerprint;
+  if (book_.noisy(t.name, fp)) {
+    s.counters.noise->fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   const bool cross = !on_one_server(t, l);
   if (!cross && !shadow::not_comparable(*r.switched->read_shape, r.tenant->rewriter->migrations()).empty())
     return count_drop(s, DropReason::NotComparable);
-  // Only this thread adds, so the check and the add cannot race past the bound.
-  if (s.inflight.load(std::memory_order_relaxed) >= t.shadow->max_inflight) return count_drop(s, DropReason::QueueFull);
+  if (s.inflight >= t.shadow->max_inflight) return count_drop(s, DropReason::QueueFull);
   const config::Target* primary = l.target(l.primary);
   const config::Target* other = cross ? l.target(t.shadow->target) : nullptr;
   if (!primary || (cross && !other)) return count_drop(s, DropReason::TargetDown);
   if (primary->user.empty() || (other && other->user.empty())) return count_drop(s, DropReason::NoCredentials);
-  s.inflight.fetch_add(1, std::memory_order_relaxed);
-  auto deadline = Clock::now() + std::chrono::milliseconds(t.shadow->timeout_ms);
-  asio::post(*io_, [this, job = Job{std::move(r), &s, deadline}]() mutable { enqueue(std::move(job)); });
-}
 
-void ShadowRunner::finished(Job& job) { job.slot->inflight.fetch_sub(1, std::memory_order_relaxed); }
-
-void ShadowRunner::enqueue(Job job) {
-  const auto& r = job.req;
-  const auto& t = r.tenant->cfg;
-  const auto& l = r.listener->cfg;
-  if (book_.noisy(t.name, r.switched->fingerprint)) {
-    job.slot->counters.noise->fetch_add(1, std::memory_order_relaxed);
-    return finished(job);
-  }
-  const config::Target* other = on_one_server(t, l) ? nullptr : l.target(t.shadow->target);
   std::string key = l.name + '\0' + r.database + '\0' + (other ? other->name : std::string());
   auto& pool = pools_[key];
   if (!pool) {
     pool = std::make_unique<Pool>();
-    pool->primary = *l.target(l.primary);  // submit() saw both targets in this listener's config
+    pool->primary = *primary;
     if (other) pool->other = *other;
     pool->database = r.database;
     pool->mysql = l.protocol == config::Protocol::Mysql;
   }
-  if (Clock::now() < pool->down_until) {
-    count_drop(*job.slot, DropReason::TargetDown);
-    return finished(job);
-  }
-  pool->queue.push_back(std::move(job));
+  if (Clock::now() < pool->down_until) return count_drop(s, DropReason::TargetDown);
+  ++s.inflight;
+  auto deadline = Clock::now() + std::chrono::milliseconds(t.shadow->timeout_ms);
+  pool->queue.push_back(Job{std::move(r), &s, deadline});
   if (!pool->idle.empty()) {
     pool->idle.back()->cancel();  // that lane takes it
     pool->idle.pop_back();
   } else if (pool->lanes < kLanesPerPool) {
     ++pool->lanes;
     Pool* p = pool.get();
-    spawn_logged(io_->get_executor(), "shadow_lane", [this, p] { return lane(*p); });
+    spawn_logged(io_.get_executor(), "shadow_lane", [this, p] { return lane(*p); });
   }
 }
 
 asio::awaitable<void> ShadowRunner::lane(Pool& pool) {
-  Lane lane(io_->get_executor());
+  Lane lane(io_.get_executor());
   for (;;) {
     if (pool.queue.empty()) {
       pool.idle.push_back(&lane.wake);
@@ -237,7 +206,7 @@ asio::awaitable<void> ShadowRunner::lane(Pool& pool) {
       log::Event(log::Level::err, "shadow_failed").str("tenant", job.req.tenant->cfg.name).str("error", e.what());
       count_drop(*job.slot, DropReason::Error);
     }
-    finished(job);
+    --job.slot->inflight;
   }
   --pool.lanes;
 }
@@ -255,7 +224,7 @@ asio::awaitable<bool> ShadowRunner::ready(Pool& pool, Lane& lane, bool other, Jo
   options.read_only = true;  // a shadow never writes, whatever the statement calls
   std::optional<BackendError> error;
   if (pool.mysql) {
-    my = std::make_unique<OwnedMySqlConnection>(io_->get_executor(), target, options);
+    my = std::make_unique<OwnedMySqlConnection>(io_.get_executor(), target, options);
     error = co_await my->connect();
     if (!error) {
       std::vector<std::optional<std::string>> none;
@@ -263,7 +232,7 @@ asio::awaitable<bool> ShadowRunner::ready(Pool& pool, Lane& lane, bool other, Jo
       error = set.error;
     }
   } else {
-    conn = std::make_unique<OwnedPgConnection>(io_->get_executor(), target, options);
+    conn = std::make_unique<OwnedPgConnection>(io_.get_executor(), target, options);
     error = co_await conn->connect();
   }
   if (error) {
@@ -529,7 +498,7 @@ asio::awaitable<void> ShadowRunner::cross_target(Pool& pool, Lane& lane, Job& jo
         auto left = job.deadline - Clock::now();
         auto pause = std::min<Clock::duration>(kRecheckPause * (1 << look), left / 2);
         if (pause > Clock::duration::zero()) {
-          asio::steady_timer timer(io_->get_executor(), pause);
+          asio::steady_timer timer(io_.get_executor(), pause);
           boost::system::error_code ec;
           co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         }

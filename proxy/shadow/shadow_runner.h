@@ -1,28 +1,15 @@
 #pragma once
-// One worker's shadow reads (PostgreSQL and MySQL/MariaDB): the fingerprint
-// book (sampling and noise), a bounded queue, and a small pool of
-// proxy-owned connections per target.
-//
-// Two halves on two threads. The front (sample(), submit(), drop()) runs on
-// the worker thread that serves the client, takes no process-wide lock and
-// never waits. The back (the queue, the lanes and their connections, the
-// comparison) runs on a thread of its own, one per worker: a shadow's round
-// trips, its result parsing and its comparison never sit in the worker's
-// event loop between a client's bytes, and the kernel can run them on
-// another core meanwhile. The thread keeps the worker's priority: a lower
-// one (nice 10 and 19 were tried) starved the shadows whenever a write load
-// kept the cores busy (a fifth of the reads under sysbench went uncompared,
-// half of them at 19), and a guard without samples guards nothing; what
-// does not fit is dropped at its deadline or over max_inflight, counted.
-// submit() hands a request over with one post to the back's io_context,
-// whose queue only this worker and its shadow thread share.
+// One worker's shadow reads (PostgreSQL and MySQL/MariaDB): the fingerprint book (sampling and
+// noise), a bounded queue, and a small pool of proxy-owned connections per
+// target, all on the worker's own io_context and touched only by its thread,
+// so a client's statement path reaches it without a lock.
 //
 // A session calls sample() for a read the switch touches and, when it says
 // yes, submit() with what the read needs to run again (its text, the
-// switched decision, its parameters). Over max_inflight or without
-// credentials the shadow is dropped and counted at once; with the target
-// recently down or the fingerprint known as noise, the back drops it. Lanes
-// (at most kLanesPerPool per target) take queued shadows in order; each runs
+// switched decision, its parameters). submit() never waits: over
+// max_inflight, without credentials, or with the target recently down, the
+// shadow is dropped and counted. Lanes (at most kLanesPerPool per target)
+// take queued shadows in order; each runs
 //
 //   same server (dual_write, read_switch):
 //     BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (MariaDB: START
@@ -42,7 +29,6 @@
 // whose served form disagrees with itself is noise: counted in
 // shadow_noise_total and never compared again by this worker.
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <deque>
@@ -50,7 +36,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 
 #include "config/config.h"
@@ -97,12 +82,7 @@ class ShadowRunner {
   static constexpr int kRechecks = 2;
   static constexpr std::chrono::milliseconds kRecheckPause{250};
 
-  //! Starts the back's thread.
-  explicit ShadowRunner(ShadowService& service);
-  //! Stops the back's thread; shadows still queued or running are dropped.
-  //! Call it once the worker has stopped, before what the back reports to
-  //! (the ShadowService and the tenant directory behind it) goes away.
-  void stop();
+  ShadowRunner(boost::asio::io_context& io, ShadowService& service);
   ~ShadowRunner();
   ShadowRunner(const ShadowRunner&) = delete;
   ShadowRunner& operator=(const ShadowRunner&) = delete;
@@ -112,13 +92,13 @@ class ShadowRunner {
   //! Whether they are compared on another target, so that the client's own
   //! answer can stand for the primary's (ShadowRequest::client_answer).
   static bool compares_across(const config::Tenant& t, const config::Listener& l);
-  //! Front: counts one execution of a shadowable read; true when this one is to be shadowed.
+  //! Counts one execution of a shadowable read; true when this one is to be shadowed.
   bool sample(const config::Tenant& t, std::string_view fingerprint) {
-    return sampling_.sample(t.name, fingerprint, t.shadow ? t.shadow->sample_percent : 0);
+    return book_.sample(t.name, fingerprint, t.shadow ? t.shadow->sample_percent : 0);
   }
-  //! Front: hands the shadow to the back or drops it (counted). Never waits.
+  //! Queues the shadow or drops it (counted). Never waits.
   void submit(ShadowRequest r);
-  //! Front: counts a shadow dropped before a request could be made.
+  //! Counts a shadow dropped before a request could be made.
   void drop(const std::string& tenant, DropReason reason);
 
  private:
@@ -129,10 +109,6 @@ class ShadowRunner {
 
   TenantSlot& slot(const config::Tenant& t);
   void count_drop(TenantSlot& s, DropReason reason);
-  //! Back: queues a job handed over by submit() and wakes or starts a lane.
-  void enqueue(Job job);
-  //! Back: the job is over (run, dropped or noise); the front may queue another.
-  static void finished(Job& job);
   boost::asio::awaitable<void> lane(Pool& pool);
   //! Times run_taken into switchyard_shadow_duration_seconds.
   boost::asio::awaitable<void> run(Pool& pool, Lane& lane, Job& job);
@@ -152,19 +128,11 @@ class ShadowRunner {
   boost::asio::awaitable<std::vector<QueryResult>> exec(Pool& pool, Lane& lane, bool other,
                                                         std::vector<PgStatement> statements, Clock::time_point deadline);
 
+  boost::asio::io_context& io_;
   ShadowService& service_;
-  // Front: touched only by the worker thread.
-  shadow::FingerprintBook sampling_;  //!< executions per fingerprint (sample())
-  //! Per tenant: counters, guard and the in-flight count shared with the
-  //! back. Never erased, so a Job's pointer to its slot stays valid.
+  shadow::FingerprintBook book_;
   std::unordered_map<std::string, std::unique_ptr<TenantSlot>> tenants_;
-
-  // Back: touched only by the shadow thread (io_ runs there).
-  std::unique_ptr<boost::asio::io_context> io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  shadow::FingerprintBook book_;  //!< self-checks and noise
   std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
-  std::thread thread_;  //!< last: starts once everything it touches exists
 };
 
 }  // namespace sy::proxy
