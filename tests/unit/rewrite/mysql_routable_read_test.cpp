@@ -103,36 +103,22 @@ TEST(MysqlRoutableRead, TheTenantsAllowListAddsFunctions) {
 
 // ---- property test ------------------------------------------------------------------------------
 
-class ReadGenerator {
+class ReadGenerator : public test::TaintingGenerator {
  public:
-  explicit ReadGenerator(uint32_t seed) : rng_(seed) {}
+  explicit ReadGenerator(uint32_t seed) : TaintingGenerator(seed) {}
 
   std::string statement() {
-    poisoned_ = false;
-    poison_.clear();
+    clean();
     std::string sql;
     if (chance(15)) {
       sql += "WITH c AS (" + select(2, false) + ") ";
-      if (chance(10)) return sql + poison_text("UPDATE transfers SET state = 'x'");  // MySQL 8: WITH ... UPDATE
+      if (chance(10)) return sql + taint("UPDATE transfers SET state = 'x'");  // MySQL 8: WITH ... UPDATE
     }
     if (chance(15))
       return sql + "(" + select(1, false) + ") UNION (" + select(1, false) + ")";
     return sql + select(0, true);
   }
-  bool poisoned() const { return poisoned_; }
-  const std::string& poison() const { return poison_; }
-
  private:
-  bool chance(int percent) { return std::uniform_int_distribution<int>(0, 99)(rng_) < percent; }
-  template <class T>
-  const T& pick(const std::vector<T>& v) {
-    return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng_)];
-  }
-  std::string poison_text(std::string what) {
-    poisoned_ = true;
-    if (poison_.empty()) poison_ = what;
-    return what;
-  }
 
   std::string expr(int depth) {
     static const std::vector<std::string> columns = {"id", "state", "t.amount", "`note`", "created"};
@@ -143,14 +129,14 @@ class ReadGenerator {
     static const std::vector<std::string> bad = {"LAST_INSERT_ID()", "FOUND_ROWS()", "RAND()", "UUID()",
                                                  "GET_LOCK('k', 0)", "next_state(id)", "@v", "@@sql_mode",
                                                  "CURRENT_USER", "USER()", "app.f(1)", "SLEEP(0)"};
-    int roll = std::uniform_int_distribution<int>(0, 99)(rng_);
-    if (roll < 5) return poison_text(pick(bad));
-    if (roll < 35) return pick(columns);
-    if (roll < 55) return pick(literals);
-    if (roll < 75 && depth < 3) return pick(safe_calls) + "(" + expr(depth + 1) + ")";
-    if (roll < 82 && depth < 3) return "(" + expr(depth + 1) + " + " + expr(depth + 1) + ")";
-    if (roll < 88 && depth < 3) return "CAST(" + expr(depth + 1) + " AS CHAR(20))";
-    if (roll < 94 && depth < 2) return "(SELECT MAX(id) FROM items i WHERE i.n = " + expr(depth + 1) + lock() + ")";
+    int r = roll();
+    if (r < 5) return taint(pick(bad));
+    if (r < 35) return pick(columns);
+    if (r < 55) return pick(literals);
+    if (r < 75 && depth < 3) return pick(safe_calls) + "(" + expr(depth + 1) + ")";
+    if (r < 82 && depth < 3) return "(" + expr(depth + 1) + " + " + expr(depth + 1) + ")";
+    if (r < 88 && depth < 3) return "CAST(" + expr(depth + 1) + " AS CHAR(20))";
+    if (r < 94 && depth < 2) return "(SELECT MAX(id) FROM items i WHERE i.n = " + expr(depth + 1) + lock() + ")";
     if (depth < 2) return "EXISTS (" + select(depth + 1, false) + ")";
     return pick(columns);
   }
@@ -158,37 +144,34 @@ class ReadGenerator {
   std::string lock() {
     static const std::vector<std::string> locks = {" FOR UPDATE", " FOR SHARE", " LOCK IN SHARE MODE",
                                                    " FOR UPDATE SKIP LOCKED"};
-    return chance(4) ? poison_text(pick(locks)) : "";
+    return chance(4) ? taint(pick(locks)) : "";
   }
 
   std::string from(int depth) {
-    int roll = std::uniform_int_distribution<int>(0, 99)(rng_);
-    if (roll < 2) return poison_text("mysql.user t");
-    if (roll < 3) return poison_text("`performance_schema`.threads t");
-    if (roll < 50) return "transfers t";
-    if (roll < 70) return "transfers t JOIN items i ON (i.transfer_id = t.id)";
-    if (roll < 80) return "app.transfers t";
+    int r = roll();
+    if (r < 2) return taint("mysql.user t");
+    if (r < 3) return taint("`performance_schema`.threads t");
+    if (r < 50) return "transfers t";
+    if (r < 70) return "transfers t JOIN items i ON (i.transfer_id = t.id)";
+    if (r < 80) return "app.transfers t";
     if (depth < 2) return "(" + select(depth + 1, false) + ") t";
     return "transfers t";
   }
 
   std::string select(int depth, bool top) {
     std::string sql = "SELECT ";
-    if (top && chance(2)) sql += poison_text("SQL_CALC_FOUND_ROWS ");
+    if (top && chance(2)) sql += taint("SQL_CALC_FOUND_ROWS ");
     sql += expr(depth);
-    for (int n = std::uniform_int_distribution<int>(0, 2)(rng_); n > 0; --n) sql += ", " + expr(depth);
+    for (int n = between(0, 2); n > 0; --n) sql += ", " + expr(depth);
     sql += " FROM " + from(depth);
     if (chance(60)) sql += " WHERE " + expr(depth) + " = " + expr(depth);
     if (chance(30)) sql += " ORDER BY 1";
     if (chance(20)) sql += " LIMIT 10";
-    if (top && chance(3)) sql += poison_text(" INTO @x");
+    if (top && chance(3)) sql += taint(" INTO @x");
     sql += lock();
     return sql;
   }
 
-  std::mt19937 rng_;
-  bool poisoned_ = false;
-  std::string poison_;
 };
 
 TEST(MysqlRoutableRead, PropertyRoutableExactlyWhenNoIngredientKeepsItOnThePrimary) {

@@ -119,13 +119,12 @@ TEST(PgRoutableRead, TheTenantsAllowListAddsFunctions) {
 
 // Builds random reads; `poisoned` records whether one ingredient that must
 // keep the statement on the primary went in, and where.
-class ReadGenerator {
+class ReadGenerator : public test::TaintingGenerator {
  public:
-  explicit ReadGenerator(uint32_t seed) : rng_(seed) {}
+  explicit ReadGenerator(uint32_t seed) : TaintingGenerator(seed) {}
 
   std::string statement() {
-    poisoned_ = false;
-    poison_.clear();
+    clean();
     std::string sql;
     if (chance(15)) sql += with_clause();
     if (chance(15)) {
@@ -136,20 +135,7 @@ class ReadGenerator {
     }
     return sql;
   }
-  bool poisoned() const { return poisoned_; }
-  const std::string& poison() const { return poison_; }
-
  private:
-  bool chance(int percent) { return std::uniform_int_distribution<int>(0, 99)(rng_) < percent; }
-  template <class T>
-  const T& pick(const std::vector<T>& v) {
-    return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng_)];
-  }
-  std::string poison(std::string what) {
-    poisoned_ = true;
-    if (poison_.empty()) poison_ = what;
-    return what;
-  }
 
   std::string expr(int depth) {
     static const std::vector<std::string> columns = {"id", "status", "o.amount", "created", "note"};
@@ -161,15 +147,15 @@ class ReadGenerator {
         "current_setting('x')", "pg_backend_pid()", "public.lower(status)", "txid_current()", "clock_timestamp()"};
     static const std::vector<std::string> bad_values = {"current_user", "session_user", "ctid", "o.xmin",
                                                         "'orders'::regclass", "tableoid"};
-    int roll = std::uniform_int_distribution<int>(0, 99)(rng_);
-    if (roll < 3) return poison(pick(bad_calls));
-    if (roll < 5) return poison(pick(bad_values));
-    if (roll < 35) return pick(columns);
-    if (roll < 55) return pick(literals);
-    if (roll < 75 && depth < 3) return pick(safe_calls) + "(" + expr(depth + 1) + ")";
-    if (roll < 82 && depth < 3) return "(" + expr(depth + 1) + " + " + expr(depth + 1) + ")";
-    if (roll < 88 && depth < 3) return "CAST(" + expr(depth + 1) + " AS text)";
-    if (roll < 94 && depth < 2) return "(SELECT max(id) FROM items i WHERE i.n = " + expr(depth + 1) + lock() + ")";
+    int r = roll();
+    if (r < 3) return taint(pick(bad_calls));
+    if (r < 5) return taint(pick(bad_values));
+    if (r < 35) return pick(columns);
+    if (r < 55) return pick(literals);
+    if (r < 75 && depth < 3) return pick(safe_calls) + "(" + expr(depth + 1) + ")";
+    if (r < 82 && depth < 3) return "(" + expr(depth + 1) + " + " + expr(depth + 1) + ")";
+    if (r < 88 && depth < 3) return "CAST(" + expr(depth + 1) + " AS text)";
+    if (r < 94 && depth < 2) return "(SELECT max(id) FROM items i WHERE i.n = " + expr(depth + 1) + lock() + ")";
     if (depth < 2) return "EXISTS (" + select(depth + 1, false) + ")";
     return pick(columns);
   }
@@ -177,18 +163,18 @@ class ReadGenerator {
   std::string lock() {
     static const std::vector<std::string> locks = {" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE",
                                                    " FOR KEY SHARE", " FOR UPDATE SKIP LOCKED", " FOR SHARE NOWAIT"};
-    return chance(4) ? poison(pick(locks)) : "";
+    return chance(4) ? taint(pick(locks)) : "";
   }
 
   std::string from(int depth) {
-    int roll = std::uniform_int_distribution<int>(0, 99)(rng_);
-    if (roll < 2) return poison("pg_stat_activity o");
-    if (roll < 3) return poison("information_schema.tables o");
-    if (roll < 4) return poison("orders o TABLESAMPLE SYSTEM (5)");
-    if (roll < 5) return poison("my_report(1) o");
-    if (roll < 50) return "orders o";
-    if (roll < 70) return "orders o JOIN items i ON i.order_id = o.id";
-    if (roll < 80) return "generate_series(1, 10) o";
+    int r = roll();
+    if (r < 2) return taint("pg_stat_activity o");
+    if (r < 3) return taint("information_schema.tables o");
+    if (r < 4) return taint("orders o TABLESAMPLE SYSTEM (5)");
+    if (r < 5) return taint("my_report(1) o");
+    if (r < 50) return "orders o";
+    if (r < 70) return "orders o JOIN items i ON i.order_id = o.id";
+    if (r < 80) return "generate_series(1, 10) o";
     if (depth < 2) return "(" + select(depth + 1, false) + ") o";
     return "orders o";
   }
@@ -197,14 +183,14 @@ class ReadGenerator {
     static const std::vector<std::string> dml = {"DELETE FROM orders WHERE id = 1 RETURNING id",
                                                  "UPDATE orders SET status = 'x' RETURNING id",
                                                  "INSERT INTO log VALUES (1) RETURNING id"};
-    if (chance(20)) return "WITH c AS (" + poison(pick(dml)) + ") ";
+    if (chance(20)) return "WITH c AS (" + taint(pick(dml)) + ") ";
     return "WITH c AS (" + select(2, false) + ") ";
   }
 
   std::string select(int depth, bool top) {
     std::string sql = "SELECT " + expr(depth);
-    for (int n = std::uniform_int_distribution<int>(0, 2)(rng_); n > 0; --n) sql += ", " + expr(depth);
-    if (top && chance(3)) sql += poison(" INTO new_table");
+    for (int n = between(0, 2); n > 0; --n) sql += ", " + expr(depth);
+    if (top && chance(3)) sql += taint(" INTO new_table");
     sql += " FROM " + from(depth);
     if (chance(60)) sql += " WHERE " + expr(depth) + " = " + expr(depth);
     if (chance(30)) sql += " ORDER BY 1";
@@ -213,9 +199,6 @@ class ReadGenerator {
     return sql;
   }
 
-  std::mt19937 rng_;
-  bool poisoned_ = false;
-  std::string poison_;
 };
 
 TEST(PgRoutableRead, PropertyRoutableExactlyWhenNoIngredientKeepsItOnThePrimary) {

@@ -10,11 +10,47 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "rewrite/common/route_verdict.h"
 
 namespace sy::rewrite::test {
+
+//! What both dialects' generators share: a seeded random source and the
+//! record of the first ingredient that must keep a statement on the primary.
+class TaintingGenerator {
+ public:
+  bool poisoned() const { return poisoned_; }
+  const std::string& poison() const { return poison_; }
+
+ protected:
+  explicit TaintingGenerator(uint32_t seed) : rng_(seed) {}
+  //! Before each statement.
+  void clean() {
+    poisoned_ = false;
+    poison_.clear();
+  }
+  bool chance(int percent) { return std::uniform_int_distribution<int>(0, 99)(rng_) < percent; }
+  int roll() { return std::uniform_int_distribution<int>(0, 99)(rng_); }
+  int between(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  template <class T>
+  const T& pick(const std::vector<T>& v) {
+    return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng_)];
+  }
+  //! `what` goes into the statement and keeps it on the primary.
+  std::string taint(std::string what) {
+    poisoned_ = true;
+    if (poison_.empty()) poison_ = what;
+    return what;
+  }
+
+ private:
+  std::mt19937 rng_;
+  bool poisoned_ = false;
+  std::string poison_;
+};
 
 template <class Generator, class Check>
 void expect_routable_exactly_when_clean(Generator& gen, Check check, int cases,
