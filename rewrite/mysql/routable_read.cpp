@@ -5,6 +5,7 @@
 #include <string>
 
 #include "rewrite/sql_lexer.h"
+#include "rewrite/sql_text.h"
 
 namespace sy::rewrite {
 
@@ -68,13 +69,6 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return out;
-}
-
 class Statement {
  public:
   Statement(std::string_view sql, const std::vector<Token>& toks, size_t first, size_t end,
@@ -105,7 +99,7 @@ class Statement {
     const auto& t = toks_[k];
     auto text = sql_.substr(t.begin, t.end - t.begin);
     if (t.kind == TokenKind::QuotedIdent && text.size() >= 2) text = text.substr(1, text.size() - 2);
-    return lower(text);
+    return ascii_lower(text);
   }
 
   std::string token(size_t k) {
@@ -128,7 +122,7 @@ class Statement {
     if (w == "PROCEDURE") return "PROCEDURE ANALYSE";
     if (w == "SQL_CALC_FOUND_ROWS") return "SQL_CALC_FOUND_ROWS: FOUND_ROWS() must then ask the primary";
     if ((w == "NEXT" || w == "PREVIOUS") && word_is(k + 1, "VALUE")) return "a sequence's NEXT/PREVIOUS VALUE FOR";
-    if (in(kIdentity, w)) return lower(w) + " names the read target's login, not the client's";
+    if (in(kIdentity, w)) return ascii_lower(w) + " names the read target's login, not the client's";
     if (w == "INSERT" || w == "UPDATE" || w == "DELETE" || w == "REPLACE")
       return "a data-modifying statement (" + w + ")";
     return {};

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "rewrite/sql_text.h"
+
 namespace sy::rewrite {
 
 namespace {
@@ -59,13 +61,6 @@ constexpr std::array<std::string_view, 5> kDataModifying = {"InsertStmt", "Updat
                                                              "CallStmt"};
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
-  return out;
-}
 
 // The dotted name of a list of String nodes ("pg_catalog.lower"), or empty
 // when an element is not a String.
@@ -125,7 +120,7 @@ class Walker {
   }
 
   void function(const JsonValue& call) {
-    auto name = lower(dotted(member(call, "funcname")));
+    auto name = ascii_lower(dotted(member(call, "funcname")));
     if (name.empty()) return fail("a function whose name cannot be read");
     if (allowed_.count(name)) return;
     std::string_view bare = name;
@@ -167,7 +162,7 @@ class Walker {
   void cast(const JsonValue& c) {
     auto* type = member(c, "typeName");
     if (!type) return;
-    auto name = lower(dotted(member(*type, "names")));
+    auto name = ascii_lower(dotted(member(*type, "names")));
     if (auto dot = name.rfind('.'); dot != std::string::npos) name = name.substr(dot + 1);
     if (starts_with(name, "reg")) fail("a cast to " + name + " resolves this server's object ids");
   }
